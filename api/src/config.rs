@@ -1,0 +1,115 @@
+//! Command-line flags, each with an environment variable of the same meaning.
+
+use clap::{Parser, ValueEnum};
+use secrecy::SecretString;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "postamt",
+    version,
+    about = "Postamt: one place for an application's outgoing-mail settings",
+    long_about = "Postamt holds the SMTP settings every module of an application sends mail with, \
+                  serves the admin page for them and a REST API for integrations.\n\n\
+                  Every option can also be given as the environment variable shown. Prefer the \
+                  environment or a file for secrets: command-line arguments are visible to other \
+                  users of the machine."
+)]
+pub struct Config {
+    /// Address and port to listen on (port 0 picks a free port).
+    #[arg(long, env = "POSTAMT_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+
+    /// Directory for the SQLite database and the generated secret key file.
+    #[arg(long, env = "POSTAMT_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Database: `postgres://user@host/db` for PostgreSQL (several instances may share it),
+    /// or a SQLite file path. Default: `<data-dir>/postamt.sqlite3`.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Key that encrypts stored secrets: base64 of 32 random bytes (`openssl rand -base64 32`).
+    /// Default: the key file, created on first start. Instances sharing a database need the same key.
+    #[arg(long, env = "POSTAMT_SECRET_KEY", hide_env_values = true, value_parser = secret)]
+    pub secret_key: Option<SecretString>,
+
+    /// Key file used when no secret key is given. Default: `<data-dir>/secret.key` (mode 0600).
+    #[arg(long, env = "POSTAMT_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<PathBuf>,
+
+    /// The admin password for the settings page. Without it (and without a file), a strong
+    /// password is generated on first start and printed once; only its hash is stored.
+    #[arg(long, env = "POSTAMT_ADMIN_PASSWORD", hide_env_values = true, value_parser = secret)]
+    pub admin_password: Option<SecretString>,
+
+    /// File whose first line is the admin password.
+    #[arg(long, env = "POSTAMT_ADMIN_PASSWORD_FILE", conflicts_with = "admin_password")]
+    pub admin_password_file: Option<PathBuf>,
+
+    /// Directory of the built settings page. Default: `frontend/dist` beside the working
+    /// directory or the repository the binary was built in.
+    #[arg(long, env = "POSTAMT_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
+
+    /// Log format on stderr (`RUST_LOG` sets the level, default `info`).
+    #[arg(long, env = "POSTAMT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Hours an admin session lasts.
+    #[arg(long, env = "POSTAMT_SESSION_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=720))]
+    pub session_hours: u32,
+
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "POSTAMT_WORKERS")]
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+fn secret(value: &str) -> Result<SecretString, String> {
+    Ok(SecretString::from(value.to_owned()))
+}
+
+impl Config {
+    /// Configuration for tests: a free port on loopback, everything else from the arguments.
+    pub fn for_tests(data_dir: PathBuf, database_url: Option<String>, admin_password: &str) -> Config {
+        Config {
+            bind: "127.0.0.1:0".to_owned(),
+            data_dir,
+            database_url,
+            secret_key: None,
+            secret_key_file: None,
+            admin_password: Some(SecretString::from(admin_password.to_owned())),
+            admin_password_file: None,
+            static_dir: None,
+            log_format: LogFormat::Text,
+            session_hours: 12,
+            workers: Some(1),
+        }
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("postamt.sqlite3").to_string_lossy().into_owned())
+    }
+
+    pub fn secret_key_file(&self) -> PathBuf {
+        self.secret_key_file.clone().unwrap_or_else(|| self.data_dir.join("secret.key"))
+    }
+
+    /// The first existing of: the configured directory, `./frontend/dist`, and the
+    /// `frontend/dist` of the repository this binary was built from.
+    pub fn static_dir(&self) -> Option<PathBuf> {
+        if let Some(dir) = &self.static_dir {
+            return Some(dir.clone());
+        }
+        let built_in = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../frontend/dist");
+        [PathBuf::from("frontend/dist"), built_in].into_iter().find(|d| d.join("index.html").is_file())
+    }
+}

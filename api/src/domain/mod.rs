@@ -1,0 +1,58 @@
+//! Validated domain types. Request DTOs from `postamt_wire` are parsed into these at the
+//! edge (`TryFrom`); code behind the handlers only ever sees valid values.
+
+mod email_address;
+mod pem;
+mod settings;
+mod smtp_host;
+mod text;
+mod warnings;
+
+pub use email_address::EmailAddress;
+pub use pem::CaCertificatePem;
+pub use settings::{changed_fields, PasswordChange, SettingsDraft, StoredSettings};
+pub use smtp_host::SmtpHost;
+pub use text::SingleLine;
+pub use warnings::warnings_for;
+
+/// Collects field errors so that all violations are reported at once.
+#[derive(Debug, Default)]
+pub struct Violations(pub Vec<postamt_wire::FieldError>);
+
+impl Violations {
+    pub fn add(&mut self, field: &str, code: &str, message: impl Into<String>) {
+        self.0.push(postamt_wire::FieldError::new(field, code, message));
+    }
+
+    /// Records the error of a parse and returns its value, if any.
+    pub fn check<T>(&mut self, field: &str, result: Result<T, FieldProblem>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(p) => {
+                self.add(field, p.code, p.message);
+                None
+            }
+        }
+    }
+
+    pub fn into_result(self) -> Result<(), crate::error::ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::error::ApiError::Validation(self.0))
+        }
+    }
+}
+
+/// Why a single value is invalid; the caller knows the field's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldProblem {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl FieldProblem {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+}

@@ -1,0 +1,423 @@
+//! The mail settings as stored, and a validated draft of new settings.
+
+use super::{CaCertificatePem, EmailAddress, FieldProblem, SingleLine, SmtpHost, Violations};
+use crate::error::ApiError;
+use chrono::{DateTime, Utc};
+use postamt_wire::{
+    AuthView, Encryption, FieldChange, MailSettings, MailSettingsInput, TlsSettings, TIMEOUT_SECONDS_DEFAULT,
+    TIMEOUT_SECONDS_MAX, TIMEOUT_SECONDS_MIN,
+};
+use secrecy::SecretString;
+
+const MAX_NAME_CHARS: usize = 200;
+const MAX_USERNAME_CHARS: usize = 320;
+const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// The saved settings, without the password itself (only whether one is stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSettings {
+    pub host: String,
+    pub port: u16,
+    pub encryption: Encryption,
+    pub sender_name: String,
+    pub sender_address: String,
+    pub auth_enabled: bool,
+    pub auth_username: Option<String>,
+    pub password_set: bool,
+    pub tls_trusted_ca_pem: Option<String>,
+    pub tls_accept_invalid_certificates: bool,
+    pub force_default_sender: bool,
+    pub reply_to_individual_sender: bool,
+    pub timeout_seconds: u32,
+    pub version: i64,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: String,
+}
+
+impl StoredSettings {
+    pub fn to_wire(&self) -> MailSettings {
+        MailSettings {
+            host: self.host.clone(),
+            port: self.port,
+            encryption: self.encryption,
+            sender_name: self.sender_name.clone(),
+            sender_address: self.sender_address.clone(),
+            auth: AuthView {
+                enabled: self.auth_enabled,
+                username: self.auth_username.clone(),
+                password_set: self.password_set,
+            },
+            tls: TlsSettings {
+                trusted_ca_pem: self.tls_trusted_ca_pem.clone(),
+                accept_invalid_certificates: self.tls_accept_invalid_certificates,
+            },
+            force_default_sender: self.force_default_sender,
+            reply_to_individual_sender: self.reply_to_individual_sender,
+            timeout_seconds: self.timeout_seconds,
+            version: self.version,
+            updated_at: self.updated_at,
+            updated_by: self.updated_by.clone(),
+            warnings: super::warnings_for(self),
+        }
+    }
+}
+
+/// What happens to the stored SMTP password.
+#[derive(Debug)]
+pub enum PasswordChange {
+    /// Keep the stored one (same server, same username).
+    Keep,
+    /// A new password was entered.
+    Set(SecretString),
+    /// Authentication is off: nothing unused is kept.
+    Clear,
+}
+
+/// New settings that passed every check, ready to be saved or tried.
+#[derive(Debug)]
+pub struct SettingsDraft {
+    pub host: SmtpHost,
+    pub port: u16,
+    pub encryption: Encryption,
+    pub sender_name: SingleLine,
+    pub sender_address: EmailAddress,
+    /// `Some(username)` when authentication is enabled.
+    pub auth_username: Option<SingleLine>,
+    pub password: PasswordChange,
+    pub tls_trusted_ca_pem: Option<CaCertificatePem>,
+    pub tls_accept_invalid_certificates: bool,
+    pub force_default_sender: bool,
+    pub reply_to_individual_sender: bool,
+    pub timeout_seconds: u32,
+}
+
+impl SettingsDraft {
+    /// Checks every field of `input` and reports all violations at once. `stored` decides
+    /// whether an omitted password may keep the stored one: only for the same server and
+    /// username, so a stored credential never follows a connection to a new server.
+    pub fn parse(input: MailSettingsInput, stored: Option<&StoredSettings>) -> Result<Self, ApiError> {
+        let mut v = Violations::default();
+        let host = required(&mut v, "host", input.host.as_deref(), |s| SmtpHost::try_from(s));
+        let port = match input.port {
+            None => v.check("port", Err(FieldProblem::new("required", "is required"))),
+            Some(p) => v.check(
+                "port",
+                u16::try_from(p)
+                    .ok()
+                    .filter(|p| *p != 0)
+                    .ok_or_else(|| FieldProblem::new("out_of_range", "must be between 1 and 65535")),
+            ),
+        };
+        let encryption = v.check(
+            "encryption",
+            input.encryption.ok_or_else(|| FieldProblem::new("required", "is required")),
+        );
+        let sender_name = required(&mut v, "sender_name", input.sender_name.as_deref(), |s| {
+            SingleLine::parse(s, MAX_NAME_CHARS)
+        });
+        let sender_address = required(&mut v, "sender_address", input.sender_address.as_deref(), |s| {
+            EmailAddress::try_from(s)
+        });
+        let auth_username = if input.auth.enabled {
+            required(&mut v, "auth.username", input.auth.username.as_deref(), |s| {
+                SingleLine::parse(s, MAX_USERNAME_CHARS)
+            })
+            .map(Some)
+        } else {
+            Some(None)
+        };
+        let tls_trusted_ca_pem = match input.tls.trusted_ca_pem.as_deref().map(str::trim) {
+            None | Some("") => Some(None),
+            Some(pem) => v.check("tls.trusted_ca_pem", CaCertificatePem::try_from(pem)).map(Some),
+        };
+        if input.reply_to_individual_sender && !input.force_default_sender {
+            v.add(
+                "reply_to_individual_sender",
+                "requires_force_default_sender",
+                "can only be enabled together with force_default_sender",
+            );
+        }
+        let timeout_seconds = v.check(
+            "timeout_seconds",
+            match input.timeout_seconds {
+                None => Ok(TIMEOUT_SECONDS_DEFAULT),
+                Some(t) => u32::try_from(t)
+                    .ok()
+                    .filter(|t| (TIMEOUT_SECONDS_MIN..=TIMEOUT_SECONDS_MAX).contains(t))
+                    .ok_or_else(|| {
+                        FieldProblem::new(
+                            "out_of_range",
+                            format!("must be between {TIMEOUT_SECONDS_MIN} and {TIMEOUT_SECONDS_MAX}"),
+                        )
+                    }),
+            },
+        );
+        let password = password_change(&mut v, &input, stored, host.as_ref(), port, encryption, &auth_username);
+
+        v.into_result()?;
+        match (host, port, encryption, sender_name, sender_address, auth_username, tls_trusted_ca_pem, timeout_seconds, password) {
+            (
+                Some(host),
+                Some(port),
+                Some(encryption),
+                Some(sender_name),
+                Some(sender_address),
+                Some(auth_username),
+                Some(tls_trusted_ca_pem),
+                Some(timeout_seconds),
+                Some(password),
+            ) => Ok(SettingsDraft {
+                host,
+                port,
+                encryption,
+                sender_name,
+                sender_address,
+                auth_username,
+                password,
+                tls_trusted_ca_pem,
+                tls_accept_invalid_certificates: input.tls.accept_invalid_certificates,
+                force_default_sender: input.force_default_sender,
+                reply_to_individual_sender: input.reply_to_individual_sender,
+                timeout_seconds,
+            }),
+            _ => Err(ApiError::Internal(anyhow::anyhow!("validation passed without a value for every field"))),
+        }
+    }
+
+    /// The settings as they will be stored (version and audit fields filled in by the caller).
+    pub fn to_stored(&self, password_set: bool, version: i64, updated_at: DateTime<Utc>, updated_by: &str) -> StoredSettings {
+        StoredSettings {
+            host: self.host.as_str().to_owned(),
+            port: self.port,
+            encryption: self.encryption,
+            sender_name: self.sender_name.as_str().to_owned(),
+            sender_address: self.sender_address.as_str().to_owned(),
+            auth_enabled: self.auth_username.is_some(),
+            auth_username: self.auth_username.as_ref().map(|u| u.as_str().to_owned()),
+            password_set,
+            tls_trusted_ca_pem: self.tls_trusted_ca_pem.as_ref().map(|p| p.as_str().to_owned()),
+            tls_accept_invalid_certificates: self.tls_accept_invalid_certificates,
+            force_default_sender: self.force_default_sender,
+            reply_to_individual_sender: self.reply_to_individual_sender,
+            timeout_seconds: self.timeout_seconds,
+            version,
+            updated_at,
+            updated_by: updated_by.to_owned(),
+        }
+    }
+}
+
+fn required<T>(
+    v: &mut Violations,
+    field: &str,
+    raw: Option<&str>,
+    parse: impl FnOnce(&str) -> Result<T, FieldProblem>,
+) -> Option<T> {
+    match raw {
+        None => v.check(field, Err(FieldProblem::new("required", "is required"))),
+        Some(s) => v.check(field, parse(s)),
+    }
+}
+
+fn password_change(
+    v: &mut Violations,
+    input: &MailSettingsInput,
+    stored: Option<&StoredSettings>,
+    host: Option<&SmtpHost>,
+    port: Option<u16>,
+    encryption: Option<Encryption>,
+    username: &Option<Option<SingleLine>>,
+) -> Option<PasswordChange> {
+    const FIELD: &str = "auth.password";
+    if !input.auth.enabled {
+        return Some(PasswordChange::Clear);
+    }
+    match input.auth.password.as_deref() {
+        Some("") => v.check(FIELD, Err(FieldProblem::new("required", "must not be empty; omit it to keep the stored password"))),
+        Some(p) if p.len() > MAX_PASSWORD_BYTES => {
+            v.check(FIELD, Err(FieldProblem::new("too_long", "must be at most 1024 bytes")))
+        }
+        Some(p) if p.contains('\0') => {
+            v.check(FIELD, Err(FieldProblem::new("invalid_character", "must not contain NUL characters")))
+        }
+        Some(p) => Some(PasswordChange::Set(SecretString::from(p.to_owned()))),
+        None => {
+            let Some(stored) = stored.filter(|s| s.auth_enabled && s.password_set) else {
+                return v.check(FIELD, Err(FieldProblem::new("required", "is required when authentication is enabled")));
+            };
+            let same_connection = host.map(SmtpHost::as_str) == Some(stored.host.as_str())
+                && port == Some(stored.port)
+                && encryption == Some(stored.encryption)
+                && username.as_ref().and_then(|u| u.as_ref()).map(SingleLine::as_str) == stored.auth_username.as_deref();
+            if same_connection {
+                Some(PasswordChange::Keep)
+            } else {
+                v.check(
+                    FIELD,
+                    Err(FieldProblem::new(
+                        "password_required_again",
+                        "must be entered again because host, port, encryption or username changed",
+                    )),
+                )
+            }
+        }
+    }
+}
+
+/// Fields listed in the history, in display order (the password is summarised separately).
+const HISTORY_FIELDS: [&str; 12] = [
+    "host",
+    "port",
+    "encryption",
+    "sender_name",
+    "sender_address",
+    "auth.enabled",
+    "auth.username",
+    "tls.trusted_ca_pem",
+    "tls.accept_invalid_certificates",
+    "force_default_sender",
+    "reply_to_individual_sender",
+    "timeout_seconds",
+];
+
+fn history_value(s: &StoredSettings, field: &str) -> Option<String> {
+    match field {
+        "host" => Some(s.host.clone()),
+        "port" => Some(s.port.to_string()),
+        "encryption" => Some(s.encryption.as_str().to_owned()),
+        "sender_name" => Some(s.sender_name.clone()),
+        "sender_address" => Some(s.sender_address.clone()),
+        "auth.enabled" => Some(s.auth_enabled.to_string()),
+        "auth.username" => s.auth_username.clone(),
+        "tls.trusted_ca_pem" => s.tls_trusted_ca_pem.clone(),
+        "tls.accept_invalid_certificates" => Some(s.tls_accept_invalid_certificates.to_string()),
+        "force_default_sender" => Some(s.force_default_sender.to_string()),
+        "reply_to_individual_sender" => Some(s.reply_to_individual_sender.to_string()),
+        "timeout_seconds" => Some(s.timeout_seconds.to_string()),
+        _ => None,
+    }
+}
+
+/// Field-by-field differences for the history. The password appears only as "changed".
+pub fn changed_fields(old: Option<&StoredSettings>, new: Option<&StoredSettings>, password_changed: bool) -> Vec<FieldChange> {
+    let mut changes: Vec<FieldChange> = HISTORY_FIELDS
+        .iter()
+        .filter_map(|field| {
+            let before = old.and_then(|s| history_value(s, field));
+            let after = new.and_then(|s| history_value(s, field));
+            (before != after).then(|| FieldChange {
+                field: (*field).to_owned(),
+                old: before,
+                new: after,
+                secret: false,
+            })
+        })
+        .collect();
+    if password_changed {
+        changes.push(FieldChange {
+            field: "auth.password".to_owned(),
+            old: None,
+            new: None,
+            secret: true,
+        });
+    }
+    changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use postamt_wire::AuthInput;
+
+    fn input() -> MailSettingsInput {
+        MailSettingsInput {
+            host: Some("smtp.example.org".into()),
+            port: Some(587),
+            encryption: Some(Encryption::Starttls),
+            sender_name: Some("TEAMBOX".into()),
+            sender_address: Some("teambox@example.org".into()),
+            auth: AuthInput {
+                enabled: true,
+                username: Some("teambox@example.org".into()),
+                password: Some("s3cret".into()),
+            },
+            ..Default::default()
+        }
+    }
+
+    fn stored() -> StoredSettings {
+        let draft = SettingsDraft::parse(input(), None).unwrap();
+        draft.to_stored(true, 1, Utc::now(), "admin")
+    }
+
+    fn fields(err: ApiError) -> Vec<(String, String)> {
+        match err {
+            ApiError::Validation(e) => e.into_iter().map(|e| (e.field, e.code)).collect(),
+            other => panic!("expected validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reports_every_violation_at_once() {
+        let bad = MailSettingsInput {
+            host: Some("smtp://x".into()),
+            port: Some(70000),
+            encryption: None,
+            sender_name: Some("A\nB".into()),
+            sender_address: Some("nope".into()),
+            auth: AuthInput { enabled: true, username: None, password: None },
+            reply_to_individual_sender: true,
+            timeout_seconds: Some(0),
+            ..Default::default()
+        };
+        let got = fields(SettingsDraft::parse(bad, None).unwrap_err());
+        let names: Vec<&str> = got.iter().map(|(f, _)| f.as_str()).collect();
+        for expected in ["host", "port", "encryption", "sender_name", "sender_address", "auth.username",
+            "auth.password", "reply_to_individual_sender", "timeout_seconds"] {
+            assert!(names.contains(&expected), "{expected} missing in {got:?}");
+        }
+    }
+
+    #[test]
+    fn omitted_password_keeps_the_stored_one_for_the_same_server() {
+        let mut same = input();
+        same.auth.password = None;
+        same.sender_name = Some("Other name".into());
+        assert!(matches!(SettingsDraft::parse(same, Some(&stored())).unwrap().password, PasswordChange::Keep));
+    }
+
+    #[test]
+    fn omitted_password_is_refused_when_the_connection_changes() {
+        for change in [
+            |i: &mut MailSettingsInput| i.host = Some("evil.example.net".into()),
+            |i: &mut MailSettingsInput| i.port = Some(465),
+            |i: &mut MailSettingsInput| i.encryption = Some(Encryption::Tls),
+            |i: &mut MailSettingsInput| i.auth.username = Some("other@example.org".into()),
+        ] {
+            let mut changed = input();
+            changed.auth.password = None;
+            change(&mut changed);
+            let got = fields(SettingsDraft::parse(changed, Some(&stored())).unwrap_err());
+            assert_eq!(got, vec![("auth.password".to_owned(), "password_required_again".to_owned())]);
+        }
+    }
+
+    #[test]
+    fn disabling_auth_clears_the_password() {
+        let mut off = input();
+        off.auth = AuthInput::default();
+        assert!(matches!(SettingsDraft::parse(off, Some(&stored())).unwrap().password, PasswordChange::Clear));
+    }
+
+    #[test]
+    fn history_never_holds_the_password() {
+        let old = stored();
+        let mut new = old.clone();
+        new.port = 465;
+        let changes = changed_fields(Some(&old), Some(&new), true);
+        assert_eq!(changes[0].field, "port");
+        assert_eq!((changes[0].old.as_deref(), changes[0].new.as_deref()), (Some("587"), Some("465")));
+        let secret = changes.iter().find(|c| c.field == "auth.password").unwrap();
+        assert!(secret.secret && secret.old.is_none() && secret.new.is_none());
+    }
+}

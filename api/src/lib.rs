@@ -1,0 +1,18 @@
+//! Postamt: one place for an application's outgoing-mail settings.
+//!
+//! Layout: `config` (flags), `startup` (building the app), `routes` (HTTP handlers),
+//! `auth` (sessions, API keys, scopes), `domain` (validated types), `db` (diesel over
+//! SQLite and PostgreSQL), `crypto` (secrets at rest), `error` (the problem envelope).
+
+pub mod auth;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

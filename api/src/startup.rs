@@ -1,0 +1,108 @@
+//! Building and running the application.
+
+use crate::auth::admin_password::{self, Bootstrap};
+use crate::config::Config;
+use crate::crypto::{KeySource, SecretCipher};
+use crate::db::{Db, Dialect};
+use crate::error::ApiError;
+use crate::openapi::ApiDoc;
+use crate::routes;
+use crate::state::AppState;
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, DefaultHeaders};
+use actix_web::{web, App, HttpResponse, HttpServer};
+use anyhow::Context;
+use secrecy::SecretString;
+use std::net::{SocketAddr, TcpListener};
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub struct Application {
+    addr: SocketAddr,
+    server: Server,
+    /// Set when this start generated the admin password: show it once.
+    pub generated_admin_password: Option<SecretString>,
+}
+
+impl Application {
+    /// Opens the database (migrating it), loads the secret key, settles the admin password
+    /// and binds the listener. Port 0 binds a free port; see [`Application::port`].
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let url = config.database_url();
+        if Dialect::of(&url) == Dialect::Sqlite {
+            std::fs::create_dir_all(&config.data_dir)
+                .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+        }
+        let db = actix_web::rt::task::spawn_blocking(move || Db::connect(&url)).await??;
+        let (cipher, key_source) = SecretCipher::load_or_create(config.secret_key.as_ref(), &config.secret_key_file())?;
+        if key_source == KeySource::Created {
+            tracing::info!(path = %config.secret_key_file().display(), "created a new secret key file");
+        }
+        if db.dialect == Dialect::Postgres && key_source != KeySource::Configured {
+            tracing::warn!("PostgreSQL without POSTAMT_SECRET_KEY: every instance sharing this database needs the same key");
+        }
+        let configured_password = match (&config.admin_password, &config.admin_password_file) {
+            (Some(p), _) => Some(p.clone()),
+            (None, Some(path)) => Some(admin_password::read_file(path)?),
+            (None, None) => None,
+        };
+        let generated_admin_password = match admin_password::bootstrap(&db, configured_password).await? {
+            Bootstrap::Generated(password) => Some(password),
+            Bootstrap::Configured | Bootstrap::Existing => None,
+        };
+
+        let listener = TcpListener::bind(&config.bind).with_context(|| format!("binding {}", config.bind))?;
+        let addr = listener.local_addr()?;
+        let static_dir = config.static_dir();
+        if static_dir.is_none() {
+            tracing::warn!("the settings page is not built (frontend/dist missing); serving the API only");
+        }
+        let state = web::Data::new(AppState { db, cipher, session_hours: config.session_hours });
+        let mut server = HttpServer::new(move || {
+            let (app, spec) = App::new()
+                .into_utoipa_app()
+                .openapi(ApiDoc::openapi())
+                .app_data(state.clone())
+                .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                    ApiError::Malformed(format!("invalid query string: {e}")).into()
+                }))
+                .app_data(web::PathConfig::default().error_handler(|e, _| {
+                    ApiError::Malformed(format!("invalid path: {e}")).into()
+                }))
+                .configure(routes::api)
+                .split_for_parts();
+            app.wrap(from_fn(crate::telemetry::log_request))
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("Referrer-Policy", "no-referrer"))
+                        .add(("X-Frame-Options", "DENY")),
+                )
+                .route(
+                    "/api-docs",
+                    web::get().to(|| async { HttpResponse::PermanentRedirect().insert_header(("Location", "/api-docs/")).finish() }),
+                )
+                .service(SwaggerUi::new("/api-docs/{_:.*}").url("/api-docs/openapi.json", spec))
+                .configure(routes::static_files::configure(static_dir.clone()))
+                .default_service(web::to(routes::static_files::not_found))
+        })
+        .listen(listener)?;
+        if let Some(workers) = config.workers {
+            server = server.workers(workers);
+        }
+        Ok(Application { addr, server: server.run(), generated_admin_password })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,12 @@
+//! API integration tests: one binary, a fresh database per test, every test on SQLite and
+//! on PostgreSQL (see `both_backends!`).
+
+mod helpers;
+
+mod api_keys;
+mod auth;
+mod health;
+mod mail_settings;
+mod openapi;
+mod secrets_at_rest;
+mod session;

@@ -1,0 +1,19 @@
+//! Postamt's wire types.
+//!
+//! Every JSON body the API reads or writes is defined here, exactly once. The API server
+//! uses them for (de)serialisation and, with the `openapi` feature, for the OpenAPI schemas;
+//! the Leptos frontend compiles this crate to wasm32 and uses the very same types, so the
+//! page, the server and the published spec cannot disagree about a field.
+//!
+//! Conventions: snake_case fields; request types reject unknown fields; timestamps are
+//! RFC 3339 in UTC; secrets are write-only (requests carry them, responses never do).
+
+pub mod auth;
+pub mod mail_test;
+pub mod problem;
+pub mod settings;
+
+pub use auth::*;
+pub use mail_test::*;
+pub use problem::*;
+pub use settings::*;

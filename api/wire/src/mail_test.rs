@@ -1,0 +1,579 @@
+//! The test mail (`POST /api/v1/mail-settings/test`) and the effective sender
+//! (`POST /api/v1/mail-settings/preview`).
+//!
+//! A test goes through the SMTP exchange stage by stage and reports, for the stage that
+//! failed, a stable failure `class`, the settings field most likely at fault and a hint in
+//! German and English saying what to change. The transcript is masked at the source: AUTH
+//! payloads and the password (plain or base64) never appear in a result.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::MailSettingsInput;
+
+/// What a test does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MailTestMode {
+    /// Deliver a real test mail (subject and body in German and English).
+    #[default]
+    Send,
+    /// Go through every stage up to the server's 354 answer to DATA, then close the
+    /// connection without ending the message: nothing is delivered. Rejections after the
+    /// message content (content filters, DMARC) cannot be seen this way.
+    Probe,
+}
+
+impl MailTestMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailTestMode::Send => "send",
+            MailTestMode::Probe => "probe",
+        }
+    }
+}
+
+/// The user on whose behalf a module sends mail; the sender policy decides whether they
+/// appear in From or Reply-To.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ActingUser {
+    /// Display name, e.g. "Erika Mustermann".
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(example = "Erika Mustermann"))]
+    pub name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(example = "erika@example.org"))]
+    pub address: String,
+}
+
+/// Body of `POST /api/v1/mail-settings/test`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MailTestRequest {
+    /// Unsaved settings to test, same shape as `PUT /api/v1/mail-settings`; omit to test the
+    /// saved settings. Without `auth.password` the stored password is used only if host,
+    /// port, encryption and username equal the saved ones.
+    #[serde(default)]
+    pub settings: Option<MailSettingsInput>,
+    /// Where the test mail goes (in `probe` mode: the address given to RCPT TO).
+    #[cfg_attr(feature = "openapi", schema(example = "someone@example.org"))]
+    pub recipient: String,
+    #[serde(default)]
+    pub mode: MailTestMode,
+    /// Optional: shows the sender policy in action (From / Reply-To of the test mail).
+    #[serde(default)]
+    pub acting_user: Option<ActingUser>,
+}
+
+/// A mailbox: optional display name and address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MailAddress {
+    pub name: Option<String>,
+    pub address: String,
+}
+
+/// From, Reply-To and envelope sender a module's mail gets under the sender policy
+/// (response of `POST /api/v1/mail-settings/preview`; also part of every test result).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EffectiveSender {
+    /// The `From` header.
+    pub from: MailAddress,
+    /// The `Reply-To` header, if any.
+    pub reply_to: Option<MailAddress>,
+    /// The envelope sender (`MAIL FROM`): always the default sender address.
+    pub envelope_from: String,
+}
+
+impl EffectiveSender {
+    /// The sender policy, the one function every outgoing mail goes through:
+    /// - `force_default_sender` off: From = the acting user when given, else the default
+    ///   sender; no Reply-To;
+    /// - `force_default_sender` on: From = the default sender;
+    /// - on, with `reply_to_individual_sender`: Reply-To = the acting user, when given.
+    ///
+    /// The envelope sender is always the default sender address.
+    pub fn apply(
+        default_name: &str,
+        default_address: &str,
+        force_default_sender: bool,
+        reply_to_individual_sender: bool,
+        acting_user: Option<&ActingUser>,
+    ) -> EffectiveSender {
+        let default = MailAddress {
+            name: Some(default_name.to_owned()).filter(|n| !n.trim().is_empty()),
+            address: default_address.to_owned(),
+        };
+        let user = acting_user.map(|u| MailAddress {
+            name: u.name.clone().filter(|n| !n.trim().is_empty()),
+            address: u.address.clone(),
+        });
+        let (from, reply_to) = if force_default_sender {
+            (
+                default,
+                if reply_to_individual_sender {
+                    user
+                } else {
+                    None
+                },
+            )
+        } else {
+            (user.unwrap_or(default), None)
+        };
+        EffectiveSender {
+            from,
+            reply_to,
+            envelope_from: default_address.to_owned(),
+        }
+    }
+}
+
+/// Body of `POST /api/v1/mail-settings/preview`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SenderPreviewRequest {
+    /// Unsaved settings; omit to use the saved ones.
+    #[serde(default)]
+    pub settings: Option<MailSettingsInput>,
+    #[serde(default)]
+    pub acting_user: Option<ActingUser>,
+}
+
+/// One step of the SMTP exchange, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StageName {
+    /// DNS lookup of the host.
+    Resolve,
+    /// TCP connection.
+    Connect,
+    /// TLS: the handshake right after connecting (`tls`), or STARTTLS, the handshake and
+    /// the EHLO after it (`starttls`). Skipped with encryption `none`.
+    Tls,
+    /// The server's 220 greeting.
+    Greeting,
+    /// EHLO (HELO if the server does not know EHLO).
+    Ehlo,
+    /// AUTH PLAIN or LOGIN. Skipped without authentication.
+    Auth,
+    MailFrom,
+    RcptTo,
+    /// DATA and the message; in `probe` mode only up to the 354 answer.
+    Data,
+}
+
+impl StageName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StageName::Resolve => "resolve",
+            StageName::Connect => "connect",
+            StageName::Tls => "tls",
+            StageName::Greeting => "greeting",
+            StageName::Ehlo => "ehlo",
+            StageName::Auth => "auth",
+            StageName::MailFrom => "mail_from",
+            StageName::RcptTo => "rcpt_to",
+            StageName::Data => "data",
+        }
+    }
+}
+
+/// Outcome of one stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StageStatus {
+    Ok,
+    Failed,
+    /// Not run: not needed with these settings, or an earlier stage failed.
+    Skipped,
+}
+
+/// One stage of a test.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Stage {
+    pub name: StageName,
+    pub status: StageStatus,
+    /// Time spent in this stage.
+    pub duration_ms: u64,
+    /// The SMTP reply code that decided the stage, e.g. 250 or 535.
+    pub reply_code: Option<u16>,
+    /// The enhanced status code (RFC 3463) of that reply, e.g. `5.7.8`.
+    pub enhanced_code: Option<String>,
+    /// The server's text of that reply (lines joined with `\n`), masked.
+    pub server_text: Option<String>,
+    /// What happened outside SMTP replies: addresses resolved, the peer connected to,
+    /// the TLS version, or the error.
+    pub detail: Option<String>,
+}
+
+/// Stable, machine-readable kind of failure; each has its own hint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    /// The host name does not resolve.
+    DnsNotFound,
+    /// Nothing listens on the port (TCP reset).
+    ConnectionRefused,
+    /// No route to the host or network.
+    HostUnreachable,
+    /// The deadline passed: host unreachable/filtered, or the server went silent.
+    Timeout,
+    /// Plaintext/STARTTLS spoken to a port that expects TLS from the first byte (465).
+    StarttlsOnImplicitTlsPort,
+    /// TLS spoken to a port that answers plaintext SMTP (587, 25).
+    TlsOnPlaintextPort,
+    /// Encryption `starttls`, but the server offers no STARTTLS.
+    StarttlsNotOffered,
+    /// The TLS handshake failed for a reason other than the certificate.
+    TlsHandshakeFailed,
+    /// The certificate does not chain to a trusted CA.
+    CertificateUntrusted,
+    /// The certificate has expired or is not yet valid.
+    CertificateExpired,
+    /// The certificate is for another host name.
+    CertificateHostnameMismatch,
+    /// The server rejected the connection at its greeting (554), e.g. a blocked IP.
+    ConnectionRejected,
+    /// The server demands encryption (e.g. "530 Must issue a STARTTLS command first").
+    EncryptionRequired,
+    /// Authentication is on, but the server offers no AUTH at all.
+    AuthNotOffered,
+    /// The server offers AUTH only after TLS (or answers 538).
+    AuthRequiresTls,
+    /// The server offers none of the mechanisms Postamt speaks (PLAIN, LOGIN).
+    AuthMechanismUnsupported,
+    /// Authentication is off, but the server requires it (530, relaying denied).
+    AuthRequired,
+    /// 535: user name or password wrong.
+    CredentialsRejected,
+    /// The account needs an app password or modern authentication (OAuth).
+    AppPasswordRequired,
+    /// MAIL FROM rejected.
+    SenderRejected,
+    /// RCPT TO rejected.
+    RecipientRejected,
+    /// A 4xx answer: try again later.
+    TemporaryFailure,
+    /// The message was rejected at DATA (content filter, policy).
+    MessageRejected,
+    /// The settings or the recipient cannot be used at all (e.g. the CA PEM does not
+    /// parse, an address is invalid).
+    InvalidSettings,
+    /// Anything else the server did not do by the protocol.
+    ProtocolError,
+}
+
+impl FailureClass {
+    pub const ALL: [FailureClass; 25] = [
+        FailureClass::DnsNotFound,
+        FailureClass::ConnectionRefused,
+        FailureClass::HostUnreachable,
+        FailureClass::Timeout,
+        FailureClass::StarttlsOnImplicitTlsPort,
+        FailureClass::TlsOnPlaintextPort,
+        FailureClass::StarttlsNotOffered,
+        FailureClass::TlsHandshakeFailed,
+        FailureClass::CertificateUntrusted,
+        FailureClass::CertificateExpired,
+        FailureClass::CertificateHostnameMismatch,
+        FailureClass::ConnectionRejected,
+        FailureClass::EncryptionRequired,
+        FailureClass::AuthNotOffered,
+        FailureClass::AuthRequiresTls,
+        FailureClass::AuthMechanismUnsupported,
+        FailureClass::AuthRequired,
+        FailureClass::CredentialsRejected,
+        FailureClass::AppPasswordRequired,
+        FailureClass::SenderRejected,
+        FailureClass::RecipientRejected,
+        FailureClass::TemporaryFailure,
+        FailureClass::MessageRejected,
+        FailureClass::InvalidSettings,
+        FailureClass::ProtocolError,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureClass::DnsNotFound => "dns_not_found",
+            FailureClass::ConnectionRefused => "connection_refused",
+            FailureClass::HostUnreachable => "host_unreachable",
+            FailureClass::Timeout => "timeout",
+            FailureClass::StarttlsOnImplicitTlsPort => "starttls_on_implicit_tls_port",
+            FailureClass::TlsOnPlaintextPort => "tls_on_plaintext_port",
+            FailureClass::StarttlsNotOffered => "starttls_not_offered",
+            FailureClass::TlsHandshakeFailed => "tls_handshake_failed",
+            FailureClass::CertificateUntrusted => "certificate_untrusted",
+            FailureClass::CertificateExpired => "certificate_expired",
+            FailureClass::CertificateHostnameMismatch => "certificate_hostname_mismatch",
+            FailureClass::ConnectionRejected => "connection_rejected",
+            FailureClass::EncryptionRequired => "encryption_required",
+            FailureClass::AuthNotOffered => "auth_not_offered",
+            FailureClass::AuthRequiresTls => "auth_requires_tls",
+            FailureClass::AuthMechanismUnsupported => "auth_mechanism_unsupported",
+            FailureClass::AuthRequired => "auth_required",
+            FailureClass::CredentialsRejected => "credentials_rejected",
+            FailureClass::AppPasswordRequired => "app_password_required",
+            FailureClass::SenderRejected => "sender_rejected",
+            FailureClass::RecipientRejected => "recipient_rejected",
+            FailureClass::TemporaryFailure => "temporary_failure",
+            FailureClass::MessageRejected => "message_rejected",
+            FailureClass::InvalidSettings => "invalid_settings",
+            FailureClass::ProtocolError => "protocol_error",
+        }
+    }
+}
+
+impl std::fmt::Display for FailureClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A field of the settings form (or of the test request) that a failure points at; the
+/// page highlights it. Spelled as the dotted path in `MailSettingsInput`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum SettingsField {
+    #[serde(rename = "host")]
+    Host,
+    #[serde(rename = "port")]
+    Port,
+    #[serde(rename = "encryption")]
+    Encryption,
+    #[serde(rename = "sender_name")]
+    SenderName,
+    #[serde(rename = "sender_address")]
+    SenderAddress,
+    #[serde(rename = "auth.enabled")]
+    AuthEnabled,
+    #[serde(rename = "auth.username")]
+    AuthUsername,
+    #[serde(rename = "auth.password")]
+    AuthPassword,
+    #[serde(rename = "tls.trusted_ca_pem")]
+    TlsTrustedCaPem,
+    #[serde(rename = "tls.accept_invalid_certificates")]
+    TlsAcceptInvalidCertificates,
+    #[serde(rename = "timeout_seconds")]
+    TimeoutSeconds,
+    /// The test request's `recipient`.
+    #[serde(rename = "recipient")]
+    Recipient,
+    /// The test request's `acting_user.address`.
+    #[serde(rename = "acting_user.address")]
+    ActingUserAddress,
+}
+
+impl SettingsField {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SettingsField::Host => "host",
+            SettingsField::Port => "port",
+            SettingsField::Encryption => "encryption",
+            SettingsField::SenderName => "sender_name",
+            SettingsField::SenderAddress => "sender_address",
+            SettingsField::AuthEnabled => "auth.enabled",
+            SettingsField::AuthUsername => "auth.username",
+            SettingsField::AuthPassword => "auth.password",
+            SettingsField::TlsTrustedCaPem => "tls.trusted_ca_pem",
+            SettingsField::TlsAcceptInvalidCertificates => "tls.accept_invalid_certificates",
+            SettingsField::TimeoutSeconds => "timeout_seconds",
+            SettingsField::Recipient => "recipient",
+            SettingsField::ActingUserAddress => "acting_user.address",
+        }
+    }
+}
+
+impl std::fmt::Display for SettingsField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a test failed and what to change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Failure {
+    /// The stage that failed.
+    pub stage: StageName,
+    pub class: FailureClass,
+    /// The settings field most likely at fault; none when nothing in the settings is
+    /// (e.g. a temporary failure of the server).
+    pub field: Option<SettingsField>,
+    /// What to change, in German.
+    pub hint_de: String,
+    /// What to change, in English.
+    pub hint_en: String,
+    /// The technical cause (error message or server reply), masked.
+    pub detail: Option<String>,
+}
+
+/// Who wrote a transcript line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TranscriptDirection {
+    /// Sent by Postamt.
+    Client,
+    /// Received from the server.
+    Server,
+    /// A note from Postamt (connecting, TLS established, errors).
+    Info,
+}
+
+/// One line of the masked SMTP conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TranscriptLine {
+    pub direction: TranscriptDirection,
+    /// Milliseconds since the test started.
+    pub at_ms: u64,
+    /// The line without its CRLF. AUTH payloads and the password are masked.
+    pub text: String,
+}
+
+/// The TLS connection and the server's certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TlsInfo {
+    /// `TLSv1.3` or `TLSv1.2`; none when the handshake did not complete.
+    pub protocol: Option<String>,
+    /// The negotiated cipher suite, e.g. `TLS13_AES_256_GCM_SHA384`.
+    pub cipher_suite: Option<String>,
+    /// Subject of the server's certificate, e.g. `CN=mail.example.org`.
+    pub subject: Option<String>,
+    pub issuer: Option<String>,
+    /// Subject alternative names, e.g. `DNS:mail.example.org`, `IP:192.0.2.1`.
+    pub sans: Vec<String>,
+    pub not_before: Option<DateTime<Utc>>,
+    pub not_after: Option<DateTime<Utc>>,
+    /// SHA-256 of the certificate (DER), uppercase hex pairs joined by `:`.
+    pub sha256_fingerprint: Option<String>,
+    /// Number of certificates the server sent (its own plus intermediates).
+    pub chain_length: u32,
+    /// Whether the certificate verified for the host name against the trusted roots.
+    pub verified: bool,
+    /// Why it did not verify.
+    pub verify_error: Option<String>,
+}
+
+/// A text in both languages of the page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LocalizedText {
+    pub de: String,
+    pub en: String,
+}
+
+/// Result of `POST /api/v1/mail-settings/test` (status 200 whether the mail went out or not).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MailTestResult {
+    /// Every stage succeeded (in `probe` mode: up to the 354 answer to DATA).
+    pub ok: bool,
+    pub mode: MailTestMode,
+    /// Wall time of the whole test; never more than the timeout plus one second.
+    pub duration_ms: u64,
+    /// All stages in the order they run with these settings; the ones not reached are
+    /// `skipped`.
+    pub stages: Vec<Stage>,
+    /// Present exactly when `ok` is false.
+    pub failure: Option<Failure>,
+    /// The SMTP conversation, masked.
+    pub transcript: Vec<TranscriptLine>,
+    /// Present when a TLS handshake was attempted and the server sent a certificate.
+    pub tls: Option<TlsInfo>,
+    /// The address connected to, e.g. `192.0.2.1:587`.
+    pub peer: Option<String>,
+    /// From, Reply-To and envelope sender used, as decided by the sender policy.
+    pub sender: EffectiveSender,
+    /// The recipient given to RCPT TO.
+    pub recipient: String,
+    /// `Message-ID` of the test mail (`send` mode), to find it in the recipient's mailbox.
+    pub message_id: Option<String>,
+    /// In `probe` mode: what a probe cannot see.
+    pub probe_note: Option<LocalizedText>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user() -> ActingUser {
+        ActingUser {
+            name: Some("Erika Mustermann".into()),
+            address: "erika@example.org".into(),
+        }
+    }
+
+    #[test]
+    fn sender_policy_force_off_uses_the_acting_user() {
+        let s =
+            EffectiveSender::apply("TEAMBOX", "teambox@example.org", false, true, Some(&user()));
+        assert_eq!(s.from.address, "erika@example.org");
+        assert_eq!(s.from.name.as_deref(), Some("Erika Mustermann"));
+        assert_eq!(s.reply_to, None);
+        assert_eq!(s.envelope_from, "teambox@example.org");
+        let s = EffectiveSender::apply("TEAMBOX", "teambox@example.org", false, false, None);
+        assert_eq!(s.from.address, "teambox@example.org");
+        assert_eq!(s.from.name.as_deref(), Some("TEAMBOX"));
+    }
+
+    #[test]
+    fn sender_policy_force_on_with_and_without_reply_to() {
+        let s =
+            EffectiveSender::apply("TEAMBOX", "teambox@example.org", true, false, Some(&user()));
+        assert_eq!(s.from.address, "teambox@example.org");
+        assert_eq!(s.reply_to, None);
+        let s = EffectiveSender::apply("TEAMBOX", "teambox@example.org", true, true, Some(&user()));
+        assert_eq!(s.from.address, "teambox@example.org");
+        assert_eq!(
+            s.reply_to.as_ref().map(|r| r.address.as_str()),
+            Some("erika@example.org")
+        );
+        let s = EffectiveSender::apply("TEAMBOX", "teambox@example.org", true, true, None);
+        assert_eq!(s.reply_to, None);
+        assert_eq!(s.envelope_from, "teambox@example.org");
+    }
+
+    #[test]
+    fn test_request_defaults_to_send_and_rejects_unknown_fields() {
+        let r: MailTestRequest = serde_json::from_str(r#"{"recipient":"a@example.org"}"#).unwrap();
+        assert_eq!(r.mode, MailTestMode::Send);
+        assert!(r.settings.is_none());
+        let r: MailTestRequest =
+            serde_json::from_str(r#"{"recipient":"a@example.org","mode":"probe"}"#).unwrap();
+        assert_eq!(r.mode, MailTestMode::Probe);
+        assert!(
+            serde_json::from_str::<MailTestRequest>(r#"{"recipient":"a@example.org","x":1}"#)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn class_and_field_names_are_stable() {
+        for class in FailureClass::ALL {
+            assert_eq!(
+                serde_json::to_value(class).unwrap(),
+                serde_json::json!(class.as_str())
+            );
+        }
+        assert_eq!(
+            serde_json::to_value(SettingsField::AuthPassword).unwrap(),
+            serde_json::json!("auth.password")
+        );
+        assert_eq!(
+            serde_json::to_value(SettingsField::TlsTrustedCaPem).unwrap(),
+            serde_json::json!("tls.trusted_ca_pem")
+        );
+    }
+}
