@@ -72,9 +72,8 @@ fn path_error_to_api(err: serde_path_to_error::Error<serde_json::Error>) -> ApiE
         (join(&name), "required", "is required".to_owned())
     } else if message.starts_with("invalid type") {
         (or_root(parent), "invalid_type", message)
-    } else if message.starts_with("unknown variant") {
-        (or_root(parent), "invalid_value", message)
     } else {
+        // "unknown variant", "invalid value", "invalid length", ...
         (or_root(parent), "invalid_value", message)
     };
     ApiError::Validation(vec![FieldError::new(field, code, text)])

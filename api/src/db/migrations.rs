@@ -9,7 +9,7 @@ const SQLITE: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
 
 /// Arbitrary constant naming Postamt's migration lock among PostgreSQL advisory locks.
-const PG_MIGRATION_LOCK: i64 = 0x706f_7374_616d_74;
+const PG_MIGRATION_LOCK: i64 = 0x0070_6f73_7461_6d74; // "postamt" in ASCII
 
 pub fn run(conn: &mut AnyConnection) -> anyhow::Result<()> {
     match conn {

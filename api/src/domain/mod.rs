@@ -1,6 +1,7 @@
 //! Validated domain types. Request DTOs from `postamt_wire` are parsed into these at the
 //! edge (`TryFrom`); code behind the handlers only ever sees valid values.
 
+mod acting_user;
 mod email_address;
 mod pem;
 mod settings;
@@ -8,6 +9,7 @@ mod smtp_host;
 mod text;
 mod warnings;
 
+pub use acting_user::parse_acting_user;
 pub use email_address::EmailAddress;
 pub use pem::CaCertificatePem;
 pub use settings::{changed_fields, PasswordChange, SettingsDraft, StoredSettings};

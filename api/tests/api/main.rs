@@ -9,4 +9,5 @@ mod health;
 mod mail_settings;
 mod openapi;
 mod secrets_at_rest;
+mod sender_preview;
 mod session;
