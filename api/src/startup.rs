@@ -6,6 +6,7 @@ use crate::crypto::{KeySource, SecretCipher};
 use crate::db::{Db, Dialect};
 use crate::error::ApiError;
 use crate::openapi::ApiDoc;
+use crate::rate_limit::RateLimiter;
 use crate::routes;
 use crate::state::AppState;
 use actix_web::dev::Server;
@@ -17,6 +18,9 @@ use std::net::{SocketAddr, TcpListener};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
+
+/// Test mails one caller may run per minute.
+const TESTS_PER_MINUTE: usize = 10;
 
 pub struct Application {
     addr: SocketAddr,
@@ -58,7 +62,12 @@ impl Application {
         if static_dir.is_none() {
             tracing::warn!("the settings page is not built (frontend/dist missing); serving the API only");
         }
-        let state = web::Data::new(AppState { db, cipher, session_hours: config.session_hours });
+        let state = web::Data::new(AppState {
+            db,
+            cipher,
+            session_hours: config.session_hours,
+            test_limiter: RateLimiter::new(TESTS_PER_MINUTE, std::time::Duration::from_secs(60)),
+        });
         let mut server = HttpServer::new(move || {
             let (app, spec) = App::new()
                 .into_utoipa_app()

@@ -2,11 +2,14 @@
 
 use crate::crypto::SecretCipher;
 use crate::db::Db;
+use crate::rate_limit::RateLimiter;
 
 pub struct AppState {
     pub db: Db,
     pub cipher: SecretCipher,
     pub session_hours: u32,
+    /// Test mails per caller: each one opens a connection to a mail server.
+    pub test_limiter: RateLimiter,
 }
 
 /// Purpose string bound to the encrypted SMTP password.

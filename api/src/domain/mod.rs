@@ -37,6 +37,18 @@ impl Violations {
         }
     }
 
+    /// Adds these violations to those of `error`, so a request's problems are reported
+    /// together; other errors pass unchanged.
+    pub fn merged_into(self, error: crate::error::ApiError) -> crate::error::ApiError {
+        match error {
+            crate::error::ApiError::Validation(mut errors) => {
+                errors.extend(self.0);
+                crate::error::ApiError::Validation(errors)
+            }
+            other => other,
+        }
+    }
+
     pub fn into_result(self) -> Result<(), crate::error::ApiError> {
         if self.0.is_empty() {
             Ok(())

@@ -5,6 +5,7 @@ mod api_keys;
 mod etag;
 mod health;
 mod mail_settings;
+mod mail_test;
 mod sender_preview;
 mod session;
 pub mod static_files;
@@ -24,5 +25,6 @@ pub fn api(cfg: &mut ServiceConfig) {
         .service(mail_settings::replace_mail_settings)
         .service(mail_settings::delete_mail_settings)
         .service(mail_settings::list_mail_settings_history)
-        .service(sender_preview::preview_mail_sender);
+        .service(sender_preview::preview_mail_sender)
+        .service(mail_test::test_mail_settings);
 }

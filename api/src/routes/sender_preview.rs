@@ -39,7 +39,7 @@ pub async fn preview_mail_sender(
         Some(mut input) => {
             // The password plays no part in who the sender is: check everything else.
             input.auth.enabled = false;
-            let draft = SettingsDraft::parse(input, None).map_err(|e| merge(e, &mut v))?;
+            let draft = SettingsDraft::parse(input, None).map_err(|e| std::mem::take(&mut v).merged_into(e))?;
             (
                 draft.sender_name.as_str().to_owned(),
                 draft.sender_address.as_str().to_owned(),
@@ -55,15 +55,4 @@ pub async fn preview_mail_sender(
     };
     v.into_result()?;
     Ok(HttpResponse::Ok().json(EffectiveSender::apply(&name, &address, force, reply_to, acting_user.as_ref())))
-}
-
-/// Adds the acting user's violations to the settings' ones, so all are reported at once.
-fn merge(error: ApiError, acting_user_violations: &mut Violations) -> ApiError {
-    match error {
-        ApiError::Validation(mut errors) => {
-            errors.append(&mut acting_user_violations.0);
-            ApiError::Validation(errors)
-        }
-        other => other,
-    }
 }
