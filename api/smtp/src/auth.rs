@@ -1,0 +1,79 @@
+//! AUTH PLAIN or LOGIN, with the payloads built as secrets.
+
+use postamt_wire::{FailureClass, SettingsField, StageName};
+
+use crate::classify::{self, Fail, ReplyContext};
+use crate::config::Credentials;
+use crate::conn::Conn;
+use crate::mask::{self, Outgoing};
+use crate::reply::Capabilities;
+use crate::session::{command, Run};
+
+/// AUTH PLAIN if offered, else AUTH LOGIN. The payloads are built as secrets, so the
+/// transcript only ever sees their masks.
+pub(crate) async fn auth(
+    st: &mut Run<'_>,
+    conn: &mut Conn,
+    credentials: &Credentials,
+    caps: &Capabilities,
+    ctx: ReplyContext,
+) -> Result<(), Fail> {
+    let Some(mechanisms) = &caps.auth else {
+        return Err(if !ctx.encrypted && caps.starttls {
+            Fail::new(
+                FailureClass::AuthRequiresTls,
+                Some(SettingsField::Encryption),
+            )
+            .detail("the server offers AUTH only after STARTTLS")
+        } else {
+            Fail::new(
+                FailureClass::AuthNotOffered,
+                Some(SettingsField::AuthEnabled),
+            )
+            .detail("the server's EHLO answer does not offer AUTH")
+        });
+    };
+    st.mechanisms = Some(mechanisms.join(" "));
+    let offers = |m: &str| mechanisms.iter().any(|x| x == m);
+    let (user, password) = (&credentials.username, &credentials.password);
+    let reply = if offers("PLAIN") {
+        let reply = command(st, conn, mask::auth_plain_command(user, password)).await?;
+        if reply.code == 334 {
+            command(st, conn, mask::auth_plain_response(user, password)).await?
+        } else {
+            reply
+        }
+    } else if offers("LOGIN") {
+        let reply = command(st, conn, Outgoing::public("AUTH LOGIN")).await?;
+        if reply.code != 334 {
+            reply
+        } else {
+            st.transcript.info(format!(
+                "(the next line is the user name “{user}” in base64)"
+            ));
+            let reply = command(st, conn, mask::auth_login_username(user)).await?;
+            if reply.code != 334 {
+                reply
+            } else {
+                command(st, conn, mask::auth_login_password(password)).await?
+            }
+        }
+    } else {
+        return Err(Fail::new(
+            FailureClass::AuthMechanismUnsupported,
+            Some(SettingsField::AuthEnabled),
+        )
+        .detail(format!("the server offers only {}", mechanisms.join(" "))));
+    };
+    st.book.reply(&reply);
+    match reply.code {
+        235 => Ok(()),
+        334 => {
+            // Still inside the SASL exchange: anything sent now would be taken as a response.
+            conn.mark_in_message();
+            Err(Fail::new(FailureClass::ProtocolError, None)
+                .detail("the server asked for more than user name and password (334)"))
+        }
+        _ => Err(classify::reply_failure(StageName::Auth, &reply, ctx)),
+    }
+}

@@ -1,0 +1,119 @@
+//! What a test needs: the (possibly unsaved) settings, resolved by the caller.
+
+use std::time::Duration;
+
+use postamt_wire::{EffectiveSender, Encryption, MailTestMode, TIMEOUT_SECONDS_DEFAULT};
+use secrecy::SecretString;
+
+/// SMTP login. `Debug` shows `[REDACTED]` for the password.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub username: String,
+    pub password: SecretString,
+}
+
+/// Everything one test uses. Build it with [`TestConfig::new`] and set the rest.
+#[derive(Debug, Clone)]
+pub struct TestConfig {
+    /// DNS name or IP address (IPv6 with or without brackets).
+    pub host: String,
+    pub port: u16,
+    pub encryption: Encryption,
+    /// From, Reply-To and envelope sender, as the sender policy decided
+    /// ([`EffectiveSender::apply`]).
+    pub sender: EffectiveSender,
+    /// `None`: no AUTH.
+    pub credentials: Option<Credentials>,
+    /// PEM of a private CA trusted in addition to the system's roots.
+    pub trusted_ca_pem: Option<String>,
+    /// Accept any certificate (the result still shows why it would have failed).
+    pub accept_invalid_certificates: bool,
+    /// The one deadline for the whole exchange, from DNS lookup to QUIT.
+    pub timeout: Duration,
+    /// Name given in EHLO; see [`default_ehlo_name`].
+    pub ehlo_name: String,
+    pub recipient: String,
+    pub mode: MailTestMode,
+}
+
+impl TestConfig {
+    /// A test with the default timeout (20 s), EHLO name [`default_ehlo_name`], `send`
+    /// mode, no login, the system's trusted roots.
+    pub fn new(
+        host: impl Into<String>,
+        port: u16,
+        encryption: Encryption,
+        sender: EffectiveSender,
+        recipient: impl Into<String>,
+    ) -> Self {
+        TestConfig {
+            host: host.into(),
+            port,
+            encryption,
+            sender,
+            credentials: None,
+            trusted_ca_pem: None,
+            accept_invalid_certificates: false,
+            timeout: Duration::from_secs(u64::from(TIMEOUT_SECONDS_DEFAULT)),
+            ehlo_name: default_ehlo_name(),
+            recipient: recipient.into(),
+            mode: MailTestMode::Send,
+        }
+    }
+}
+
+/// This machine's host name if it is usable in EHLO, else `localhost`.
+pub fn default_ehlo_name() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .map(|name| name.trim().to_owned())
+        .find(|name| is_valid_ehlo_name(name))
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// A domain (`mail.example.org`) or an address literal (`[192.0.2.1]`, `[IPv6:…]`):
+/// nothing that could end the command or add another.
+pub fn is_valid_ehlo_name(name: &str) -> bool {
+    if let Some(literal) = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
+        let ip = literal.strip_prefix("IPv6:").unwrap_or(literal);
+        return ip.parse::<std::net::IpAddr>().is_ok();
+    }
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ehlo_names() {
+        assert!(is_valid_ehlo_name("mail.example.org"));
+        assert!(is_valid_ehlo_name("localhost"));
+        assert!(is_valid_ehlo_name("[127.0.0.1]"));
+        assert!(is_valid_ehlo_name("[IPv6:::1]"));
+        assert!(!is_valid_ehlo_name("bad name"));
+        assert!(!is_valid_ehlo_name("x\r\nMAIL FROM:<a@b>"));
+        assert!(!is_valid_ehlo_name(""));
+        assert!(is_valid_ehlo_name(&default_ehlo_name()));
+    }
+
+    #[test]
+    fn debug_hides_the_password() {
+        let c = Credentials {
+            username: "u".into(),
+            password: SecretString::from("hunter2-secret"),
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

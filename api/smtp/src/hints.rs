@@ -1,0 +1,537 @@
+//! What to change, in German and English, for each failure class. Hints name the
+//! settings as the page labels them and use the values of this test.
+
+use chrono::Utc;
+use postamt_wire::{Encryption, FailureClass as C, SettingsField, StageName, TlsInfo};
+
+use crate::certs;
+
+/// What a hint may mention.
+pub(crate) struct HintContext<'a> {
+    pub stage: StageName,
+    pub host: &'a str,
+    pub port: u16,
+    pub encryption: Encryption,
+    pub timeout_secs: u64,
+    pub sender: &'a str,
+    pub recipient: &'a str,
+    pub username: Option<&'a str>,
+    /// The settings field at fault.
+    pub field: Option<SettingsField>,
+    /// The server's own words that decided the failure (`535 5.7.8 …`), masked.
+    pub reply: Option<&'a str>,
+    /// The technical cause (an error message, in English), masked.
+    pub detail: Option<&'a str>,
+    pub tls: Option<&'a TlsInfo>,
+    /// AUTH mechanisms the server offered.
+    pub mechanisms: Option<&'a str>,
+}
+
+fn encryption_de(e: Encryption) -> &'static str {
+    match e {
+        Encryption::None => "Keine",
+        Encryption::Starttls => "STARTTLS",
+        Encryption::Tls => "TLS",
+    }
+}
+
+fn encryption_en(e: Encryption) -> &'static str {
+    match e {
+        Encryption::None => "None",
+        Encryption::Starttls => "STARTTLS",
+        Encryption::Tls => "TLS",
+    }
+}
+
+fn stage_de(stage: StageName) -> &'static str {
+    match stage {
+        StageName::Resolve => "Namensauflösung",
+        StageName::Connect => "Verbindungsaufbau",
+        StageName::Tls => "TLS",
+        StageName::Greeting => "Begrüßung",
+        StageName::Ehlo => "EHLO",
+        StageName::Auth => "Anmeldung",
+        StageName::MailFrom => "Absender (MAIL FROM)",
+        StageName::RcptTo => "Empfänger (RCPT TO)",
+        StageName::Data => "Nachricht (DATA)",
+    }
+}
+
+fn stage_en(stage: StageName) -> &'static str {
+    match stage {
+        StageName::Resolve => "name lookup",
+        StageName::Connect => "connect",
+        StageName::Tls => "TLS",
+        StageName::Greeting => "greeting",
+        StageName::Ehlo => "EHLO",
+        StageName::Auth => "login",
+        StageName::MailFrom => "sender (MAIL FROM)",
+        StageName::RcptTo => "recipient (RCPT TO)",
+        StageName::Data => "message (DATA)",
+    }
+}
+
+/// The German and English hint for `class`.
+pub(crate) fn hint(class: C, cx: &HintContext<'_>) -> (String, String) {
+    let host = cx.host;
+    let port = cx.port;
+    let said_de = cx
+        .reply
+        .map(|r| format!(" (Antwort: „{r}“)"))
+        .unwrap_or_default();
+    let said_en = cx
+        .reply
+        .map(|r| format!(" (answer: “{r}”)"))
+        .unwrap_or_default();
+    let error_de = cx
+        .detail
+        .map(|d| format!(" (Fehlermeldung: {d})"))
+        .unwrap_or_default();
+    let error_en = cx
+        .detail
+        .map(|d| format!(" (error: {d})"))
+        .unwrap_or_default();
+    match class {
+        C::DnsNotFound => (
+            format!(
+                "Der Servername „{host}“ wurde im DNS nicht gefunden. Prüfen Sie die Schreibweise unter \
+                 „SMTP Server“: nur der Name (z. B. smtp.example.org), ohne „smtp://“ und ohne Port. Ist der \
+                 Name richtig, erreicht dieser Server kein DNS."
+            ),
+            format!(
+                "The server name “{host}” was not found in DNS. Check the spelling of “SMTP server”: just the \
+                 name (e.g. smtp.example.org), without “smtp://” and without a port. If the name is right, this \
+                 server cannot reach DNS."
+            ),
+        ),
+        C::ConnectionRefused => (
+            format!(
+                "{host} hat die Verbindung auf Port {port} abgelehnt: dort nimmt kein Mail-Dienst an. Prüfen Sie \
+                 den Port (üblich: 587 mit STARTTLS, 465 mit TLS, 25 ohne Anmeldung) und den Servernamen."
+            ),
+            format!(
+                "{host} refused the connection on port {port}: no mail service listens there. Check the port \
+                 (usually 587 with STARTTLS, 465 with TLS, 25 without login) and the server name."
+            ),
+        ),
+        C::HostUnreachable => (
+            format!(
+                "{host} ist von hier aus nicht erreichbar{error_de}. Prüfen Sie den Servernamen und ob eine \
+                 Firewall ausgehende Verbindungen zu Port {port} sperrt."
+            ),
+            format!(
+                "{host} cannot be reached from here{error_en}. Check the server name and whether a firewall \
+                 blocks outgoing connections to port {port}."
+            ),
+        ),
+        C::Timeout => timeout_hint(cx),
+        C::StarttlsOnImplicitTlsPort => (
+            format!(
+                "Port {port} erwartet TLS ab dem ersten Byte (implizites TLS, „SMTPS“), eingestellt ist aber \
+                 „{}“. Wählen Sie bei „Verschlüsselung“ „TLS“{}.",
+                encryption_de(cx.encryption),
+                if port == 587 { "" } else { " – oder verwenden Sie Port 587 mit STARTTLS" }
+            ),
+            format!(
+                "Port {port} expects TLS from the first byte (implicit TLS, “SMTPS”), but encryption is set to \
+                 “{}”. Choose “TLS” as encryption{}.",
+                encryption_en(cx.encryption),
+                if port == 587 { "" } else { " – or use port 587 with STARTTLS" }
+            ),
+        ),
+        C::TlsOnPlaintextPort => (
+            format!(
+                "Port {port} beginnt unverschlüsselt{said_de}, eingestellt ist aber „TLS“ ab dem ersten Byte. \
+                 Wählen Sie bei „Verschlüsselung“ „STARTTLS“ – oder verwenden Sie Port 465 mit TLS."
+            ),
+            format!(
+                "Port {port} starts in plaintext{said_en}, but encryption is set to “TLS” from the first byte. \
+                 Choose “STARTTLS” as encryption – or use port 465 with TLS."
+            ),
+        ),
+        C::StarttlsNotOffered => (
+            format!(
+                "{host} bietet auf Port {port} kein STARTTLS an; ohne Verschlüsselung sendet Postamt nicht. \
+                 Verwenden Sie Port 465 mit „TLS“, falls der Anbieter das anbietet. „Keine“ Verschlüsselung \
+                 nur in einem vertrauenswürdigen internen Netz."
+            ),
+            format!(
+                "{host} offers no STARTTLS on port {port}, and Postamt does not fall back to plaintext. Use port \
+                 465 with “TLS” if the provider offers it. Choose “None” only on a trusted internal network."
+            ),
+        ),
+        C::TlsHandshakeFailed => (
+            format!(
+                "Die TLS-Verbindung zu {host}:{port} kam nicht zustande{error_de}. Der Server kann vermutlich nur \
+                 veraltete TLS-Versionen (vor TLS 1.2). Prüfen Sie Port und Verschlüsselung (465 mit TLS, 587 mit \
+                 STARTTLS) und fragen Sie den Betreiber nach TLS 1.2 oder neuer."
+            ),
+            format!(
+                "The TLS connection to {host}:{port} failed{error_en}. The server probably supports only outdated \
+                 TLS versions (before TLS 1.2). Check port and encryption (465 with TLS, 587 with STARTTLS) and ask \
+                 the operator for TLS 1.2 or newer."
+            ),
+        ),
+        C::CertificateUntrusted => {
+            let cert = cx.tls.and_then(|t| Some((t.subject.as_deref()?, t.issuer.as_deref()?)));
+            let of_de = cert.map(|(s, i)| format!(" ({s}, ausgestellt von {i})")).unwrap_or_default();
+            let of_en = cert.map(|(s, i)| format!(" ({s}, issued by {i})")).unwrap_or_default();
+            (
+                format!(
+                    "Dem Zertifikat des Servers{of_de} wird nicht vertraut. \
+                     Nutzt der Server eine eigene (interne) Zertifizierungsstelle, fügen Sie deren CA-Zertifikat \
+                     (PEM) unter „Vertrauenswürdige CA“ ein. „Ungültige Zertifikate akzeptieren“ nur als letzten \
+                     Ausweg."
+                ),
+                format!(
+                    "The server's certificate{of_en} is not trusted. If the \
+                     server uses its own (internal) certificate authority, paste that CA certificate (PEM) into \
+                     “Trusted CA”. Use “Accept invalid certificates” only as a last resort."
+                ),
+            )
+        }
+        C::CertificateExpired => {
+            let now = Utc::now();
+            let day = |d: chrono::DateTime<Utc>| d.format("%Y-%m-%d").to_string();
+            let (state_de, state_en) = match (cx.tls.and_then(|t| t.not_before), cx.tls.and_then(|t| t.not_after)) {
+                (_, Some(after)) if after < now => {
+                    (format!("ist am {} abgelaufen", day(after)), format!("expired on {}", day(after)))
+                }
+                (Some(before), _) if before > now => {
+                    (format!("gilt erst ab {}", day(before)), format!("is valid only from {}", day(before)))
+                }
+                _ => ("ist zeitlich nicht gültig".to_owned(), "is not valid at this time".to_owned()),
+            };
+            (
+                format!(
+                    "Das Zertifikat von {host} {state_de}. Der Betreiber des Servers muss es erneuern. Prüfen Sie \
+                     auch, ob „SMTP Server“ auf den richtigen Server zeigt und ob die Uhr dieses Systems stimmt."
+                ),
+                format!(
+                    "The certificate of {host} {state_en}. The server's operator must renew it. Also check that \
+                     “SMTP server” names the right server and that this system's clock is correct."
+                ),
+            )
+        }
+        C::CertificateHostnameMismatch => {
+            let names = cx.tls.map(|t| certs::host_names(&t.sans)).unwrap_or_default();
+            match names.first() {
+                Some(first) => (
+                    format!(
+                        "Das Zertifikat gilt für {}, nicht für „{host}“. Tragen Sie unter „SMTP Server“ einen dieser \
+                         Namen ein, z. B. „{first}“.",
+                        names.join(", ")
+                    ),
+                    format!(
+                        "The certificate is for {}, not for “{host}”. Enter one of these names as “SMTP server”, \
+                         e.g. “{first}”.",
+                        names.join(", ")
+                    ),
+                ),
+                None => (
+                    format!(
+                        "Das Zertifikat gilt nicht für „{host}“. Tragen Sie unter „SMTP Server“ den Namen ein, den \
+                         der Anbieter für SMTP nennt."
+                    ),
+                    format!(
+                        "The certificate is not for “{host}”. Enter the name your provider gives for SMTP as “SMTP \
+                         server”."
+                    ),
+                ),
+            }
+        }
+        C::ConnectionRejected => (
+            format!(
+                "{host} lehnt Verbindungen von hier ab{said_de}. Oft ist die IP-Adresse dieses Servers gesperrt \
+                 oder Port {port} nur für andere Mail-Server gedacht. {}",
+                if port == 587 {
+                    "Fragen Sie den Betreiber."
+                } else {
+                    "Verwenden Sie den Einlieferungs-Port 587 mit Anmeldung oder fragen Sie den Betreiber."
+                }
+            ),
+            format!(
+                "{host} rejects connections from here{said_en}. Often this server's IP address is blocked or port \
+                 {port} is meant for other mail servers only. {}",
+                if port == 587 { "Ask the operator." } else { "Use the submission port 587 with login, or ask the operator." }
+            ),
+        ),
+        C::EncryptionRequired => (
+            format!(
+                "{host} verlangt eine verschlüsselte Verbindung{said_de}. Wählen Sie bei „Verschlüsselung“ \
+                 „STARTTLS“ (oder „TLS“ auf Port 465)."
+            ),
+            format!(
+                "{host} requires an encrypted connection{said_en}. Choose “STARTTLS” as encryption (or “TLS” on \
+                 port 465)."
+            ),
+        ),
+        C::AuthNotOffered => (
+            format!(
+                "{host} bietet auf Port {port} keine Anmeldung (AUTH) an. Schalten Sie „Authentifizierung“ aus, \
+                 wenn der Server ohne Anmeldung versendet (z. B. ein interner Relay){}.",
+                if port == 587 { "" } else { ", oder verwenden Sie den Einlieferungs-Port 587 des Anbieters" }
+            ),
+            format!(
+                "{host} offers no login (AUTH) on port {port}. Switch “Authentication” off if the server relays \
+                 without login (e.g. an internal relay){}.",
+                if port == 587 { "" } else { ", or use the provider's submission port 587" }
+            ),
+        ),
+        C::AuthRequiresTls => (
+            format!(
+                "{host} erlaubt die Anmeldung nur über eine verschlüsselte Verbindung. Wählen Sie bei \
+                 „Verschlüsselung“ „STARTTLS“ (oder „TLS“ auf Port 465)."
+            ),
+            format!(
+                "{host} allows login only over an encrypted connection. Choose “STARTTLS” as encryption (or “TLS” \
+                 on port 465)."
+            ),
+        ),
+        C::AuthMechanismUnsupported => {
+            let offered = cx.mechanisms.unwrap_or("?");
+            (
+                format!(
+                    "{host} bietet nur die Anmeldeverfahren {offered} an; Postamt meldet sich mit PLAIN oder LOGIN \
+                     an. Fragen Sie den Anbieter nach einem Zugang mit Benutzername und Passwort (ggf. \
+                     App-Passwort) oder nach einem anderen Einlieferungs-Server."
+                ),
+                format!(
+                    "{host} offers only the login methods {offered}; Postamt logs in with PLAIN or LOGIN. Ask the \
+                     provider for access with user name and password (an app password, if need be) or for another \
+                     submission server."
+                ),
+            )
+        }
+        C::AuthRequired => (
+            format!(
+                "{host} nimmt E-Mails nur nach einer Anmeldung an{said_de}. Aktivieren Sie „Authentifizierung“ \
+                 und geben Sie Benutzername und Passwort des Mail-Kontos ein."
+            ),
+            format!(
+                "{host} accepts mail only after login{said_en}. Switch “Authentication” on and enter the mail \
+                 account's user name and password."
+            ),
+        ),
+        C::CredentialsRejected => {
+            let user = cx.username.unwrap_or("");
+            (
+                format!(
+                    "{host} hat die Anmeldung als „{user}“ abgelehnt{said_de}. Prüfen Sie Benutzername (meist die \
+                     vollständige E-Mail-Adresse) und Passwort."
+                ),
+                format!(
+                    "{host} rejected the login as “{user}”{said_en}. Check the user name (usually the full e-mail \
+                     address) and the password."
+                ),
+            )
+        }
+        C::AppPasswordRequired => (
+            format!(
+                "{host} nimmt für dieses Konto das normale Passwort nicht an{said_de}: verlangt wird ein \
+                 App-Passwort (bei Zwei-Faktor-Anmeldung) oder moderne Anmeldung (OAuth). Erzeugen Sie beim \
+                 Anbieter ein App-Passwort und tragen Sie es als Passwort ein; bei Microsoft 365 muss „SMTP AUTH“ \
+                 für das Postfach aktiviert sein."
+            ),
+            format!(
+                "{host} does not accept the normal password for this account{said_en}: it wants an app password \
+                 (with 2-step verification) or modern authentication (OAuth). Create an app password at your \
+                 provider and enter it as the password; with Microsoft 365, “SMTP AUTH” must be enabled for the \
+                 mailbox."
+            ),
+        ),
+        C::SenderRejected => {
+            let user_de = cx.username.map(|u| format!(" (angemeldet als „{u}“)")).unwrap_or_default();
+            let user_en = cx.username.map(|u| format!(" (logged in as “{u}”)")).unwrap_or_default();
+            let sender = cx.sender;
+            (
+                format!(
+                    "{host} hat die Absenderadresse „{sender}“ abgelehnt{said_de}. Die meisten Anbieter erlauben \
+                     nur die Adresse des angemeldeten Kontos{user_de}: tragen Sie diese als E-Mail-Adresse des \
+                     Standardabsenders ein und aktivieren Sie „Standardabsender erzwingen“."
+                ),
+                format!(
+                    "{host} rejected the sender address “{sender}”{said_en}. Most providers allow only the \
+                     address of the account logged in{user_en}: enter it as the default sender's address and switch \
+                     “Force default sender” on."
+                ),
+            )
+        }
+        C::RecipientRejected => {
+            let rcpt = cx.recipient;
+            (
+                format!(
+                    "{host} hat den Empfänger „{rcpt}“ abgelehnt{said_de}. Prüfen Sie die Empfängeradresse des \
+                     Tests; nimmt der Server nur Empfänger der eigenen Domain an, fehlt meist die Anmeldung."
+                ),
+                format!(
+                    "{host} rejected the recipient “{rcpt}”{said_en}. Check the test's recipient address; if the \
+                     server accepts only recipients of its own domains, login is usually missing."
+                ),
+            )
+        }
+        C::TemporaryFailure => (
+            format!(
+                "{host} hat vorübergehend abgelehnt{said_de}. Das liegt meist nicht an den Einstellungen \
+                 (Greylisting, Überlastung, Versandlimit). Versuchen Sie es in einigen Minuten erneut."
+            ),
+            format!(
+                "{host} refused temporarily{said_en}. This is usually not caused by the settings (greylisting, \
+                 load, sending limits). Try again in a few minutes."
+            ),
+        ),
+        C::MessageRejected => (
+            format!(
+                "{host} hat die Nachricht selbst abgelehnt{said_de}. Häufige Gründe sind Inhaltsfilter und die \
+                 SPF/DKIM/DMARC-Prüfung der Absenderdomain: verwenden Sie als Absender eine Adresse, die zum \
+                 Mail-Konto passt, oder fragen Sie den Betreiber."
+            ),
+            format!(
+                "{host} rejected the message itself{said_en}. Common causes are content filters and the \
+                 SPF/DKIM/DMARC check of the sender's domain: send from an address that belongs to the mail account, or ask \
+                 the operator."
+            ),
+        ),
+        C::InvalidSettings => invalid_settings_hint(cx),
+        C::ProtocolError => (
+            format!(
+                "Unerwartete Antwort im Schritt „{}“{error_de}. Prüfen Sie, ob unter {host}:{port} wirklich ein \
+                 SMTP-Server läuft und ob Port und Verschlüsselung zusammenpassen.",
+                stage_de(cx.stage)
+            ),
+            format!(
+                "Unexpected answer at “{}”{error_en}. Check that an SMTP server really runs at {host}:{port} and \
+                 that port and encryption match.",
+                stage_en(cx.stage)
+            ),
+        ),
+    }
+}
+
+fn invalid_settings_hint(cx: &HintContext<'_>) -> (String, String) {
+    let (host, rcpt, sender) = (cx.host, cx.recipient, cx.sender);
+    match cx.field {
+        Some(SettingsField::Recipient) => (
+            format!("Die Empfängeradresse „{rcpt}“ ist keine gültige E-Mail-Adresse. Geben Sie eine Adresse wie name@example.org ein."),
+            format!("The recipient “{rcpt}” is not a valid e-mail address. Enter an address like name@example.org."),
+        ),
+        Some(SettingsField::SenderAddress) => (
+            format!("Die E-Mail-Adresse des Standardabsenders „{sender}“ ist ungültig. Tragen Sie die Adresse des Mail-Kontos ein."),
+            format!("The default sender's address “{sender}” is not valid. Enter the mail account's address."),
+        ),
+        Some(SettingsField::ActingUserAddress) => (
+            "Die Adresse des handelnden Benutzers ist keine gültige E-Mail-Adresse; lassen Sie sie weg oder korrigieren Sie sie.".to_owned(),
+            "The acting user's address is not a valid e-mail address; leave it out or correct it.".to_owned(),
+        ),
+        Some(SettingsField::TlsTrustedCaPem) => (
+            "Das Zertifikat unter „Vertrauenswürdige CA“ lässt sich nicht lesen. Fügen Sie das CA-Zertifikat im \
+             PEM-Format ein, von „-----BEGIN CERTIFICATE-----“ bis „-----END CERTIFICATE-----“."
+                .to_owned(),
+            "The certificate in “Trusted CA” cannot be read. Paste the CA certificate in PEM format, from \
+             “-----BEGIN CERTIFICATE-----” to “-----END CERTIFICATE-----”."
+                .to_owned(),
+        ),
+        _ => (
+            format!("„{host}“ ist weder ein Servername noch eine IP-Adresse. Tragen Sie unter „SMTP Server“ nur den Namen ein, z. B. smtp.example.org."),
+            format!("“{host}” is neither a server name nor an IP address. Enter just the name as “SMTP server”, e.g. smtp.example.org."),
+        ),
+    }
+}
+
+fn timeout_hint(cx: &HintContext<'_>) -> (String, String) {
+    let (host, port, t) = (cx.host, cx.port, cx.timeout_secs);
+    match cx.stage {
+        StageName::Resolve => (
+            format!("Die DNS-Abfrage für „{host}“ hat nicht innerhalb von {t} s geantwortet. Prüfen Sie den Servernamen und die DNS-Einstellungen dieses Servers."),
+            format!("The DNS lookup of “{host}” did not answer within {t} s. Check the server name and this server's DNS settings."),
+        ),
+        StageName::Connect => (
+            format!(
+                "{host} hat auf Port {port} nicht innerhalb von {t} s geantwortet: der Server ist nicht erreichbar \
+                 oder eine Firewall verwirft die Verbindung. Prüfen Sie Servername und Port und ob ausgehende \
+                 Verbindungen zu Port {port} erlaubt sind (Port 25 ist in vielen Netzen gesperrt)."
+            ),
+            format!(
+                "{host} did not answer on port {port} within {t} s: the server is unreachable or a firewall drops \
+                 the connection. Check server name and port, and whether outgoing connections to port {port} are \
+                 allowed (many networks block port 25)."
+            ),
+        ),
+        StageName::Greeting if cx.encryption != Encryption::Tls => (
+            format!(
+                "{host} hat die Verbindung auf Port {port} angenommen, aber in {t} s nicht begrüßt. Erwartet der \
+                 Port TLS ab dem ersten Byte (üblich bei 465), wählen Sie bei „Verschlüsselung“ „TLS“; sonst ist \
+                 dort kein (funktionierender) SMTP-Server."
+            ),
+            format!(
+                "{host} accepted the connection on port {port} but sent no greeting within {t} s. If the port \
+                 expects TLS from the first byte (usual for 465), choose “TLS” as encryption; otherwise no \
+                 (working) SMTP server listens there."
+            ),
+        ),
+        StageName::Tls | StageName::Greeting => (
+            format!(
+                "{host} hat auf Port {port} in {t} s keine TLS-Verbindung aufgebaut. Prüfen Sie Port und \
+                 Verschlüsselung: 465 mit „TLS“, 587 mit „STARTTLS“."
+            ),
+            format!(
+                "{host} did not complete TLS on port {port} within {t} s. Check port and encryption: 465 with \
+                 “TLS”, 587 with “STARTTLS”."
+            ),
+        ),
+        StageName::Data => (
+            format!(
+                "{host} hat die Nachricht nicht innerhalb von {t} s bestätigt. Manche Server prüfen Inhalte lange: \
+                 erhöhen Sie den Timeout oder versuchen Sie es später erneut."
+            ),
+            format!(
+                "{host} did not confirm the message within {t} s. Some servers scan content for a long time: raise \
+                 the timeout or try again later."
+            ),
+        ),
+        stage => (
+            format!(
+                "{host} hat im Schritt „{}“ nicht innerhalb von {t} s geantwortet. Versuchen Sie es später erneut; \
+                 bleibt es so, ist der Server überlastet oder gestört.",
+                stage_de(stage)
+            ),
+            format!(
+                "{host} did not answer at “{}” within {t} s. Try again later; if it persists, the server is \
+                 overloaded or faulty.",
+                stage_en(stage)
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_class_has_two_distinct_non_empty_hints() {
+        let cx = HintContext {
+            stage: StageName::Greeting,
+            host: "smtp.example.org",
+            port: 465,
+            encryption: Encryption::Starttls,
+            timeout_secs: 20,
+            sender: "teambox@example.org",
+            recipient: "someone@example.org",
+            username: Some("teambox@example.org"),
+            field: None,
+            reply: Some("535 5.7.8 nope"),
+            detail: Some("connection reset"),
+            tls: None,
+            mechanisms: Some("XOAUTH2"),
+        };
+        let mut seen = std::collections::HashSet::new();
+        for class in C::ALL {
+            let (de, en) = hint(class, &cx);
+            assert!(!de.is_empty() && !en.is_empty() && de != en, "{class}");
+            assert!(seen.insert(en.clone()), "{class} shares its hint");
+        }
+        let (de, en) = hint(C::StarttlsOnImplicitTlsPort, &cx);
+        assert!(de.contains("„TLS“") && en.contains("“TLS”"), "{de} / {en}");
+    }
+}

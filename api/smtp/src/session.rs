@@ -1,0 +1,282 @@
+//! The exchange, stage by stage: resolve, connect, TLS, greeting, EHLO, STARTTLS, AUTH,
+//! MAIL FROM, RCPT TO, DATA, QUIT. Each stage either ends ok or returns the [`Fail`] that
+//! explains it; the caller enforces the one deadline around all of it. The steps with
+//! more to them live in `dial`, `handshake`, `greeting` and `auth`.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use postamt_wire::{Encryption, FailureClass, SettingsField, StageName, TlsInfo};
+
+use crate::auth::auth;
+use crate::classify::{self, Fail, ReplyContext};
+use crate::config::TestConfig;
+use crate::conn::{Conn, Recorder, Stream};
+use crate::dial::{connect, resolve};
+use crate::greeting::{ehlo, greeting};
+use crate::handshake::handshake;
+use crate::mask::Outgoing;
+use crate::message::{dot_stuff, header_lines, TestMail};
+use crate::reply::Reply;
+use crate::stages::StageBook;
+use crate::transcript::Transcript;
+
+/// How long QUIT may take after the result is known (still inside the deadline).
+const QUIT_GRACE: Duration = Duration::from_secs(2);
+/// How long closing may take (TLS close_notify to a stalled peer).
+const CLOSE_GRACE: Duration = Duration::from_millis(500);
+
+/// The state of one test; it outlives the exchange future, so a deadline that cuts the
+/// exchange short still leaves everything recorded so far.
+pub(crate) struct Run<'a> {
+    pub cfg: &'a TestConfig,
+    /// The message in `send` mode; `None` in `probe` mode.
+    pub mail: Option<TestMail>,
+    pub deadline: Instant,
+    pub ehlo_name: String,
+    pub book: StageBook,
+    pub transcript: Transcript,
+    pub tls: Option<TlsInfo>,
+    pub peer: Option<SocketAddr>,
+    /// AUTH mechanisms the server offered, for the hint.
+    pub mechanisms: Option<String>,
+    pub failure: Option<(StageName, Fail)>,
+}
+
+impl Run<'_> {
+    /// Fails the running stage (or `fallback`, when none runs) with `fail`.
+    pub(crate) fn record_failure(&mut self, fail: Fail, fallback: StageName) {
+        let detail = fail.detail.as_deref().map(|d| self.transcript.redact(d));
+        let stage = self.book.fail(detail.as_deref()).unwrap_or(fallback);
+        if let Some(detail) = &detail {
+            self.transcript
+                .info(format!("Failed at {}: {detail}", stage.as_str()));
+        }
+        tracing::info!(target: "postamt_smtp", stage = stage.as_str(), class = fail.class.as_str(), "mail test stage failed");
+        if self.failure.is_none() {
+            self.failure = Some((stage, fail));
+        }
+    }
+}
+
+/// Runs the exchange; failures are recorded in `st`.
+pub(crate) async fn run(st: &mut Run<'_>) {
+    let mut slot: Option<Conn> = None;
+    if let Err(fail) = drive(st, &mut slot).await {
+        st.record_failure(fail, StageName::Resolve);
+    }
+    if let Some(conn) = slot.as_mut() {
+        if conn.is_sane() {
+            let transcript = &st.transcript;
+            let quit = async {
+                if conn
+                    .send(transcript, Outgoing::public("QUIT"))
+                    .await
+                    .is_ok()
+                {
+                    let _ = conn.read_reply(transcript).await;
+                }
+            };
+            if tokio::time::timeout(QUIT_GRACE, quit).await.is_err() {
+                transcript.info("No answer to QUIT; closing the connection.");
+            }
+        }
+        let _ = tokio::time::timeout(CLOSE_GRACE, conn.close()).await;
+    }
+}
+
+async fn drive(st: &mut Run<'_>, slot: &mut Option<Conn>) -> Result<(), Fail> {
+    let cfg = st.cfg;
+
+    st.book.begin(StageName::Resolve);
+    let addrs = resolve(st).await?;
+    st.book.ok();
+
+    st.book.begin(StageName::Connect);
+    let (tcp, addr) = connect(st, &addrs).await?;
+    st.peer = Some(addr);
+    st.book.detail(format!("connected to {addr}"));
+    st.book.ok();
+
+    let redactor = st.transcript.redactor().clone();
+    let mut encrypted = false;
+    let conn = if cfg.encryption == Encryption::Tls {
+        st.book.begin(StageName::Tls);
+        let stream = handshake(st, Recorder::new(tcp)).await?;
+        encrypted = true;
+        st.book.ok();
+        slot.insert(Conn::new(Stream::Tls(Box::new(stream)), redactor.clone()))
+    } else {
+        slot.insert(Conn::new(
+            Stream::Plain(Recorder::new(tcp)),
+            redactor.clone(),
+        ))
+    };
+    if cfg.encryption == Encryption::None {
+        st.book
+            .skip_note(StageName::Tls, "encryption is set to none");
+    }
+
+    st.book.begin(StageName::Greeting);
+    let greeting = greeting(st, conn, addr).await?;
+    st.book.reply(&greeting);
+    if greeting.code != 220 {
+        return Err(classify::reply_failure(
+            StageName::Greeting,
+            &greeting,
+            ReplyContext::default(),
+        ));
+    }
+    st.book.ok();
+
+    st.book.begin(StageName::Ehlo);
+    let mut caps = ehlo(
+        st,
+        conn,
+        ReplyContext {
+            authenticated: false,
+            encrypted,
+        },
+    )
+    .await?;
+    st.book.ok();
+
+    if cfg.encryption == Encryption::Starttls {
+        st.book.begin(StageName::Tls);
+        if !caps.starttls {
+            return Err(Fail::new(
+                FailureClass::StarttlsNotOffered,
+                Some(SettingsField::Encryption),
+            )
+            .detail("the server's EHLO answer does not offer STARTTLS"));
+        }
+        let reply = command(st, conn, Outgoing::public("STARTTLS")).await?;
+        st.book.reply(&reply);
+        if reply.code != 220 {
+            return Err(classify::reply_failure(
+                StageName::Tls,
+                &reply,
+                ReplyContext::default(),
+            ));
+        }
+        let plain = conn.take_plain().map_err(|n| {
+            Fail::new(FailureClass::ProtocolError, None).detail(format!(
+                "the server sent {n} bytes after its 220 to STARTTLS, before the TLS handshake; they were not \
+                 trusted and the connection was closed"
+            ))
+        })?;
+        let stream = handshake(st, plain).await?;
+        *conn = Conn::new(Stream::Tls(Box::new(stream)), redactor.clone());
+        encrypted = true;
+        caps = ehlo(
+            st,
+            conn,
+            ReplyContext {
+                authenticated: false,
+                encrypted,
+            },
+        )
+        .await?;
+        st.book.ok();
+    }
+
+    let mut ctx = ReplyContext {
+        authenticated: false,
+        encrypted,
+    };
+    match &cfg.credentials {
+        Some(credentials) => {
+            st.book.begin(StageName::Auth);
+            auth(st, conn, credentials, &caps, ctx).await?;
+            ctx.authenticated = true;
+            st.book.ok();
+        }
+        None => st.book.skip_note(StageName::Auth, "authentication is off"),
+    }
+
+    st.book.begin(StageName::MailFrom);
+    let envelope_from = &cfg.sender.envelope_from;
+    let mut mail_from = format!("MAIL FROM:<{envelope_from}>");
+    if let (Some(_), Some(mail)) = (caps.size, &st.mail) {
+        mail_from.push_str(&format!(" SIZE={}", mail.content.len()));
+    }
+    if caps.smtputf8 && (!envelope_from.is_ascii() || !cfg.recipient.is_ascii()) {
+        mail_from.push_str(" SMTPUTF8");
+    }
+    let reply = command(st, conn, Outgoing::public(mail_from)).await?;
+    expect(st, StageName::MailFrom, &reply, ctx, |r| r.is_positive())?;
+
+    st.book.begin(StageName::RcptTo);
+    let reply = command(
+        st,
+        conn,
+        Outgoing::public(format!("RCPT TO:<{}>", cfg.recipient)),
+    )
+    .await?;
+    expect(st, StageName::RcptTo, &reply, ctx, |r| r.is_positive())?;
+
+    st.book.begin(StageName::Data);
+    let reply = command(st, conn, Outgoing::public("DATA")).await?;
+    st.book.reply(&reply);
+    if reply.code != 354 {
+        return Err(classify::reply_failure(StageName::Data, &reply, ctx));
+    }
+    let Some(mail) = &st.mail else {
+        // Probe: whatever is sent now would be message content, even RSET or QUIT. Closing
+        // the connection without the final "." makes the server discard the transaction.
+        conn.mark_in_message();
+        st.transcript.info(
+            "Probe: the server is ready for the message (354). Closing the connection without sending it; the \
+             server discards the unfinished message, nothing is delivered.",
+        );
+        st.book.ok();
+        return Ok(());
+    };
+    let headers = header_lines(&mail.content);
+    for line in &headers {
+        st.transcript.client(line);
+    }
+    let header_bytes: usize = headers.iter().map(|l| l.len() + 2).sum::<usize>() + 2;
+    st.transcript.info(format!(
+        "(message body: {} bytes, not shown here)",
+        mail.content.len().saturating_sub(header_bytes)
+    ));
+    st.transcript.client(".");
+    conn.write_raw(&dot_stuff(&mail.content))
+        .await
+        .map_err(|e| classify::write_failure(&e))?;
+    let reply = read(st, conn).await?;
+    expect(st, StageName::Data, &reply, ctx, |r| r.is_positive())?;
+    Ok(())
+}
+
+/// Records `reply` on the running stage; ok if `accept` holds, else the classified failure.
+fn expect(
+    st: &mut Run<'_>,
+    stage: StageName,
+    reply: &Reply,
+    ctx: ReplyContext,
+    accept: impl Fn(&Reply) -> bool,
+) -> Result<(), Fail> {
+    st.book.reply(reply);
+    if accept(reply) {
+        st.book.ok();
+        Ok(())
+    } else {
+        Err(classify::reply_failure(stage, reply, ctx))
+    }
+}
+
+pub(crate) async fn command(st: &Run<'_>, conn: &mut Conn, line: Outgoing) -> Result<Reply, Fail> {
+    conn.send(&st.transcript, line)
+        .await
+        .map_err(|e| classify::write_failure(&e))?;
+    read(st, conn).await
+}
+
+pub(crate) async fn read(st: &Run<'_>, conn: &mut Conn) -> Result<Reply, Fail> {
+    let stage = st.book.running().unwrap_or(StageName::Data);
+    conn.read_reply(&st.transcript)
+        .await
+        .map_err(|e| classify::read_failure(stage, &e))
+}

@@ -1,0 +1,124 @@
+//! The password and its base64 never reach the result or the logs, even when a server
+//! echoes what it received.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use common::*;
+use postamt_smtp::Encryption;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+/// Collects everything `tracing` writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    (captured, tracing::subscriber::set_default(subscriber))
+}
+
+/// A scripted server on a real socket that repeats every AUTH payload it gets, decoded
+/// too, in its error replies, the way careless servers do.
+async fn echoing_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let (read, mut write) = socket.into_split();
+        let mut lines = BufReader::new(read).lines();
+        write.write_all(b"220 echo.test ESMTP\r\n").await.unwrap();
+        let mut login_step = 0;
+        while let Ok(Some(line)) = lines.next_line().await {
+            let reply = if line.starts_with("EHLO") {
+                "250-echo.test\r\n250 AUTH LOGIN\r\n".to_owned()
+            } else if line == "AUTH LOGIN" {
+                login_step = 1;
+                "334 VXNlcm5hbWU6\r\n".to_owned()
+            } else if login_step == 1 {
+                login_step = 2;
+                "334 UGFzc3dvcmQ6\r\n".to_owned()
+            } else if login_step == 2 {
+                login_step = 0;
+                let decoded = String::from_utf8_lossy(&B64.decode(line.trim()).unwrap_or_default())
+                    .into_owned();
+                format!(
+                    "535-5.7.8 Rejected payload {line}\r\n535 5.7.8 which decodes to {decoded}\r\n"
+                )
+            } else if line == "QUIT" {
+                "221 bye\r\n".to_owned()
+            } else {
+                "500 what\r\n".to_owned()
+            };
+            write.write_all(reply.as_bytes()).await.unwrap();
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn echoed_credentials_are_masked_in_result_and_logs() {
+    let (logs, _guard) = capture_logs();
+    let port = echoing_server().await;
+    let cfg = config("127.0.0.1", port, Encryption::None, 5);
+    let (_, json) = run(&cfg).await;
+    assert_failure(&json, "auth", "credentials_rejected", Some("auth.password"));
+    let t = transcript(&json);
+    assert!(t.contains("S: 535-5.7.8 Rejected payload ********"), "{t}");
+    assert!(t.contains("S: 535 5.7.8 which decodes to ********"), "{t}");
+
+    let logs = logs.text();
+    assert!(
+        logs.contains("AUTH LOGIN"),
+        "the transcript is logged:\n{logs}"
+    );
+    assert!(logs.contains("mail test finished"), "{logs}");
+    assert_no_secret(&logs, USER, PASSWORD);
+}
+
+#[tokio::test]
+async fn successful_auth_plain_leaves_no_secret_in_logs() {
+    let (logs, _guard) = capture_logs();
+    let pki = Pki::new();
+    let server = start_server(
+        "starttls",
+        Some(&pki.localhost()),
+        &["--mechanisms", "PLAIN"],
+    )
+    .await;
+    let mut cfg = config("localhost", server.port, Encryption::Starttls, 10);
+    cfg.trusted_ca_pem = Some(pki.ca_pem.clone());
+    let (result, json) = run(&cfg).await;
+    assert!(result.ok, "{}", pretty(&json));
+    let logs = logs.text();
+    assert!(logs.contains("AUTH PLAIN ********"), "{logs}");
+    assert_no_secret(&logs, USER, PASSWORD);
+    // Debug output of the configuration hides the password as well.
+    assert_no_secret(&format!("{cfg:?}"), USER, PASSWORD);
+}
