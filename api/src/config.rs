@@ -60,6 +60,43 @@ pub struct Config {
     #[arg(long, env = "POSTAMT_SESSION_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=720))]
     pub session_hours: u32,
 
+    /// Delivery workers of this instance; each keeps one SMTP connection open while busy.
+    #[arg(long, env = "POSTAMT_DELIVERY_WORKERS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub delivery_workers: u32,
+
+    /// Attempts per message (the first included) before it fails for good.
+    #[arg(long, env = "POSTAMT_MAX_ATTEMPTS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_attempts: u32,
+
+    /// Delay before the first retry, in seconds; it doubles each time (with jitter).
+    #[arg(long, env = "POSTAMT_RETRY_BASE_SECONDS", default_value_t = 60.0)]
+    pub retry_base_seconds: f64,
+
+    /// Longest delay between two attempts, in seconds.
+    #[arg(long, env = "POSTAMT_RETRY_MAX_SECONDS", default_value_t = 3600.0)]
+    pub retry_max_seconds: f64,
+
+    /// Largest message (subject, bodies and decoded attachments) in MiB; larger get 413.
+    #[arg(long, env = "POSTAMT_MAX_MESSAGE_MIB", default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=200))]
+    pub max_message_mib: u32,
+
+    /// Most recipients (to, cc and bcc together) of one message.
+    #[arg(long, env = "POSTAMT_MAX_RECIPIENTS", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub max_recipients: u32,
+
+    /// Days the mail log keeps its entries.
+    #[arg(long, env = "POSTAMT_LOG_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub log_retention_days: u32,
+
+    /// Days a failed message's content is kept for a resend.
+    #[arg(long, env = "POSTAMT_FAILED_RETENTION_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=365))]
+    pub failed_retention_days: u32,
+
+    /// A stable name for this instance. With PostgreSQL, a restarted instance with the same
+    /// id takes back its unfinished messages at once instead of waiting for their lease.
+    #[arg(long, env = "POSTAMT_INSTANCE_ID")]
+    pub instance_id: Option<String>,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "POSTAMT_WORKERS")]
     pub workers: Option<usize>,
@@ -90,6 +127,15 @@ impl Config {
             log_format: LogFormat::Text,
             session_hours: 12,
             workers: Some(1),
+            delivery_workers: 2,
+            max_attempts: 3,
+            retry_base_seconds: 0.2,
+            retry_max_seconds: 1.0,
+            max_message_mib: 25,
+            max_recipients: 100,
+            log_retention_days: 90,
+            failed_retention_days: 7,
+            instance_id: None,
         }
     }
 

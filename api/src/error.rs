@@ -44,6 +44,12 @@ pub enum ApiError {
     /// 404 for `GET /api/v1/mail-settings` before anything is saved.
     #[error("mail settings are not configured")]
     NotConfigured,
+    /// 409 for sending before any settings are saved.
+    #[error("mail settings are not configured")]
+    SettingsMissing,
+    /// 409: the resource is not in a state that allows this.
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// 412: `If-Match` names a version that is no longer current.
     #[error("precondition failed: current version is {current:?}")]
     PreconditionFailed { current: Option<i64> },
@@ -107,6 +113,13 @@ impl ApiError {
                 Some("no SMTP settings have been saved yet".to_owned()),
                 vec![],
             ),
+            ApiError::SettingsMissing => (
+                types::NOT_CONFIGURED,
+                "Mail settings are not configured",
+                Some("save the SMTP settings before sending mail".to_owned()),
+                vec![],
+            ),
+            ApiError::Conflict(detail) => (types::CONFLICT, "Conflict", Some(detail.clone()), vec![]),
             ApiError::PreconditionFailed { current } => (
                 types::PRECONDITION_FAILED,
                 "The resource was changed in the meantime",
@@ -156,6 +169,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::MissingScope(_) | ApiError::Csrf => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) | ApiError::NotConfigured => StatusCode::NOT_FOUND,
+            ApiError::SettingsMissing | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

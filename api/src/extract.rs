@@ -8,6 +8,33 @@ use futures_util::future::LocalBoxFuture;
 use postamt_wire::FieldError;
 use serde::de::DeserializeOwned;
 
+/// The raw bytes of a JSON body: 415 unless it is declared JSON, 413 beyond the route's
+/// `web::PayloadConfig` limit (256 KiB unless the route sets more).
+#[derive(Debug)]
+pub struct JsonBody(pub web::Bytes);
+
+impl FromRequest for JsonBody {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let declared_json = is_json(req);
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !declared_json {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            body.await.map(JsonBody).map_err(|e| {
+                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::Malformed("the body could not be read".into())
+                }
+            })
+        })
+    }
+}
+
 /// Like `web::Json<T>`, but every failure is an [`ApiError`]: malformed JSON is a 400, a
 /// wrong type, a missing or an unknown field is a 422 naming the field by its path.
 #[derive(Debug)]
@@ -18,31 +45,20 @@ impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                let mime = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-                mime == "application/json" || mime.ends_with("+json")
-            })
-            .unwrap_or(false);
-        // The size limit is the `web::PayloadConfig` in app data (256 KiB unless a route says more).
-        let body = web::Bytes::from_request(req, payload);
-        Box::pin(async move {
-            if !is_json {
-                return Err(ApiError::UnsupportedMediaType);
-            }
-            let bytes = body.await.map_err(|e| {
-                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge
-                } else {
-                    ApiError::Malformed("the body could not be read".into())
-                }
-            })?;
-            parse_json(&bytes).map(ValidJson)
-        })
+        let body = JsonBody::from_request(req, payload);
+        Box::pin(async move { parse_json(&body.await?.0).map(ValidJson) })
     }
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            let mime = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            mime == "application/json" || mime.ends_with("+json")
+        })
+        .unwrap_or(false)
 }
 
 /// Parses JSON, naming the offending field on failure.

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod extract;

@@ -22,6 +22,8 @@ pub const SESSION: &str = "session_cookie";
     modifiers(&SecuritySchemes),
     tags(
         (name = "mail-settings", description = "The shared SMTP settings"),
+        (name = "messages", description = "Sending mail for every module"),
+        (name = "mail-log", description = "Delivery attempts and tests, errors, export, metrics"),
         (name = "session", description = "Admin sign-in for the settings page"),
         (name = "api-keys", description = "Keys for integrations"),
         (name = "health", description = "Liveness and readiness")
@@ -61,7 +63,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
     let (_, spec) = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .configure(crate::routes::api)
+        .configure(crate::routes::api(crate::routes::DEFAULT_MESSAGE_BODY_LIMIT))
         .split_for_parts();
     spec
 }

@@ -4,6 +4,8 @@ use crate::auth::admin_password::{self, Bootstrap};
 use crate::config::Config;
 use crate::crypto::{KeySource, SecretCipher};
 use crate::db::{Db, Dialect};
+use crate::delivery::{self, DeliveryOptions, RetryPolicy};
+use crate::domain::outgoing::MessageLimits;
 use crate::error::ApiError;
 use crate::openapi::ApiDoc;
 use crate::rate_limit::RateLimiter;
@@ -22,11 +24,30 @@ use utoipa_swagger_ui::SwaggerUi;
 /// Test mails one caller may run per minute.
 const TESTS_PER_MINUTE: usize = 10;
 
+fn delivery_options(config: &Config) -> DeliveryOptions {
+    let seconds = |s: f64| std::time::Duration::from_secs_f64(s.clamp(0.01, 86_400.0));
+    DeliveryOptions {
+        workers: config.delivery_workers as usize,
+        retry: RetryPolicy {
+            max_attempts: config.max_attempts,
+            base: seconds(config.retry_base_seconds),
+            cap: seconds(config.retry_max_seconds),
+        },
+        failed_retention: chrono::Duration::days(i64::from(config.failed_retention_days)),
+        log_retention: chrono::Duration::days(i64::from(config.log_retention_days)),
+        instance_id: config.instance_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()),
+        instance_id_configured: config.instance_id.is_some(),
+        poll_interval: std::time::Duration::from_secs(1),
+    }
+}
+
 pub struct Application {
     addr: SocketAddr,
     server: Server,
     /// Set when this start generated the admin password: show it once.
     pub generated_admin_password: Option<SecretString>,
+    /// Delivery workers and the retention job; stopped with the server.
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -62,12 +83,28 @@ impl Application {
         if static_dir.is_none() {
             tracing::warn!("the settings page is not built (frontend/dist missing); serving the API only");
         }
+        let limits = MessageLimits {
+            max_message_bytes: config.max_message_mib as usize * 1024 * 1024,
+            max_recipients: config.max_recipients as usize,
+        };
         let state = web::Data::new(AppState {
             db,
             cipher,
             session_hours: config.session_hours,
             test_limiter: RateLimiter::new(TESTS_PER_MINUTE, std::time::Duration::from_secs(60)),
+            limits,
+            delivery: delivery_options(&config),
+            delivery_notify: tokio::sync::Notify::new(),
+            metrics: Default::default(),
         });
+        let released = delivery::release_stale_claims(&state).await?;
+        if released > 0 {
+            tracing::info!(released, "messages of an earlier run queued again");
+        }
+        let mut background = delivery::spawn_workers(state.clone());
+        background.push(delivery::spawn_retention(state.clone()));
+        // The JSON of a message with base64 attachments is about 4/3 of its size.
+        let body_limit = limits.max_message_bytes / 3 * 4 + 1024 * 1024;
         let mut server = HttpServer::new(move || {
             let (app, spec) = App::new()
                 .into_utoipa_app()
@@ -79,7 +116,7 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(|e, _| {
                     ApiError::Malformed(format!("invalid path: {e}")).into()
                 }))
-                .configure(routes::api)
+                .configure(routes::api(body_limit))
                 .split_for_parts();
             app.wrap(from_fn(crate::telemetry::log_request))
                 .wrap(
@@ -100,7 +137,15 @@ impl Application {
         if let Some(workers) = config.workers {
             server = server.workers(workers);
         }
-        Ok(Application { addr, server: server.run(), generated_admin_password })
+        Ok(Application { addr, server: server.run(), generated_admin_password, background })
+    }
+
+    /// Stops the delivery workers and the HTTP server from elsewhere (tests, shutdown).
+    pub fn handle(&self) -> AppHandle {
+        AppHandle {
+            server: self.server.handle(),
+            background: self.background.iter().map(|t| t.abort_handle()).collect(),
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -112,6 +157,29 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        for task in self.background {
+            task.abort();
+        }
+        result
+    }
+}
+
+/// See [`Application::handle`].
+#[derive(Clone)]
+pub struct AppHandle {
+    server: actix_web::dev::ServerHandle,
+    background: Vec<tokio::task::AbortHandle>,
+}
+
+impl AppHandle {
+    /// Stops the workers at once and the server without waiting for open requests.
+    pub fn stop(&self) {
+        for task in &self.background {
+            task.abort();
+        }
+        let server = self.server.clone();
+        // Stopping is async; nothing needs to wait for it.
+        drop(tokio::spawn(async move { server.stop(false).await }));
     }
 }

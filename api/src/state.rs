@@ -1,6 +1,9 @@
 //! Shared application state, handed to handlers as `web::Data<AppState>`.
 
 use crate::crypto::SecretCipher;
+use crate::delivery::metrics::Metrics;
+use crate::delivery::DeliveryOptions;
+use crate::domain::outgoing::MessageLimits;
 use crate::db::Db;
 use crate::rate_limit::RateLimiter;
 
@@ -10,6 +13,11 @@ pub struct AppState {
     pub session_hours: u32,
     /// Test mails per caller: each one opens a connection to a mail server.
     pub test_limiter: RateLimiter,
+    pub limits: MessageLimits,
+    pub delivery: DeliveryOptions,
+    /// Wakes this instance's idle workers when a message is accepted.
+    pub delivery_notify: tokio::sync::Notify,
+    pub metrics: Metrics,
 }
 
 /// Purpose string bound to the encrypted SMTP password.

@@ -20,17 +20,11 @@ pub(crate) async fn auth(
 ) -> Result<(), Fail> {
     let Some(mechanisms) = &caps.auth else {
         return Err(if !ctx.encrypted && caps.starttls {
-            Fail::new(
-                FailureClass::AuthRequiresTls,
-                Some(SettingsField::Encryption),
-            )
-            .detail("the server offers AUTH only after STARTTLS")
+            Fail::new(FailureClass::AuthRequiresTls, Some(SettingsField::Encryption))
+                .detail("the server offers AUTH only after STARTTLS")
         } else {
-            Fail::new(
-                FailureClass::AuthNotOffered,
-                Some(SettingsField::AuthEnabled),
-            )
-            .detail("the server's EHLO answer does not offer AUTH")
+            Fail::new(FailureClass::AuthNotOffered, Some(SettingsField::AuthEnabled))
+                .detail("the server's EHLO answer does not offer AUTH")
         });
     };
     st.mechanisms = Some(mechanisms.join(" "));
@@ -48,9 +42,7 @@ pub(crate) async fn auth(
         if reply.code != 334 {
             reply
         } else {
-            st.transcript.info(format!(
-                "(the next line is the user name “{user}” in base64)"
-            ));
+            st.transcript.info(format!("(the next line is the user name “{user}” in base64)"));
             let reply = command(st, conn, mask::auth_login_username(user)).await?;
             if reply.code != 334 {
                 reply
@@ -59,11 +51,8 @@ pub(crate) async fn auth(
             }
         }
     } else {
-        return Err(Fail::new(
-            FailureClass::AuthMechanismUnsupported,
-            Some(SettingsField::AuthEnabled),
-        )
-        .detail(format!("the server offers only {}", mechanisms.join(" "))));
+        return Err(Fail::new(FailureClass::AuthMechanismUnsupported, Some(SettingsField::AuthEnabled))
+            .detail(format!("the server offers only {}", mechanisms.join(" "))));
     };
     st.book.reply(&reply);
     match reply.code {

@@ -24,25 +24,12 @@ pub(crate) struct CertDetails {
 
 pub(crate) fn describe(der: &CertificateDer<'_>) -> CertDetails {
     let digest = ring::digest::digest(&ring::digest::SHA256, der.as_ref());
-    let sha256_fingerprint = digest
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":");
+    let sha256_fingerprint = digest.as_ref().iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":");
     let Ok((_, cert)) = x509_parser::parse_x509_certificate(der.as_ref()) else {
-        return CertDetails {
-            sha256_fingerprint,
-            ..CertDetails::default()
-        };
+        return CertDetails { sha256_fingerprint, ..CertDetails::default() };
     };
     let sans = match cert.subject_alternative_name() {
-        Ok(Some(ext)) => ext
-            .value
-            .general_names
-            .iter()
-            .filter_map(general_name)
-            .collect(),
+        Ok(Some(ext)) => ext.value.general_names.iter().filter_map(general_name).collect(),
         _ => Vec::new(),
     };
     let time = |t: &x509_parser::time::ASN1Time| DateTime::<Utc>::from_timestamp(t.timestamp(), 0);
@@ -87,12 +74,8 @@ pub(crate) fn tls_info(captured: &Captured, session: Option<&CommonState>) -> Op
     let leaf = captured.chain.first()?;
     let details = describe(leaf);
     Some(TlsInfo {
-        protocol: session
-            .and_then(CommonState::protocol_version)
-            .map(protocol_name),
-        cipher_suite: session
-            .and_then(CommonState::negotiated_cipher_suite)
-            .map(|s| format!("{:?}", s.suite())),
+        protocol: session.and_then(CommonState::protocol_version).map(protocol_name),
+        cipher_suite: session.and_then(CommonState::negotiated_cipher_suite).map(|s| format!("{:?}", s.suite())),
         subject: details.subject,
         issuer: details.issuer,
         sans: details.sans,
@@ -117,8 +100,7 @@ pub(crate) fn verify_error_text(err: &rustls::Error) -> String {
     };
     match cert_error {
         CertificateError::UnknownIssuer => {
-            "issued by a certificate authority that is not trusted (self-signed or private CA)"
-                .to_owned()
+            "issued by a certificate authority that is not trusted (self-signed or private CA)".to_owned()
         }
         CertificateError::Expired => "the certificate has expired".to_owned(),
         CertificateError::ExpiredContext { not_after, .. } => {
@@ -129,15 +111,8 @@ pub(crate) fn verify_error_text(err: &rustls::Error) -> String {
             format!("the certificate is valid only from {}", at(not_before))
         }
         CertificateError::NotValidForName => "the certificate is for another host name".to_owned(),
-        CertificateError::NotValidForNameContext {
-            expected,
-            presented,
-        } => {
-            format!(
-                "the certificate is valid for {}, not for {}",
-                presented.join(", "),
-                expected.to_str()
-            )
+        CertificateError::NotValidForNameContext { expected, presented } => {
+            format!("the certificate is valid for {}, not for {}", presented.join(", "), expected.to_str())
         }
         CertificateError::Revoked => "the certificate has been revoked".to_owned(),
         CertificateError::BadSignature => "the certificate's signature is invalid".to_owned(),

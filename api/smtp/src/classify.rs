@@ -17,16 +17,23 @@ pub(crate) struct Fail {
     pub detail: Option<String>,
     /// The server's own words that decided it (`535 5.7.8 …`), masked; hints quote them.
     pub reply: Option<String>,
+    /// The code of the reply that decided it.
+    pub code: Option<u16>,
+    /// That reply whole, on one line ([`Reply::one_line`]), masked.
+    pub full_reply: Option<String>,
 }
 
 impl Fail {
     pub(crate) fn new(class: C, field: Option<F>) -> Self {
-        Fail {
-            class,
-            field,
-            detail: None,
-            reply: None,
-        }
+        Fail { class, field, detail: None, reply: None, code: None, full_reply: None }
+    }
+
+    /// Decided by `reply`: its summary is the detail and is quoted by the hint.
+    pub(crate) fn from_reply(class: C, field: Option<F>, reply: &Reply) -> Self {
+        let mut fail = Fail::new(class, field).reply(reply.summary());
+        fail.code = Some(reply.code);
+        fail.full_reply = Some(reply.one_line());
+        fail
     }
 
     pub(crate) fn detail(mut self, detail: impl Into<String>) -> Self {
@@ -76,29 +83,23 @@ const APP_PASSWORD_TEXTS: &[&str] = &[
 
 pub(crate) fn is_app_password_text(text: &str) -> bool {
     let text = text.to_lowercase();
-    APP_PASSWORD_TEXTS
-        .iter()
-        .any(|needle| text.contains(needle))
+    APP_PASSWORD_TEXTS.iter().any(|needle| text.contains(needle))
 }
 
 fn mentions_encryption(text: &str) -> bool {
     let text = text.to_lowercase();
-    ["starttls", "tls", "ssl", "encrypt"]
-        .iter()
-        .any(|needle| text.contains(needle))
+    ["starttls", "tls", "ssl", "encrypt"].iter().any(|needle| text.contains(needle))
 }
 
 fn mentions_relay(text: &str) -> bool {
     let text = text.to_lowercase();
-    text.contains("relay")
-        || text.contains("not permitted")
-        || text.contains("authentication required")
+    text.contains("relay") || text.contains("not permitted") || text.contains("authentication required")
 }
 
 /// A reply the stage did not expect.
 pub(crate) fn reply_failure(stage: StageName, reply: &Reply, ctx: ReplyContext) -> Fail {
     let text = reply.text();
-    let fail = |class, field| Fail::new(class, field).reply(reply.summary());
+    let fail = |class, field| Fail::from_reply(class, field, reply);
     if reply.code == 421 || (reply.is_transient() && stage != StageName::Auth) {
         return fail(C::TemporaryFailure, None);
     }
@@ -117,9 +118,7 @@ pub(crate) fn reply_failure(stage: StageName, reply: &Reply, ctx: ReplyContext) 
                 fail(C::RecipientRejected, Some(F::Recipient))
             }
         }
-        StageName::MailFrom if reply.is_permanent() => {
-            fail(C::SenderRejected, Some(F::SenderAddress))
-        }
+        StageName::MailFrom if reply.is_permanent() => fail(C::SenderRejected, Some(F::SenderAddress)),
         StageName::RcptTo if reply.is_permanent() => {
             if !ctx.authenticated && mentions_relay(&text) {
                 fail(C::AuthRequired, Some(F::AuthEnabled))
@@ -133,7 +132,7 @@ pub(crate) fn reply_failure(stage: StageName, reply: &Reply, ctx: ReplyContext) 
 }
 
 fn auth_failure(reply: &Reply, text: &str, ctx: ReplyContext) -> Fail {
-    let fail = |class, field| Fail::new(class, field).reply(reply.summary());
+    let fail = |class, field| Fail::from_reply(class, field, reply);
     if reply.is_permanent() && is_app_password_text(text) {
         return fail(C::AppPasswordRequired, Some(F::AuthPassword));
     }
@@ -159,9 +158,7 @@ pub(crate) fn read_failure(stage: StageName, err: &ReadError) -> Fail {
         (StageName::Greeting, ReadError::Malformed(_)) => {
             format!("this is not an SMTP server: {err}")
         }
-        (StageName::Greeting, ReadError::Closed) => {
-            "the server closed the connection without a greeting".to_owned()
-        }
+        (StageName::Greeting, ReadError::Closed) => "the server closed the connection without a greeting".to_owned(),
         _ => err.to_string(),
     };
     Fail::new(C::ProtocolError, field).detail(detail)
@@ -177,9 +174,9 @@ pub(crate) fn connect_failure(err: &io::Error) -> Fail {
     let (class, field) = match err.kind() {
         io::ErrorKind::ConnectionRefused => (C::ConnectionRefused, Some(F::Port)),
         io::ErrorKind::TimedOut => (C::Timeout, Some(F::Host)),
-        io::ErrorKind::HostUnreachable
-        | io::ErrorKind::NetworkUnreachable
-        | io::ErrorKind::AddrNotAvailable => (C::HostUnreachable, Some(F::Host)),
+        io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable | io::ErrorKind::AddrNotAvailable => {
+            (C::HostUnreachable, Some(F::Host))
+        }
         _ => (C::HostUnreachable, Some(F::Host)),
     };
     Fail::new(class, field).detail(err.to_string())
@@ -202,9 +199,7 @@ pub(crate) fn handshake_failure(
         let line = line.lines().next().unwrap_or("").trim_end().to_owned();
         return Fail::new(C::TlsHandshakeFailed, Some(F::Encryption))
             .reply(line.clone())
-            .detail(format!(
-                "after agreeing to STARTTLS the server answered in plaintext: \"{line}\""
-            ));
+            .detail(format!("after agreeing to STARTTLS the server answered in plaintext: \"{line}\""));
     }
     if looks_like_smtp(first_bytes) {
         let line = String::from_utf8_lossy(first_bytes);
@@ -216,12 +211,9 @@ pub(crate) fn handshake_failure(
     match crate::tls::rustls_error(err) {
         Some(e @ rustls::Error::InvalidCertificate(_)) => certificate_failure(e),
         Some(e) => Fail::new(C::TlsHandshakeFailed, Some(F::Encryption)).detail(e.to_string()),
-        None if err.kind() == io::ErrorKind::UnexpectedEof
-            || err.kind() == io::ErrorKind::ConnectionReset =>
-        {
-            Fail::new(C::TlsHandshakeFailed, Some(F::Encryption)).detail(format!(
-                "the server closed the connection during the TLS handshake ({err})"
-            ))
+        None if err.kind() == io::ErrorKind::UnexpectedEof || err.kind() == io::ErrorKind::ConnectionReset => {
+            Fail::new(C::TlsHandshakeFailed, Some(F::Encryption))
+                .detail(format!("the server closed the connection during the TLS handshake ({err})"))
         }
         None => Fail::new(C::TlsHandshakeFailed, Some(F::Encryption)).detail(err.to_string()),
     }
@@ -254,8 +246,7 @@ pub(crate) fn timeout_failure(stage: StageName, timeout_secs: u64) -> Fail {
         StageName::Data => Some(F::TimeoutSeconds),
         _ => None,
     };
-    Fail::new(C::Timeout, field)
-        .detail(format!("no answer within the deadline of {timeout_secs} s"))
+    Fail::new(C::Timeout, field).detail(format!("no answer within the deadline of {timeout_secs} s"))
 }
 
 #[cfg(test)]
@@ -263,114 +254,54 @@ mod tests {
     use super::*;
 
     fn reply(code: u16, text: &str) -> Reply {
-        Reply {
-            code,
-            lines: text.lines().map(str::to_owned).collect(),
-        }
+        Reply { code, lines: text.lines().map(str::to_owned).collect() }
     }
 
-    const PLAIN: ReplyContext = ReplyContext {
-        authenticated: false,
-        encrypted: false,
-    };
-    const AUTHED: ReplyContext = ReplyContext {
-        authenticated: true,
-        encrypted: true,
-    };
+    const PLAIN: ReplyContext = ReplyContext { authenticated: false, encrypted: false };
+    const AUTHED: ReplyContext = ReplyContext { authenticated: true, encrypted: true };
 
     #[test]
     fn auth_replies() {
         let class = |code, text, ctx| auth_failure(&reply(code, text), text, ctx).class;
-        assert_eq!(
-            class(535, "5.7.8 Authentication credentials invalid", AUTHED),
-            C::CredentialsRejected
-        );
+        assert_eq!(class(535, "5.7.8 Authentication credentials invalid", AUTHED), C::CredentialsRejected);
         assert_eq!(
             class(534, "5.7.9 Application-specific password required. Learn more at https://support.google.com/mail/?p=InvalidSecondFactor", AUTHED),
             C::AppPasswordRequired
         );
         assert_eq!(
-            class(535, "5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.", AUTHED),
+            class(
+                535,
+                "5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.",
+                AUTHED
+            ),
             C::AppPasswordRequired
         );
+        assert_eq!(class(535, "5.7.3 Authentication unsuccessful", AUTHED), C::CredentialsRejected);
         assert_eq!(
-            class(535, "5.7.3 Authentication unsuccessful", AUTHED),
-            C::CredentialsRejected
-        );
-        assert_eq!(
-            class(
-                538,
-                "5.7.11 Encryption required for requested authentication mechanism",
-                PLAIN
-            ),
+            class(538, "5.7.11 Encryption required for requested authentication mechanism", PLAIN),
             C::AuthRequiresTls
         );
-        assert_eq!(
-            class(454, "4.7.0 Temporary authentication failure", AUTHED),
-            C::TemporaryFailure
-        );
-        assert_eq!(
-            class(504, "5.5.4 Unrecognized authentication type", AUTHED),
-            C::AuthMechanismUnsupported
-        );
+        assert_eq!(class(454, "4.7.0 Temporary authentication failure", AUTHED), C::TemporaryFailure);
+        assert_eq!(class(504, "5.5.4 Unrecognized authentication type", AUTHED), C::AuthMechanismUnsupported);
     }
 
     #[test]
     fn envelope_replies() {
         let f = |stage, code, text, ctx| reply_failure(stage, &reply(code, text), ctx);
-        let mail = f(
-            StageName::MailFrom,
-            553,
-            "5.7.1 Sender address rejected: not owned by user",
-            AUTHED,
-        );
-        assert_eq!(
-            (mail.class, mail.field),
-            (C::SenderRejected, Some(F::SenderAddress))
-        );
+        let mail = f(StageName::MailFrom, 553, "5.7.1 Sender address rejected: not owned by user", AUTHED);
+        assert_eq!((mail.class, mail.field), (C::SenderRejected, Some(F::SenderAddress)));
         let rcpt = f(StageName::RcptTo, 550, "5.1.1 User unknown", AUTHED);
-        assert_eq!(
-            (rcpt.class, rcpt.field),
-            (C::RecipientRejected, Some(F::Recipient))
-        );
+        assert_eq!((rcpt.class, rcpt.field), (C::RecipientRejected, Some(F::Recipient)));
         let relay = f(StageName::RcptTo, 554, "5.7.1 Relay access denied", PLAIN);
-        assert_eq!(
-            (relay.class, relay.field),
-            (C::AuthRequired, Some(F::AuthEnabled))
-        );
-        let auth = f(
-            StageName::MailFrom,
-            530,
-            "5.7.0 Authentication required",
-            PLAIN,
-        );
+        assert_eq!((relay.class, relay.field), (C::AuthRequired, Some(F::AuthEnabled)));
+        let auth = f(StageName::MailFrom, 530, "5.7.0 Authentication required", PLAIN);
         assert_eq!(auth.class, C::AuthRequired);
-        let tls = f(
-            StageName::MailFrom,
-            530,
-            "5.7.0 Must issue a STARTTLS command first.",
-            PLAIN,
-        );
-        assert_eq!(
-            (tls.class, tls.field),
-            (C::EncryptionRequired, Some(F::Encryption))
-        );
-        assert_eq!(
-            f(StageName::RcptTo, 451, "4.7.1 Greylisted", AUTHED).class,
-            C::TemporaryFailure
-        );
-        assert_eq!(
-            f(StageName::Data, 554, "5.7.1 Spam", AUTHED).class,
-            C::MessageRejected
-        );
-        assert_eq!(
-            f(StageName::Greeting, 554, "no SMTP service here", PLAIN).class,
-            C::ConnectionRejected
-        );
-        assert_eq!(
-            f(StageName::Greeting, 421, "too busy", PLAIN).class,
-            C::TemporaryFailure
-        );
+        let tls = f(StageName::MailFrom, 530, "5.7.0 Must issue a STARTTLS command first.", PLAIN);
+        assert_eq!((tls.class, tls.field), (C::EncryptionRequired, Some(F::Encryption)));
+        assert_eq!(f(StageName::RcptTo, 451, "4.7.1 Greylisted", AUTHED).class, C::TemporaryFailure);
+        assert_eq!(f(StageName::Data, 554, "5.7.1 Spam", AUTHED).class, C::MessageRejected);
+        assert_eq!(f(StageName::Greeting, 554, "no SMTP service here", PLAIN).class, C::ConnectionRejected);
+        assert_eq!(f(StageName::Greeting, 421, "too busy", PLAIN).class, C::TemporaryFailure);
     }
 
     #[test]
@@ -378,20 +309,14 @@ mod tests {
         let f = |ce| certificate_failure(&rustls::Error::InvalidCertificate(ce)).class;
         assert_eq!(f(CertificateError::UnknownIssuer), C::CertificateUntrusted);
         assert_eq!(f(CertificateError::Expired), C::CertificateExpired);
-        assert_eq!(
-            f(CertificateError::NotValidForName),
-            C::CertificateHostnameMismatch
-        );
+        assert_eq!(f(CertificateError::NotValidForName), C::CertificateHostnameMismatch);
     }
 
     #[test]
     fn plaintext_answer_to_a_tls_handshake() {
         let err = io::Error::new(io::ErrorKind::InvalidData, "received corrupt message");
         let fail = handshake_failure(&err, b"220 mail.example.org ESMTP\r\n", None, true);
-        assert_eq!(
-            (fail.class, fail.field),
-            (C::TlsOnPlaintextPort, Some(F::Encryption))
-        );
+        assert_eq!((fail.class, fail.field), (C::TlsOnPlaintextPort, Some(F::Encryption)));
         assert!(fail.detail.unwrap().contains("220 mail.example.org ESMTP"));
         let fail = handshake_failure(&err, b"454 4.7.0 TLS not available\r\n", None, false);
         assert_eq!(fail.class, C::TlsHandshakeFailed);

@@ -37,6 +37,19 @@ pub struct TestConfig {
 }
 
 impl TestConfig {
+    /// The connection part of the test's settings.
+    pub(crate) fn endpoint(&self) -> Endpoint<'_> {
+        Endpoint {
+            host: &self.host,
+            port: self.port,
+            encryption: self.encryption,
+            credentials: self.credentials.as_ref(),
+            trusted_ca_pem: self.trusted_ca_pem.as_deref(),
+            accept_invalid_certificates: self.accept_invalid_certificates,
+            timeout: self.timeout,
+        }
+    }
+
     /// A test with the default timeout (20 s), EHLO name [`default_ehlo_name`], `send`
     /// mode, no login, the system's trusted roots.
     pub fn new(
@@ -62,6 +75,20 @@ impl TestConfig {
     }
 }
 
+/// What connecting, TLS, EHLO and AUTH need: shared by the test mail ([`TestConfig`]) and
+/// delivery ([`crate::delivery::DeliveryConfig`]), so both open connections the same way.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Endpoint<'a> {
+    pub host: &'a str,
+    pub port: u16,
+    pub encryption: Encryption,
+    pub credentials: Option<&'a Credentials>,
+    pub trusted_ca_pem: Option<&'a str>,
+    pub accept_invalid_certificates: bool,
+    /// The one deadline of the exchange.
+    pub timeout: Duration,
+}
+
 /// This machine's host name if it is usable in EHLO, else `localhost`.
 pub fn default_ehlo_name() -> String {
     ["/proc/sys/kernel/hostname", "/etc/hostname"]
@@ -84,9 +111,7 @@ pub fn is_valid_ehlo_name(name: &str) -> bool {
         && name.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         })
@@ -110,10 +135,7 @@ mod tests {
 
     #[test]
     fn debug_hides_the_password() {
-        let c = Credentials {
-            username: "u".into(),
-            password: SecretString::from("hunter2-secret"),
-        };
+        let c = Credentials { username: "u".into(), password: SecretString::from("hunter2-secret") };
         assert!(!format!("{c:?}").contains("hunter2"));
     }
 }

@@ -1,6 +1,9 @@
 //! The connection: a TCP stream, plain or under TLS, that reads whole replies and writes
-//! CRLF-terminated lines, recording both in the transcript.
+//! CRLF-terminated lines, recording both in the transcript (the test mail) or quietly
+//! (delivery, which also queues commands for pipelining and streams the message content in
+//! large chunks).
 
+use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -11,6 +14,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
 use crate::mask::{Outgoing, Redactor};
+use crate::message::DotStuffed;
 use crate::reply::{parse_line, Reply};
 use crate::transcript::Transcript;
 
@@ -20,6 +24,9 @@ const MAX_LINE: usize = 4_096;
 const MAX_REPLY_LINES: usize = 200;
 /// Bytes kept of what the server sent first, to tell what it speaks.
 const FIRST_BYTES: usize = 512;
+/// Message content is written in chunks of about this size; longer runs that need no
+/// dot-stuffing are written straight from the caller's buffer.
+const WRITE_CHUNK: usize = 64 * 1024;
 
 /// A stream that keeps a copy of the first bytes read from it: when a TLS handshake fails,
 /// they tell whether the server spoke plaintext SMTP (`220 …`) instead.
@@ -30,10 +37,7 @@ pub(crate) struct Recorder<S> {
 
 impl<S> Recorder<S> {
     pub(crate) fn new(inner: S) -> Self {
-        Recorder {
-            inner,
-            first: Vec::new(),
-        }
+        Recorder { inner, first: Vec::new() }
     }
 
     pub(crate) fn first_bytes(&self) -> &[u8] {
@@ -46,11 +50,7 @@ impl<S> Recorder<S> {
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Recorder<S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
         let result = Pin::new(&mut this.inner).poll_read(cx, buf);
@@ -64,11 +64,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Recorder<S> {
 }
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for Recorder<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
     }
 
@@ -90,11 +86,7 @@ pub(crate) enum Stream {
 }
 
 impl AsyncRead for Stream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -103,11 +95,7 @@ impl AsyncRead for Stream {
 }
 
 impl AsyncWrite for Stream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
@@ -157,7 +145,10 @@ impl std::fmt::Display for ReadError {
 /// be sent on it.
 pub(crate) struct Conn {
     stream: Option<Stream>,
+    /// Read, not yet consumed.
     buf: Vec<u8>,
+    /// Queued to write ([`Conn::queue`]); reused, so its capacity stays.
+    wbuf: Vec<u8>,
     redactor: Redactor,
     sane: bool,
     replied: bool,
@@ -165,13 +156,7 @@ pub(crate) struct Conn {
 
 impl Conn {
     pub(crate) fn new(stream: Stream, redactor: Redactor) -> Self {
-        Conn {
-            stream: Some(stream),
-            buf: Vec::new(),
-            redactor,
-            sane: true,
-            replied: false,
-        }
+        Conn { stream: Some(stream), buf: Vec::new(), wbuf: Vec::new(), redactor, sane: true, replied: false }
     }
 
     pub(crate) fn is_sane(&self) -> bool {
@@ -199,6 +184,16 @@ impl Conn {
 
     /// Reads one whole reply and records its lines.
     pub(crate) async fn read_reply(&mut self, transcript: &Transcript) -> Result<Reply, ReadError> {
+        self.read_reply_with(Some(transcript)).await
+    }
+
+    /// Reads one whole reply without a transcript (delivery); its lines are masked all the
+    /// same.
+    pub(crate) async fn read_reply_quiet(&mut self) -> Result<Reply, ReadError> {
+        self.read_reply_with(None).await
+    }
+
+    async fn read_reply_with(&mut self, transcript: Option<&Transcript>) -> Result<Reply, ReadError> {
         let result = self.read_reply_inner(transcript).await;
         match result {
             Ok(_) => self.replied = true,
@@ -207,13 +202,15 @@ impl Conn {
         result
     }
 
-    async fn read_reply_inner(&mut self, transcript: &Transcript) -> Result<Reply, ReadError> {
+    async fn read_reply_inner(&mut self, transcript: Option<&Transcript>) -> Result<Reply, ReadError> {
         let mut lines = Vec::new();
         let mut code = None;
         loop {
             let raw = self.read_line().await?;
             let line = self.redactor.redact(&String::from_utf8_lossy(&raw));
-            transcript.server(&line);
+            if let Some(transcript) = transcript {
+                transcript.server(&line);
+            }
             let Some(parsed) = parse_line(&line) else {
                 return Err(ReadError::Malformed(line));
             };
@@ -222,10 +219,7 @@ impl Conn {
             }
             lines.push(parsed.text.to_owned());
             if parsed.last {
-                return Ok(Reply {
-                    code: parsed.code,
-                    lines,
-                });
+                return Ok(Reply { code: parsed.code, lines });
             }
             if lines.len() >= MAX_REPLY_LINES {
                 return Err(ReadError::TooLong);
@@ -269,13 +263,15 @@ impl Conn {
         result
     }
 
-    /// Writes bytes as they are (the message content).
-    pub(crate) async fn write_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let stream = self
-            .stream
-            .as_mut()
-            .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
+    /// Writes what is queued, then `bytes`, and flushes.
+    async fn write_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let stream = self.stream.as_mut().ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
+        let wbuf = &mut self.wbuf;
         let result = async {
+            if !wbuf.is_empty() {
+                stream.write_all(wbuf).await?;
+                wbuf.clear();
+            }
             stream.write_all(bytes).await?;
             stream.flush().await
         }
@@ -284,6 +280,99 @@ impl Conn {
             self.sane = false;
         }
         result
+    }
+
+    /// Queues one public command line made of `parts` (CRLF is added); nothing is written
+    /// until [`Conn::flush_queued`]. Commands queued together are pipelined (RFC 2920).
+    pub(crate) fn queue(&mut self, parts: &[&[u8]]) {
+        for part in parts {
+            self.wbuf.extend_from_slice(part);
+        }
+        self.wbuf.extend_from_slice(b"\r\n");
+    }
+
+    /// Writes the queued commands in one go.
+    pub(crate) async fn flush_queued(&mut self) -> io::Result<()> {
+        self.write_raw(&[]).await
+    }
+
+    /// Writes the message content after 354: dot-stuffed, bare LF made CRLF, ended by
+    /// `CRLF . CRLF` ([`DotStuffed`]), in chunks of about [`WRITE_CHUNK`] bytes.
+    pub(crate) async fn write_data(&mut self, content: &[u8]) -> io::Result<()> {
+        let stream = self.stream.as_mut().ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
+        let wbuf = &mut self.wbuf;
+        let result = async {
+            for piece in DotStuffed::new(content) {
+                if piece.len() >= WRITE_CHUNK {
+                    if !wbuf.is_empty() {
+                        stream.write_all(wbuf).await?;
+                        wbuf.clear();
+                    }
+                    stream.write_all(piece).await?;
+                } else {
+                    wbuf.extend_from_slice(piece);
+                    if wbuf.len() >= WRITE_CHUNK {
+                        stream.write_all(wbuf).await?;
+                        wbuf.clear();
+                    }
+                }
+            }
+            if !wbuf.is_empty() {
+                stream.write_all(wbuf).await?;
+                wbuf.clear();
+            }
+            stream.flush().await
+        }
+        .await;
+        if result.is_err() {
+            self.wbuf.clear();
+            self.sane = false;
+        }
+        if self.wbuf.capacity() > 2 * WRITE_CHUNK {
+            self.wbuf.shrink_to(2 * WRITE_CHUNK);
+        }
+        result
+    }
+
+    /// Without waiting: whether the server has closed the connection, or sent something
+    /// nobody asked for (a `421` before closing an idle connection). Either way the
+    /// connection is no longer usable; what was sent stays readable by
+    /// [`Conn::read_reply_quiet`].
+    pub(crate) async fn peer_gone(&mut self) -> bool {
+        if !self.buf.is_empty() {
+            return true;
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            return true;
+        };
+        let mut chunk = [0u8; 512];
+        let mut filled = 0;
+        let polled = poll_fn(|cx| {
+            let mut read = ReadBuf::new(&mut chunk);
+            match Pin::new(&mut *stream).poll_read(cx, &mut read) {
+                Poll::Pending => Poll::Ready(None),
+                Poll::Ready(result) => {
+                    filled = read.filled().len();
+                    Poll::Ready(Some(result))
+                }
+            }
+        })
+        .await;
+        match polled {
+            None => false,
+            Some(Ok(())) => {
+                self.buf.extend_from_slice(&chunk[..filled]);
+                if filled == 0 {
+                    self.stream = None;
+                }
+                self.sane = false;
+                true
+            }
+            Some(Err(_)) => {
+                self.sane = false;
+                true
+            }
+        }
     }
 
     /// Closes the connection (TLS close_notify, then FIN), ignoring errors.
@@ -303,15 +392,10 @@ mod tests {
 
     async fn pair() -> (Conn, tokio::io::BufReader<TcpStream>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap())
-            .await
-            .unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
         let (server, _) = listener.accept().await.unwrap();
         // No redactor patterns: what the transcript shows is masked at the source alone.
-        (
-            Conn::new(Stream::Plain(Recorder::new(client)), Redactor::default()),
-            tokio::io::BufReader::new(server),
-        )
+        (Conn::new(Stream::Plain(Recorder::new(client)), Redactor::default()), tokio::io::BufReader::new(server))
     }
 
     #[tokio::test]
@@ -319,23 +403,15 @@ mod tests {
         let (mut conn, mut server) = pair().await;
         let transcript = Transcript::new(std::time::Instant::now(), Redactor::default());
         let pw = SecretString::from("p4ss-word");
-        conn.send(&transcript, auth_plain_command("u", &pw))
-            .await
-            .unwrap();
-        conn.send(&transcript, auth_login_password(&pw))
-            .await
-            .unwrap();
+        conn.send(&transcript, auth_plain_command("u", &pw)).await.unwrap();
+        conn.send(&transcript, auth_login_password(&pw)).await.unwrap();
         let mut line = String::new();
         server.read_line(&mut line).await.unwrap();
         assert_eq!(line, "AUTH PLAIN AHUAcDRzcy13b3Jk\r\n");
         line.clear();
         server.read_line(&mut line).await.unwrap();
         assert_eq!(line, "cDRzcy13b3Jk\r\n");
-        let shown: Vec<_> = transcript
-            .into_lines()
-            .into_iter()
-            .map(|l| l.text)
-            .collect();
+        let shown: Vec<_> = transcript.into_lines().into_iter().map(|l| l.text).collect();
         assert_eq!(shown, ["AUTH PLAIN ********", "********"]);
     }
 
@@ -343,28 +419,13 @@ mod tests {
     async fn multi_line_replies_and_bare_lf() {
         let (mut conn, server) = pair().await;
         let mut server = server.into_inner();
-        server
-            .write_all(b"250-first\r\n250-second\n250 last\r\n5")
-            .await
-            .unwrap();
+        server.write_all(b"250-first\r\n250-second\n250 last\r\n5").await.unwrap();
         let transcript = Transcript::new(std::time::Instant::now(), Redactor::default());
         let reply = conn.read_reply(&transcript).await.unwrap();
-        assert_eq!(
-            reply,
-            Reply {
-                code: 250,
-                lines: vec!["first".into(), "second".into(), "last".into()]
-            }
-        );
-        server
-            .write_all(b"54 no\r\nSSH-2.0-OpenSSH\r\n")
-            .await
-            .unwrap();
+        assert_eq!(reply, Reply { code: 250, lines: vec!["first".into(), "second".into(), "last".into()] });
+        server.write_all(b"54 no\r\nSSH-2.0-OpenSSH\r\n").await.unwrap();
         assert_eq!(conn.read_reply(&transcript).await.unwrap().code, 554);
-        assert!(matches!(
-            conn.read_reply(&transcript).await,
-            Err(ReadError::Malformed(_))
-        ));
+        assert!(matches!(conn.read_reply(&transcript).await, Err(ReadError::Malformed(_))));
         assert!(!conn.is_sane());
         drop(server);
     }
@@ -375,14 +436,8 @@ mod tests {
         let mut server = server.into_inner();
         let transcript = Transcript::new(std::time::Instant::now(), Redactor::default());
         server.write_all(b"250-a\r\n550 b\r\n").await.unwrap();
-        assert!(matches!(
-            conn.read_reply(&transcript).await,
-            Err(ReadError::Malformed(_))
-        ));
+        assert!(matches!(conn.read_reply(&transcript).await, Err(ReadError::Malformed(_))));
         drop(server);
-        assert!(matches!(
-            conn.read_reply(&transcript).await,
-            Err(ReadError::Closed)
-        ));
+        assert!(matches!(conn.read_reply(&transcript).await, Err(ReadError::Closed)));
     }
 }

@@ -11,16 +11,13 @@ use crate::classify::{self, Fail};
 use crate::session::Run;
 
 pub(crate) async fn resolve(st: &mut Run<'_>) -> Result<Vec<SocketAddr>, Fail> {
-    let (host, port) = (st.cfg.host.trim(), st.cfg.port);
+    let (host, port) = (st.ep.host.trim(), st.ep.port);
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = bare.parse::<IpAddr>() {
-        st.book
-            .detail(format!("{ip} is an IP address; no lookup needed"));
+        st.book.detail(format!("{ip} is an IP address; no lookup needed"));
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
-    let not_found = |detail: String| {
-        Fail::new(FailureClass::DnsNotFound, Some(SettingsField::Host)).detail(detail)
-    };
+    let not_found = |detail: String| Fail::new(FailureClass::DnsNotFound, Some(SettingsField::Host)).detail(detail);
     if host.is_empty() {
         return Err(not_found("no server name given".to_owned()));
     }
@@ -34,21 +31,14 @@ pub(crate) async fn resolve(st: &mut Run<'_>) -> Result<Vec<SocketAddr>, Fail> {
     if addrs.is_empty() {
         return Err(not_found(format!("{host} has no address")));
     }
-    let list = addrs
-        .iter()
-        .map(|a| a.ip().to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let list = addrs.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", ");
     st.transcript.info(format!("{host} is {list}"));
     st.book.detail(list);
     Ok(addrs)
 }
 
 /// Tries each address in turn, giving each an equal share of the time left.
-pub(crate) async fn connect(
-    st: &mut Run<'_>,
-    addrs: &[SocketAddr],
-) -> Result<(TcpStream, SocketAddr), Fail> {
+pub(crate) async fn connect(st: &mut Run<'_>, addrs: &[SocketAddr]) -> Result<(TcpStream, SocketAddr), Fail> {
     let mut last_error = io::Error::from(io::ErrorKind::TimedOut);
     for (i, addr) in addrs.iter().enumerate() {
         let remaining = st.deadline.saturating_duration_since(Instant::now());
@@ -65,8 +55,7 @@ pub(crate) async fn connect(
                 last_error = e;
             }
             Err(_) => {
-                st.transcript
-                    .info(format!("{addr}: no answer within {} ms", share.as_millis()));
+                st.transcript.info(format!("{addr}: no answer within {} ms", share.as_millis()));
                 last_error = io::Error::from(io::ErrorKind::TimedOut);
             }
         }

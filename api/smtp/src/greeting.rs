@@ -19,14 +19,10 @@ const PROBE_AFTER: Duration = Duration::from_millis(1_500);
 /// The 220 greeting. On a plaintext connection that stays silent, a second connection
 /// checks meanwhile whether the port expects TLS from the first byte (465): then waiting
 /// on is pointless and the answer is "choose TLS".
-pub(crate) async fn greeting(
-    st: &mut Run<'_>,
-    conn: &mut Conn,
-    addr: SocketAddr,
-) -> Result<Reply, Fail> {
+pub(crate) async fn greeting(st: &mut Run<'_>, conn: &mut Conn, addr: SocketAddr) -> Result<Reply, Fail> {
     let fail = |e: ReadError| classify::read_failure(StageName::Greeting, &e);
     let transcript = &st.transcript;
-    let cfg = st.cfg;
+    let cfg = st.ep;
     if cfg.encryption == Encryption::Tls {
         return conn.read_reply(transcript).await.map_err(fail);
     }
@@ -41,7 +37,7 @@ pub(crate) async fn greeting(
         probe_after.as_millis(),
         cfg.port
     ));
-    let probe = probe::implicit_tls(addr, &cfg.host);
+    let probe = probe::implicit_tls(addr, cfg.host);
     tokio::pin!(probe);
     tokio::select! {
         result = &mut read => result.map_err(fail),
@@ -66,11 +62,7 @@ pub(crate) async fn greeting(
 }
 
 /// EHLO, or HELO when the server does not know EHLO (then it offers no extensions).
-pub(crate) async fn ehlo(
-    st: &mut Run<'_>,
-    conn: &mut Conn,
-    ctx: ReplyContext,
-) -> Result<Capabilities, Fail> {
+pub(crate) async fn ehlo(st: &mut Run<'_>, conn: &mut Conn, ctx: ReplyContext) -> Result<Capabilities, Fail> {
     let stage = st.book.running().unwrap_or(StageName::Ehlo);
     let reply = command(st, conn, Outgoing::public(format!("EHLO {}", st.ehlo_name))).await?;
     if stage == StageName::Ehlo {
@@ -82,9 +74,7 @@ pub(crate) async fn ehlo(
     if !reply.is_permanent() {
         return Err(classify::reply_failure(stage, &reply, ctx));
     }
-    st.transcript.info(
-        "The server does not accept EHLO; trying HELO (no extensions: no STARTTLS, no AUTH).",
-    );
+    st.transcript.info("The server does not accept EHLO; trying HELO (no extensions: no STARTTLS, no AUTH).");
     let helo = command(st, conn, Outgoing::public(format!("HELO {}", st.ehlo_name))).await?;
     if stage == StageName::Ehlo {
         st.book.reply(&helo);

@@ -1,13 +1,26 @@
 //! What to change, in German and English, for each failure class. Hints name the
-//! settings as the page labels them and use the values of this test.
+//! settings as the page labels them and use the values of this test or delivery: the test
+//! mail and delivery share this one table; only where a sentence is about the test itself
+//! (its recipient, trying again) does [`Purpose`] choose the wording.
 
 use chrono::Utc;
 use postamt_wire::{Encryption, FailureClass as C, SettingsField, StageName, TlsInfo};
 
 use crate::certs;
 
+/// Who asks for the hint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// The test mail: the admin chose the recipient and tries again by hand.
+    Test,
+    /// Delivery of a module's mail: the recipient came with the message, and the outbox
+    /// retries temporary failures by itself.
+    Delivery,
+}
+
 /// What a hint may mention.
 pub(crate) struct HintContext<'a> {
+    pub purpose: Purpose,
     pub stage: StageName,
     pub host: &'a str,
     pub port: u16,
@@ -75,22 +88,10 @@ fn stage_en(stage: StageName) -> &'static str {
 pub(crate) fn hint(class: C, cx: &HintContext<'_>) -> (String, String) {
     let host = cx.host;
     let port = cx.port;
-    let said_de = cx
-        .reply
-        .map(|r| format!(" (Antwort: „{r}“)"))
-        .unwrap_or_default();
-    let said_en = cx
-        .reply
-        .map(|r| format!(" (answer: “{r}”)"))
-        .unwrap_or_default();
-    let error_de = cx
-        .detail
-        .map(|d| format!(" (Fehlermeldung: {d})"))
-        .unwrap_or_default();
-    let error_en = cx
-        .detail
-        .map(|d| format!(" (error: {d})"))
-        .unwrap_or_default();
+    let said_de = cx.reply.map(|r| format!(" (Antwort: „{r}“)")).unwrap_or_default();
+    let said_en = cx.reply.map(|r| format!(" (answer: “{r}”)")).unwrap_or_default();
+    let error_de = cx.detail.map(|d| format!(" (Fehlermeldung: {d})")).unwrap_or_default();
+    let error_en = cx.detail.map(|d| format!(" (error: {d})")).unwrap_or_default();
     match class {
         C::DnsNotFound => (
             format!(
@@ -359,27 +360,43 @@ pub(crate) fn hint(class: C, cx: &HintContext<'_>) -> (String, String) {
         }
         C::RecipientRejected => {
             let rcpt = cx.recipient;
+            let (which_de, which_en) = match cx.purpose {
+                Purpose::Test => ("die Empfängeradresse des Tests", "the test's recipient address"),
+                Purpose::Delivery => ("die Empfängeradresse", "the recipient address"),
+            };
             (
                 format!(
-                    "{host} hat den Empfänger „{rcpt}“ abgelehnt{said_de}. Prüfen Sie die Empfängeradresse des \
-                     Tests; nimmt der Server nur Empfänger der eigenen Domain an, fehlt meist die Anmeldung."
+                    "{host} hat den Empfänger „{rcpt}“ abgelehnt{said_de}. Prüfen Sie {which_de}; nimmt der \
+                     Server nur Empfänger der eigenen Domain an, fehlt meist die Anmeldung."
                 ),
                 format!(
-                    "{host} rejected the recipient “{rcpt}”{said_en}. Check the test's recipient address; if the \
-                     server accepts only recipients of its own domains, login is usually missing."
+                    "{host} rejected the recipient “{rcpt}”{said_en}. Check {which_en}; if the server accepts \
+                     only recipients of its own domains, login is usually missing."
                 ),
             )
         }
-        C::TemporaryFailure => (
-            format!(
-                "{host} hat vorübergehend abgelehnt{said_de}. Das liegt meist nicht an den Einstellungen \
-                 (Greylisting, Überlastung, Versandlimit). Versuchen Sie es in einigen Minuten erneut."
-            ),
-            format!(
-                "{host} refused temporarily{said_en}. This is usually not caused by the settings (greylisting, \
-                 load, sending limits). Try again in a few minutes."
-            ),
-        ),
+        C::TemporaryFailure => {
+            let (again_de, again_en) = match cx.purpose {
+                Purpose::Test => (
+                    "Versuchen Sie es in einigen Minuten erneut.",
+                    "Try again in a few minutes.",
+                ),
+                Purpose::Delivery => (
+                    "Postamt versucht es später automatisch erneut.",
+                    "Postamt tries again later by itself.",
+                ),
+            };
+            (
+                format!(
+                    "{host} hat vorübergehend abgelehnt{said_de}. Das liegt meist nicht an den Einstellungen \
+                     (Greylisting, Überlastung, Versandlimit). {again_de}"
+                ),
+                format!(
+                    "{host} refused temporarily{said_en}. This is usually not caused by the settings (greylisting, \
+                     load, sending limits). {again_en}"
+                ),
+            )
+        }
         C::MessageRejected => (
             format!(
                 "{host} hat die Nachricht selbst abgelehnt{said_de}. Häufige Gründe sind Inhaltsfilter und die \
@@ -510,7 +527,8 @@ mod tests {
 
     #[test]
     fn every_class_has_two_distinct_non_empty_hints() {
-        let cx = HintContext {
+        let mut cx = HintContext {
+            purpose: Purpose::Test,
             stage: StageName::Greeting,
             host: "smtp.example.org",
             port: 465,
@@ -533,5 +551,15 @@ mod tests {
         }
         let (de, en) = hint(C::StarttlsOnImplicitTlsPort, &cx);
         assert!(de.contains("„TLS“") && en.contains("“TLS”"), "{de} / {en}");
+
+        // Delivery uses the same table; only sentences about the test itself differ.
+        let test: Vec<_> = C::ALL.iter().map(|&class| hint(class, &cx)).collect();
+        cx.purpose = Purpose::Delivery;
+        for (class, test) in C::ALL.into_iter().zip(test) {
+            let delivery = hint(class, &cx);
+            let differs = matches!(class, C::RecipientRejected | C::TemporaryFailure);
+            assert_eq!(delivery != test, differs, "{class}");
+            assert!(!delivery.1.contains("test"), "{class}: {}", delivery.1);
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! SMTP diagnostics for Postamt's test mail (issue 3).
+//! Postamt's SMTP client: diagnostics for the test mail (issue 3) and delivery of every
+//! module's mail (issue 4).
 //!
 //! [`run_test`] goes through the SMTP exchange stage by stage (resolve, connect, TLS,
 //! greeting, EHLO, STARTTLS, AUTH, MAIL FROM, RCPT TO, DATA) against the settings in a
@@ -16,14 +17,21 @@
 //! - **Probe delivers nothing.** `probe` mode stops at the 354 answer to DATA and closes the
 //!   connection without the final `.`: after 354 even RSET or QUIT would be message content.
 //!
+//! [`delivery::SmtpSession`] is one open, authenticated connection for production mail,
+//! reused for many messages: it opens exactly the way a test does (the same stages, the
+//! same failure classes and hints) and then sends messages with pipelined envelopes and
+//! the content streamed in large chunks. See [`delivery`].
+//!
 //! The SMTP protocol is implemented here on tokio and rustls (ring), because lettre's
-//! transport exposes neither a transcript nor per-stage timing; lettre builds the message.
+//! transport exposes neither a transcript nor per-stage timing; lettre builds the test
+//! message.
 
 mod auth;
 mod certs;
 mod classify;
 mod config;
 mod conn;
+pub mod delivery;
 mod dial;
 mod greeting;
 mod handshake;
@@ -40,17 +48,16 @@ mod transcript;
 use std::time::Instant;
 
 use chrono::Utc;
-use postamt_wire::{
-    Failure, FailureClass, LocalizedText, MailTestMode, MailTestResult, SettingsField, StageName,
-};
+use postamt_wire::{Failure, FailureClass, LocalizedText, MailTestMode, MailTestResult, SettingsField, StageName};
 
 pub use config::{default_ehlo_name, is_valid_ehlo_name, Credentials, TestConfig};
+pub use delivery::{DeliveryConfig, DeliveryFailure, DeliveryReceipt, SmtpSession};
 pub use mask::MASK;
 pub use message::{build_test_mail, parse_address, InvalidAddress, TestMail};
 pub use postamt_wire::{EffectiveSender, Encryption};
 
 use classify::Fail;
-use hints::HintContext;
+use hints::{HintContext, Purpose};
 use mask::Redactor;
 use session::Run;
 use stages::StageBook;
@@ -61,22 +68,16 @@ use transcript::Transcript;
 pub async fn run_test(cfg: &TestConfig) -> MailTestResult {
     let started = Instant::now();
     let credentials = cfg.credentials.as_ref();
-    let redactor = Redactor::new(
-        credentials.map(|c| c.username.as_str()),
-        credentials.map(|c| &c.password),
-    );
+    let redactor = Redactor::new(credentials.map(|c| c.username.as_str()), credentials.map(|c| &c.password));
     let transcript = Transcript::new(started, redactor);
     let ehlo_name = if is_valid_ehlo_name(&cfg.ehlo_name) {
         cfg.ehlo_name.clone()
     } else {
-        transcript.info(format!(
-            "EHLO name “{}” is not a domain or address literal; using localhost.",
-            cfg.ehlo_name
-        ));
+        transcript.info(format!("EHLO name “{}” is not a domain or address literal; using localhost.", cfg.ehlo_name));
         "localhost".to_owned()
     };
     let mut run = Run {
-        cfg,
+        ep: cfg.endpoint(),
         mail: None,
         deadline: started + cfg.timeout,
         ehlo_name,
@@ -107,82 +108,58 @@ pub async fn run_test(cfg: &TestConfig) -> MailTestResult {
         Ok(mail) => {
             run.mail = mail;
             let deadline = tokio::time::Instant::from_std(run.deadline);
-            if tokio::time::timeout_at(deadline, session::run(&mut run))
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout_at(deadline, session::run(&mut run, cfg)).await.is_err() {
                 let secs = cfg.timeout.as_secs_f64().ceil() as u64;
                 match run.book.running() {
                     Some(stage) => {
-                        run.transcript
-                            .info(format!("Deadline of {secs} s reached; connection closed."));
+                        run.transcript.info(format!("Deadline of {secs} s reached; connection closed."));
                         run.record_failure(classify::timeout_failure(stage, secs), stage);
                     }
-                    None => run
-                        .transcript
-                        .info(format!("Deadline of {secs} s reached while closing.")),
+                    None => run.transcript.info(format!("Deadline of {secs} s reached while closing.")),
                 }
             }
         }
     }
-    finish(run, started)
+    finish(cfg, run, started)
 }
 
 /// Checks that need no server: addresses, the message, the CA PEM, the TLS name.
 fn preflight(cfg: &TestConfig) -> Result<Option<TestMail>, (StageName, Fail)> {
-    let invalid = |stage, e: InvalidAddress| {
-        (
-            stage,
-            Fail::new(FailureClass::InvalidSettings, Some(e.field)).detail(e.detail),
-        )
-    };
+    let invalid =
+        |stage, e: InvalidAddress| (stage, Fail::new(FailureClass::InvalidSettings, Some(e.field)).detail(e.detail));
     parse_address(&cfg.sender.envelope_from, SettingsField::SenderAddress)
         .map_err(|e| invalid(StageName::MailFrom, e))?;
-    parse_address(&cfg.recipient, SettingsField::Recipient)
-        .map_err(|e| invalid(StageName::RcptTo, e))?;
+    parse_address(&cfg.recipient, SettingsField::Recipient).map_err(|e| invalid(StageName::RcptTo, e))?;
     if cfg.encryption != Encryption::None {
-        if let Some(pem) = cfg
-            .trusted_ca_pem
-            .as_deref()
-            .filter(|p| !p.trim().is_empty())
-        {
+        if let Some(pem) = cfg.trusted_ca_pem.as_deref().filter(|p| !p.trim().is_empty()) {
             validate_trusted_ca_pem(pem).map_err(|why| {
                 (
                     StageName::Tls,
-                    Fail::new(
-                        FailureClass::InvalidSettings,
-                        Some(SettingsField::TlsTrustedCaPem),
-                    )
-                    .detail(why),
+                    Fail::new(FailureClass::InvalidSettings, Some(SettingsField::TlsTrustedCaPem)).detail(why),
                 )
             })?;
         }
         tls::server_name(cfg.host.trim()).map_err(|_| {
             (
                 StageName::Tls,
-                Fail::new(FailureClass::InvalidSettings, Some(SettingsField::Host)).detail(
-                    format!("“{}” is neither a host name nor an IP address", cfg.host),
-                ),
+                Fail::new(FailureClass::InvalidSettings, Some(SettingsField::Host))
+                    .detail(format!("“{}” is neither a host name nor an IP address", cfg.host)),
             )
         })?;
     }
     match cfg.mode {
         MailTestMode::Probe => Ok(None),
-        MailTestMode::Send => build_test_mail(cfg, Utc::now())
-            .map(Some)
-            .map_err(|e| invalid(StageName::Data, e)),
+        MailTestMode::Send => build_test_mail(cfg, Utc::now()).map(Some).map_err(|e| invalid(StageName::Data, e)),
     }
 }
 
 /// Checks `tls.trusted_ca_pem`: it must hold at least one X.509 certificate. Returns how
 /// many; the error is an English sentence fragment for a field error.
 pub fn validate_trusted_ca_pem(pem: &str) -> Result<usize, String> {
-    tls::parse_ca_pem(pem)
-        .map(|certs| certs.len())
-        .map_err(|e| match e {
-            tls::TlsSetupError::InvalidCaPem(why) | tls::TlsSetupError::Other(why) => why,
-            tls::TlsSetupError::InvalidServerName(name) => name,
-        })
+    tls::parse_ca_pem(pem).map(|certs| certs.len()).map_err(|e| match e {
+        tls::TlsSetupError::InvalidCaPem(why) | tls::TlsSetupError::Other(why) => why,
+        tls::TlsSetupError::InvalidServerName(name) => name,
+    })
 }
 
 /// The texts of the probe note.
@@ -199,13 +176,13 @@ pub fn probe_note() -> LocalizedText {
     }
 }
 
-fn finish(run: Run<'_>, started: Instant) -> MailTestResult {
-    let cfg = run.cfg;
+fn finish(cfg: &TestConfig, run: Run<'_>, started: Instant) -> MailTestResult {
     let redact = |s: String| run.transcript.redact(&s);
     let failure = run.failure.as_ref().map(|(stage, fail)| {
         let detail = fail.detail.clone().map(redact);
         let reply = fail.reply.clone().map(redact);
         let cx = HintContext {
+            purpose: Purpose::Test,
             field: fail.field,
             reply: reply.as_deref(),
             stage: *stage,
@@ -260,11 +237,7 @@ fn finish(run: Run<'_>, started: Instant) -> MailTestResult {
         peer: run.peer.map(|p| p.to_string()),
         sender: cfg.sender.clone(),
         recipient: cfg.recipient.clone(),
-        message_id: if ok {
-            run.mail.as_ref().map(|m| m.message_id.clone())
-        } else {
-            None
-        },
+        message_id: if ok { run.mail.as_ref().map(|m| m.message_id.clone()) } else { None },
         probe_note: (cfg.mode == MailTestMode::Probe).then(probe_note),
         transcript: run.transcript.into_lines(),
     }

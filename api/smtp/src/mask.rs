@@ -66,10 +66,7 @@ pub(crate) fn auth_login_username(username: &str) -> Outgoing {
 
 /// The AUTH LOGIN password, base64.
 pub(crate) fn auth_login_password(password: &SecretString) -> Outgoing {
-    Outgoing::Secret {
-        wire: SecretString::from(B64.encode(password.expose_secret())),
-        shown: MASK.to_owned(),
-    }
+    Outgoing::Secret { wire: SecretString::from(B64.encode(password.expose_secret())), shown: MASK.to_owned() }
 }
 
 fn plain_blob(authzid: &str, username: &str, password: &str) -> String {
@@ -85,18 +82,13 @@ pub(crate) struct Redactor {
 
 impl std::fmt::Debug for Redactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Redactor")
-            .field("patterns", &self.patterns.len())
-            .finish()
+        f.debug_struct("Redactor").field("patterns", &self.patterns.len()).finish()
     }
 }
 
 impl Redactor {
     pub(crate) fn new(username: Option<&str>, password: Option<&SecretString>) -> Self {
-        let Some(password) = password
-            .map(ExposeSecret::expose_secret)
-            .filter(|p| !p.is_empty())
-        else {
+        let Some(password) = password.map(ExposeSecret::expose_secret).filter(|p| !p.is_empty()) else {
             return Redactor::default();
         };
         let username = username.unwrap_or("");
@@ -114,9 +106,7 @@ impl Redactor {
         }
         forms.sort_by_key(|form| std::cmp::Reverse(form.len()));
         forms.dedup();
-        Redactor {
-            patterns: Arc::new(forms.into_iter().map(SecretString::from).collect()),
-        }
+        Redactor { patterns: Arc::new(forms.into_iter().map(SecretString::from).collect()) }
     }
 
     /// `text` with every form of the password replaced by [`MASK`].
@@ -142,10 +132,7 @@ mod tests {
         let cmd = auth_plain_command("user@example.org", &pw);
         assert_eq!(cmd.shown(), "AUTH PLAIN ********");
         let sent = cmd.wire().strip_prefix("AUTH PLAIN ").unwrap();
-        assert_eq!(
-            B64.decode(sent).unwrap(),
-            b"\0user@example.org\0s3cret-Pa55"
-        );
+        assert_eq!(B64.decode(sent).unwrap(), b"\0user@example.org\0s3cret-Pa55");
         assert_eq!(auth_login_password(&pw).shown(), MASK);
         assert_eq!(auth_login_password(&pw).wire(), B64.encode("s3cret-Pa55"));
     }
@@ -163,10 +150,7 @@ mod tests {
         );
         let out = r.redact(&text);
         assert!(!out.contains("s3cret-Pa55"), "{out}");
-        assert!(
-            !out.contains(B64.encode("s3cret-Pa55").trim_end_matches('=')),
-            "{out}"
-        );
+        assert!(!out.contains(B64.encode("s3cret-Pa55").trim_end_matches('=')), "{out}");
         assert!(!out.contains(blob.trim_end_matches('=')), "{out}");
         assert!(out.starts_with("501 bad: ********"));
         assert_eq!(Redactor::new(None, None).redact("250 ok"), "250 ok");

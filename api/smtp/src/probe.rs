@@ -22,8 +22,7 @@ pub(crate) enum TlsProbe {
 /// Opens a second connection to `addr` and starts TLS on it, accepting any certificate
 /// (only the protocol matters here). Runs until it knows, or until the caller's deadline.
 pub(crate) async fn implicit_tls(addr: SocketAddr, host: &str) -> TlsProbe {
-    let client = match TlsClient::new(host, None, true)
-        .or_else(|_| TlsClient::new(&addr.ip().to_string(), None, true))
+    let client = match TlsClient::new(host, None, true).or_else(|_| TlsClient::new(&addr.ip().to_string(), None, true))
     {
         Ok(client) => client,
         Err(e) => return TlsProbe::Inconclusive(format!("{e:?}")),
@@ -32,18 +31,10 @@ pub(crate) async fn implicit_tls(addr: SocketAddr, host: &str) -> TlsProbe {
         Ok(tcp) => tcp,
         Err(e) => return TlsProbe::Inconclusive(e.to_string()),
     };
-    match client
-        .connector
-        .connect(client.server_name.clone(), Recorder::new(tcp))
-        .into_fallible()
-        .await
-    {
+    match client.connector.connect(client.server_name.clone(), Recorder::new(tcp)).into_fallible().await {
         Ok(stream) => {
             let version = stream.get_ref().1.protocol_version().map(protocol_name);
-            TlsProbe::Tls(format!(
-                "handshake completed, {}",
-                version.unwrap_or_else(|| "TLS".to_owned())
-            ))
+            TlsProbe::Tls(format!("handshake completed, {}", version.unwrap_or_else(|| "TLS".to_owned())))
         }
         Err((err, io)) => {
             let first = io.first_bytes();

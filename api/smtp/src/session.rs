@@ -2,6 +2,8 @@
 //! MAIL FROM, RCPT TO, DATA, QUIT. Each stage either ends ok or returns the [`Fail`] that
 //! explains it; the caller enforces the one deadline around all of it. The steps with
 //! more to them live in `dial`, `handshake`, `greeting` and `auth`.
+//!
+//! [`establish`] (up to AUTH) is shared with delivery, which opens its sessions with it.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -10,27 +12,28 @@ use postamt_wire::{Encryption, FailureClass, SettingsField, StageName, TlsInfo};
 
 use crate::auth::auth;
 use crate::classify::{self, Fail, ReplyContext};
-use crate::config::TestConfig;
+use crate::config::{Endpoint, TestConfig};
 use crate::conn::{Conn, Recorder, Stream};
 use crate::dial::{connect, resolve};
 use crate::greeting::{ehlo, greeting};
 use crate::handshake::handshake;
 use crate::mask::Outgoing;
-use crate::message::{dot_stuff, header_lines, TestMail};
-use crate::reply::Reply;
+use crate::message::{header_lines, TestMail};
+use crate::reply::{Capabilities, Reply};
 use crate::stages::StageBook;
 use crate::transcript::Transcript;
 
 /// How long QUIT may take after the result is known (still inside the deadline).
-const QUIT_GRACE: Duration = Duration::from_secs(2);
+pub(crate) const QUIT_GRACE: Duration = Duration::from_secs(2);
 /// How long closing may take (TLS close_notify to a stalled peer).
-const CLOSE_GRACE: Duration = Duration::from_millis(500);
+pub(crate) const CLOSE_GRACE: Duration = Duration::from_millis(500);
 
 /// The state of one test; it outlives the exchange future, so a deadline that cuts the
 /// exchange short still leaves everything recorded so far.
 pub(crate) struct Run<'a> {
-    pub cfg: &'a TestConfig,
-    /// The message in `send` mode; `None` in `probe` mode.
+    /// Where and how to connect.
+    pub ep: Endpoint<'a>,
+    /// The test mail in `send` mode; `None` in `probe` mode and for delivery.
     pub mail: Option<TestMail>,
     pub deadline: Instant,
     pub ehlo_name: String,
@@ -49,8 +52,7 @@ impl Run<'_> {
         let detail = fail.detail.as_deref().map(|d| self.transcript.redact(d));
         let stage = self.book.fail(detail.as_deref()).unwrap_or(fallback);
         if let Some(detail) = &detail {
-            self.transcript
-                .info(format!("Failed at {}: {detail}", stage.as_str()));
+            self.transcript.info(format!("Failed at {}: {detail}", stage.as_str()));
         }
         tracing::info!(target: "postamt_smtp", stage = stage.as_str(), class = fail.class.as_str(), "mail test stage failed");
         if self.failure.is_none() {
@@ -59,34 +61,47 @@ impl Run<'_> {
     }
 }
 
-/// Runs the exchange; failures are recorded in `st`.
-pub(crate) async fn run(st: &mut Run<'_>) {
+/// Runs the test's exchange; failures are recorded in `st`.
+pub(crate) async fn run(st: &mut Run<'_>, cfg: &TestConfig) {
     let mut slot: Option<Conn> = None;
-    if let Err(fail) = drive(st, &mut slot).await {
+    if let Err(fail) = drive(st, cfg, &mut slot).await {
         st.record_failure(fail, StageName::Resolve);
     }
     if let Some(conn) = slot.as_mut() {
-        if conn.is_sane() {
-            let transcript = &st.transcript;
-            let quit = async {
-                if conn
-                    .send(transcript, Outgoing::public("QUIT"))
-                    .await
-                    .is_ok()
-                {
-                    let _ = conn.read_reply(transcript).await;
-                }
-            };
-            if tokio::time::timeout(QUIT_GRACE, quit).await.is_err() {
-                transcript.info("No answer to QUIT; closing the connection.");
-            }
-        }
-        let _ = tokio::time::timeout(CLOSE_GRACE, conn.close()).await;
+        quit(&st.transcript, conn).await;
     }
 }
 
-async fn drive(st: &mut Run<'_>, slot: &mut Option<Conn>) -> Result<(), Fail> {
-    let cfg = st.cfg;
+/// QUIT if the connection allows it (within [`QUIT_GRACE`]), then close it (within
+/// [`CLOSE_GRACE`]).
+pub(crate) async fn quit(transcript: &Transcript, conn: &mut Conn) {
+    if conn.is_sane() {
+        let quit = async {
+            if conn.send(transcript, Outgoing::public("QUIT")).await.is_ok() {
+                let _ = conn.read_reply(transcript).await;
+            }
+        };
+        if tokio::time::timeout(QUIT_GRACE, quit).await.is_err() {
+            transcript.info("No answer to QUIT; closing the connection.");
+        }
+    }
+    let _ = tokio::time::timeout(CLOSE_GRACE, conn.close()).await;
+}
+
+/// What an established connection offers.
+#[derive(Debug, Clone)]
+pub(crate) struct Established {
+    /// The EHLO capabilities (after STARTTLS, the second EHLO's).
+    pub caps: Capabilities,
+    /// Encrypted, and authenticated when credentials were given.
+    pub ctx: ReplyContext,
+}
+
+/// Resolve, connect, TLS (implicit or STARTTLS, never a silent fallback to plaintext),
+/// greeting, EHLO and AUTH. The connection is put into `slot` as soon as it exists, so the
+/// caller can close it whatever happens.
+pub(crate) async fn establish(st: &mut Run<'_>, slot: &mut Option<Conn>) -> Result<Established, Fail> {
+    let cfg = st.ep;
 
     st.book.begin(StageName::Resolve);
     let addrs = resolve(st).await?;
@@ -107,57 +122,34 @@ async fn drive(st: &mut Run<'_>, slot: &mut Option<Conn>) -> Result<(), Fail> {
         st.book.ok();
         slot.insert(Conn::new(Stream::Tls(Box::new(stream)), redactor.clone()))
     } else {
-        slot.insert(Conn::new(
-            Stream::Plain(Recorder::new(tcp)),
-            redactor.clone(),
-        ))
+        slot.insert(Conn::new(Stream::Plain(Recorder::new(tcp)), redactor.clone()))
     };
     if cfg.encryption == Encryption::None {
-        st.book
-            .skip_note(StageName::Tls, "encryption is set to none");
+        st.book.skip_note(StageName::Tls, "encryption is set to none");
     }
 
     st.book.begin(StageName::Greeting);
     let greeting = greeting(st, conn, addr).await?;
     st.book.reply(&greeting);
     if greeting.code != 220 {
-        return Err(classify::reply_failure(
-            StageName::Greeting,
-            &greeting,
-            ReplyContext::default(),
-        ));
+        return Err(classify::reply_failure(StageName::Greeting, &greeting, ReplyContext::default()));
     }
     st.book.ok();
 
     st.book.begin(StageName::Ehlo);
-    let mut caps = ehlo(
-        st,
-        conn,
-        ReplyContext {
-            authenticated: false,
-            encrypted,
-        },
-    )
-    .await?;
+    let mut caps = ehlo(st, conn, ReplyContext { authenticated: false, encrypted }).await?;
     st.book.ok();
 
     if cfg.encryption == Encryption::Starttls {
         st.book.begin(StageName::Tls);
         if !caps.starttls {
-            return Err(Fail::new(
-                FailureClass::StarttlsNotOffered,
-                Some(SettingsField::Encryption),
-            )
-            .detail("the server's EHLO answer does not offer STARTTLS"));
+            return Err(Fail::new(FailureClass::StarttlsNotOffered, Some(SettingsField::Encryption))
+                .detail("the server's EHLO answer does not offer STARTTLS"));
         }
         let reply = command(st, conn, Outgoing::public("STARTTLS")).await?;
         st.book.reply(&reply);
         if reply.code != 220 {
-            return Err(classify::reply_failure(
-                StageName::Tls,
-                &reply,
-                ReplyContext::default(),
-            ));
+            return Err(classify::reply_failure(StageName::Tls, &reply, ReplyContext::default()));
         }
         let plain = conn.take_plain().map_err(|n| {
             Fail::new(FailureClass::ProtocolError, None).detail(format!(
@@ -168,23 +160,12 @@ async fn drive(st: &mut Run<'_>, slot: &mut Option<Conn>) -> Result<(), Fail> {
         let stream = handshake(st, plain).await?;
         *conn = Conn::new(Stream::Tls(Box::new(stream)), redactor.clone());
         encrypted = true;
-        caps = ehlo(
-            st,
-            conn,
-            ReplyContext {
-                authenticated: false,
-                encrypted,
-            },
-        )
-        .await?;
+        caps = ehlo(st, conn, ReplyContext { authenticated: false, encrypted }).await?;
         st.book.ok();
     }
 
-    let mut ctx = ReplyContext {
-        authenticated: false,
-        encrypted,
-    };
-    match &cfg.credentials {
+    let mut ctx = ReplyContext { authenticated: false, encrypted };
+    match cfg.credentials {
         Some(credentials) => {
             st.book.begin(StageName::Auth);
             auth(st, conn, credentials, &caps, ctx).await?;
@@ -193,6 +174,13 @@ async fn drive(st: &mut Run<'_>, slot: &mut Option<Conn>) -> Result<(), Fail> {
         }
         None => st.book.skip_note(StageName::Auth, "authentication is off"),
     }
+    Ok(Established { caps, ctx })
+}
+
+async fn drive(st: &mut Run<'_>, cfg: &TestConfig, slot: &mut Option<Conn>) -> Result<(), Fail> {
+    let Established { caps, ctx } = establish(st, slot).await?;
+    let conn =
+        slot.as_mut().ok_or_else(|| Fail::new(FailureClass::ProtocolError, None).detail("the connection is gone"))?;
 
     st.book.begin(StageName::MailFrom);
     let envelope_from = &cfg.sender.envelope_from;
@@ -207,12 +195,7 @@ async fn drive(st: &mut Run<'_>, slot: &mut Option<Conn>) -> Result<(), Fail> {
     expect(st, StageName::MailFrom, &reply, ctx, |r| r.is_positive())?;
 
     st.book.begin(StageName::RcptTo);
-    let reply = command(
-        st,
-        conn,
-        Outgoing::public(format!("RCPT TO:<{}>", cfg.recipient)),
-    )
-    .await?;
+    let reply = command(st, conn, Outgoing::public(format!("RCPT TO:<{}>", cfg.recipient))).await?;
     expect(st, StageName::RcptTo, &reply, ctx, |r| r.is_positive())?;
 
     st.book.begin(StageName::Data);
@@ -237,14 +220,10 @@ async fn drive(st: &mut Run<'_>, slot: &mut Option<Conn>) -> Result<(), Fail> {
         st.transcript.client(line);
     }
     let header_bytes: usize = headers.iter().map(|l| l.len() + 2).sum::<usize>() + 2;
-    st.transcript.info(format!(
-        "(message body: {} bytes, not shown here)",
-        mail.content.len().saturating_sub(header_bytes)
-    ));
+    st.transcript
+        .info(format!("(message body: {} bytes, not shown here)", mail.content.len().saturating_sub(header_bytes)));
     st.transcript.client(".");
-    conn.write_raw(&dot_stuff(&mail.content))
-        .await
-        .map_err(|e| classify::write_failure(&e))?;
+    conn.write_data(&mail.content).await.map_err(|e| classify::write_failure(&e))?;
     let reply = read(st, conn).await?;
     expect(st, StageName::Data, &reply, ctx, |r| r.is_positive())?;
     Ok(())
@@ -268,15 +247,11 @@ fn expect(
 }
 
 pub(crate) async fn command(st: &Run<'_>, conn: &mut Conn, line: Outgoing) -> Result<Reply, Fail> {
-    conn.send(&st.transcript, line)
-        .await
-        .map_err(|e| classify::write_failure(&e))?;
+    conn.send(&st.transcript, line).await.map_err(|e| classify::write_failure(&e))?;
     read(st, conn).await
 }
 
 pub(crate) async fn read(st: &Run<'_>, conn: &mut Conn) -> Result<Reply, Fail> {
     let stage = st.book.running().unwrap_or(StageName::Data);
-    conn.read_reply(&st.transcript)
-        .await
-        .map_err(|e| classify::read_failure(stage, &e))
+    conn.read_reply(&st.transcript).await.map_err(|e| classify::read_failure(stage, &e))
 }

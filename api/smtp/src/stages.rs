@@ -12,12 +12,8 @@ use crate::reply::Reply;
 pub(crate) fn order(encryption: Encryption) -> [StageName; 9] {
     use StageName::*;
     match encryption {
-        Encryption::Starttls => [
-            Resolve, Connect, Greeting, Ehlo, Tls, Auth, MailFrom, RcptTo, Data,
-        ],
-        Encryption::Tls | Encryption::None => [
-            Resolve, Connect, Tls, Greeting, Ehlo, Auth, MailFrom, RcptTo, Data,
-        ],
+        Encryption::Starttls => [Resolve, Connect, Greeting, Ehlo, Tls, Auth, MailFrom, RcptTo, Data],
+        Encryption::Tls | Encryption::None => [Resolve, Connect, Tls, Greeting, Ehlo, Auth, MailFrom, RcptTo, Data],
     }
 }
 
@@ -40,17 +36,11 @@ impl StageBook {
                 detail: None,
             })
             .collect();
-        StageBook {
-            stages,
-            running: None,
-        }
+        StageBook { stages, running: None }
     }
 
     fn index(&self, name: StageName) -> usize {
-        self.stages
-            .iter()
-            .position(|s| s.name == name)
-            .expect("every stage is listed")
+        self.stages.iter().position(|s| s.name == name).expect("every stage is listed")
     }
 
     /// Starts `name`; a stage still running is closed as ok first.

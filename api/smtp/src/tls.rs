@@ -38,22 +38,10 @@ impl ServerCertVerifier for CapturingVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let result = self.inner.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        );
+        let result = self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
         {
-            let mut captured = self
-                .captured
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            captured.chain = std::iter::once(end_entity)
-                .chain(intermediates)
-                .map(|c| c.clone().into_owned())
-                .collect();
+            let mut captured = self.captured.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            captured.chain = std::iter::once(end_entity).chain(intermediates).map(|c| c.clone().into_owned()).collect();
             captured.verify_error = result.as_ref().err().cloned();
         }
         match result {
@@ -105,19 +93,13 @@ pub(crate) struct TlsClient {
 }
 
 impl TlsClient {
-    pub(crate) fn new(
-        host: &str,
-        trusted_ca_pem: Option<&str>,
-        accept_invalid: bool,
-    ) -> Result<Self, TlsSetupError> {
+    pub(crate) fn new(host: &str, trusted_ca_pem: Option<&str>, accept_invalid: bool) -> Result<Self, TlsSetupError> {
         let server_name = server_name(host)?;
         let mut roots = RootCertStore::empty();
         roots.extend(system_roots().roots.iter().cloned());
         if let Some(pem) = trusted_ca_pem.filter(|p| !p.trim().is_empty()) {
             for cert in parse_ca_pem(pem)? {
-                roots
-                    .add(cert)
-                    .map_err(|e| TlsSetupError::InvalidCaPem(e.to_string()))?;
+                roots.add(cert).map_err(|e| TlsSetupError::InvalidCaPem(e.to_string()))?;
             }
         }
         let provider = provider();
@@ -125,29 +107,18 @@ impl TlsClient {
             .build()
             .map_err(|e| TlsSetupError::Other(e.to_string()))?;
         let captured = Arc::new(Mutex::new(Captured::default()));
-        let verifier = CapturingVerifier {
-            inner,
-            accept_invalid,
-            captured: captured.clone(),
-        };
+        let verifier = CapturingVerifier { inner, accept_invalid, captured: captured.clone() };
         let config = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| TlsSetupError::Other(e.to_string()))?
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(verifier))
             .with_no_client_auth();
-        Ok(TlsClient {
-            connector: TlsConnector::from(Arc::new(config)),
-            server_name,
-            captured,
-        })
+        Ok(TlsClient { connector: TlsConnector::from(Arc::new(config)), server_name, captured })
     }
 
     pub(crate) fn captured(&self) -> Captured {
-        self.captured
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        self.captured.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 }
 
@@ -157,15 +128,11 @@ pub(crate) fn parse_ca_pem(pem: &str) -> Result<Vec<CertificateDer<'static>>, Tl
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| TlsSetupError::InvalidCaPem(format!("the PEM does not parse: {e}")))?;
     if certs.is_empty() {
-        return Err(TlsSetupError::InvalidCaPem(
-            "the PEM contains no CERTIFICATE block".into(),
-        ));
+        return Err(TlsSetupError::InvalidCaPem("the PEM contains no CERTIFICATE block".into()));
     }
     for cert in &certs {
         if x509_parser::parse_x509_certificate(cert.as_ref()).is_err() {
-            return Err(TlsSetupError::InvalidCaPem(
-                "a CERTIFICATE block is not an X.509 certificate".into(),
-            ));
+            return Err(TlsSetupError::InvalidCaPem("a CERTIFICATE block is not an X.509 certificate".into()));
         }
     }
     Ok(certs)
@@ -178,17 +145,14 @@ pub(crate) fn server_name(host: &str) -> Result<ServerName<'static>, TlsSetupErr
     if let Ok(ip) = bare.parse::<IpAddr>() {
         return Ok(ServerName::IpAddress(ip.into()));
     }
-    ServerName::try_from(host.to_owned())
-        .map_err(|_| TlsSetupError::InvalidServerName(host.to_owned()))
+    ServerName::try_from(host.to_owned()).map_err(|_| TlsSetupError::InvalidServerName(host.to_owned()))
 }
 
 fn provider() -> Arc<CryptoProvider> {
     // Always `ring`, named explicitly: another crate in the process may enable aws-lc-rs,
     // and then rustls could not pick a default provider by itself.
     static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
-    PROVIDER
-        .get_or_init(|| Arc::new(rustls::crypto::ring::default_provider()))
-        .clone()
+    PROVIDER.get_or_init(|| Arc::new(rustls::crypto::ring::default_provider())).clone()
 }
 
 pub(crate) struct SystemRoots {
@@ -206,15 +170,9 @@ pub(crate) fn system_roots() -> &'static SystemRoots {
         let mut store = RootCertStore::empty();
         let (added, _ignored) = store.add_parsable_certificates(loaded.certs);
         if added > 0 {
-            SystemRoots {
-                roots: store.roots,
-                source: "system",
-            }
+            SystemRoots { roots: store.roots, source: "system" }
         } else {
-            SystemRoots {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-                source: "mozilla",
-            }
+            SystemRoots { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(), source: "mozilla" }
         }
     })
 }
@@ -230,8 +188,7 @@ pub(crate) fn protocol_name(version: rustls::ProtocolVersion) -> String {
 
 /// The rustls error inside an I/O error from tokio-rustls, if any.
 pub(crate) fn rustls_error(err: &std::io::Error) -> Option<&rustls::Error> {
-    err.get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    err.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>())
 }
 
 #[cfg(test)]
@@ -240,29 +197,17 @@ mod tests {
 
     #[test]
     fn server_names() {
-        assert!(matches!(
-            server_name("127.0.0.1"),
-            Ok(ServerName::IpAddress(_))
-        ));
+        assert!(matches!(server_name("127.0.0.1"), Ok(ServerName::IpAddress(_))));
         assert!(matches!(server_name("[::1]"), Ok(ServerName::IpAddress(_))));
-        assert!(matches!(
-            server_name("mail.example.org"),
-            Ok(ServerName::DnsName(_))
-        ));
+        assert!(matches!(server_name("mail.example.org"), Ok(ServerName::DnsName(_))));
         assert!(server_name("bad name").is_err());
     }
 
     #[test]
     fn ca_pem_must_hold_a_certificate() {
-        assert!(matches!(
-            parse_ca_pem("hello"),
-            Err(TlsSetupError::InvalidCaPem(_))
-        ));
+        assert!(matches!(parse_ca_pem("hello"), Err(TlsSetupError::InvalidCaPem(_))));
         let garbage = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
-        assert!(matches!(
-            parse_ca_pem(garbage),
-            Err(TlsSetupError::InvalidCaPem(_))
-        ));
+        assert!(matches!(parse_ca_pem(garbage), Err(TlsSetupError::InvalidCaPem(_))));
     }
 
     #[test]

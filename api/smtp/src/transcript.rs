@@ -29,11 +29,7 @@ struct Lines {
 
 impl Transcript {
     pub(crate) fn new(started: Instant, redactor: Redactor) -> Self {
-        Transcript {
-            started,
-            redactor,
-            inner: Mutex::new(Lines::default()),
-        }
+        Transcript { started, redactor, inner: Mutex::new(Lines::default()) }
     }
 
     pub(crate) fn redactor(&self) -> &Redactor {
@@ -64,16 +60,9 @@ impl Transcript {
         }
         let at_ms = self.started.elapsed().as_millis() as u64;
         tracing::debug!(target: "postamt_smtp::transcript", direction = ?direction, at_ms, "{text}");
-        let mut inner = self
-            .inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut inner = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if inner.lines.len() < MAX_LINES {
-            inner.lines.push(TranscriptLine {
-                direction,
-                at_ms,
-                text,
-            });
+            inner.lines.push(TranscriptLine { direction, at_ms, text });
         } else {
             inner.dropped += 1;
         }
@@ -81,17 +70,10 @@ impl Transcript {
 
     pub(crate) fn into_lines(self) -> Vec<TranscriptLine> {
         let at_ms = self.started.elapsed().as_millis() as u64;
-        let mut inner = self
-            .inner
-            .into_inner()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut inner = self.inner.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
         if inner.dropped > 0 {
             let text = format!("… {} more lines not kept", inner.dropped);
-            inner.lines.push(TranscriptLine {
-                direction: TranscriptDirection::Info,
-                at_ms,
-                text,
-            });
+            inner.lines.push(TranscriptLine { direction: TranscriptDirection::Info, at_ms, text });
         }
         inner.lines
     }

@@ -18,50 +18,26 @@ fn all_ok(json: &serde_json::Value) -> bool {
 #[tokio::test]
 async fn starttls_with_auth_plain_delivers_the_test_mail() {
     let pki = Pki::new();
-    let server = start_server(
-        "starttls",
-        Some(&pki.localhost()),
-        &["--mechanisms", "PLAIN,LOGIN"],
-    )
-    .await;
+    let server = start_server("starttls", Some(&pki.localhost()), &["--mechanisms", "PLAIN,LOGIN"]).await;
     let mut cfg = config("localhost", server.port, Encryption::Starttls, 10);
     cfg.trusted_ca_pem = Some(pki.ca_pem.clone());
-    let user = ActingUser {
-        name: Some("Erika Mustermann".into()),
-        address: "erika@example.org".into(),
-    };
+    let user = ActingUser { name: Some("Erika Mustermann".into()), address: "erika@example.org".into() };
     cfg.sender = EffectiveSender::apply("TEAMBOX", USER, true, true, Some(&user));
     let (result, json) = run(&cfg).await;
     assert!(all_ok(&json), "{}", pretty(&json));
     assert_eq!(
         timeline(&json),
-        [
-            "resolve",
-            "connect",
-            "greeting",
-            "ehlo",
-            "tls",
-            "auth",
-            "mail_from",
-            "rcpt_to",
-            "data"
-        ]
-        .map(|s| format!("{s}:ok"))
+        ["resolve", "connect", "greeting", "ehlo", "tls", "auth", "mail_from", "rcpt_to", "data"]
+            .map(|s| format!("{s}:ok"))
     );
     let data = result.stages.last().unwrap();
-    assert_eq!(
-        (data.reply_code, data.enhanced_code.as_deref()),
-        (Some(250), Some("2.0.0"))
-    );
+    assert_eq!((data.reply_code, data.enhanced_code.as_deref()), (Some(250), Some("2.0.0")));
     assert_eq!(result.stages[5].reply_code, Some(235));
 
     let tls = result.tls.as_ref().expect("tls info");
     assert!(tls.verified, "{}", pretty(&json));
     assert_eq!(tls.protocol.as_deref(), Some("TLSv1.3"));
-    assert!(
-        tls.sans.contains(&"DNS:localhost".to_owned())
-            && tls.sans.contains(&"IP:127.0.0.1".to_owned())
-    );
+    assert!(tls.sans.contains(&"DNS:localhost".to_owned()) && tls.sans.contains(&"IP:127.0.0.1".to_owned()));
     assert_eq!(tls.issuer.as_deref(), Some("CN=Postamt Test CA"));
     assert_eq!(tls.chain_length, 1);
     let fingerprint = tls.sha256_fingerprint.as_deref().unwrap();
@@ -69,15 +45,9 @@ async fn starttls_with_auth_plain_delivers_the_test_mail() {
     assert!(tls.not_before.unwrap() < tls.not_after.unwrap());
 
     let t = transcript(&json);
-    assert!(
-        t.contains("C: STARTTLS") && t.contains("S: 220 Ready to start TLS"),
-        "{t}"
-    );
+    assert!(t.contains("C: STARTTLS") && t.contains("S: 220 Ready to start TLS"), "{t}");
     assert!(t.contains("C: AUTH PLAIN ********"), "{t}");
-    assert!(
-        t.contains("S: 250-STARTTLS"),
-        "multi-line EHLO reply kept line by line:\n{t}"
-    );
+    assert!(t.contains("S: 250-STARTTLS"), "multi-line EHLO reply kept line by line:\n{t}");
 
     // What the server received: the policy's From and Reply-To, the envelope, the login.
     let delivered = server.deliveries();
@@ -88,76 +58,35 @@ async fn starttls_with_auth_plain_delivers_the_test_mail() {
     assert_eq!(mail["login"], USER);
     assert_eq!(mail["tls"], true);
     let content = mail["content"].as_str().unwrap();
-    assert!(
-        content.contains("From: TEAMBOX <teambox@example.org>\r\n"),
-        "{content}"
-    );
-    assert!(
-        content.contains("Reply-To: \"Erika Mustermann\" <erika@example.org>\r\n"),
-        "{content}"
-    );
-    assert!(content.contains(&format!(
-        "Message-ID: {}",
-        result.message_id.as_deref().unwrap()
-    )));
+    assert!(content.contains("From: TEAMBOX <teambox@example.org>\r\n"), "{content}");
+    assert!(content.contains("Reply-To: \"Erika Mustermann\" <erika@example.org>\r\n"), "{content}");
+    assert!(content.contains(&format!("Message-ID: {}", result.message_id.as_deref().unwrap())));
     assert!(content.contains("Subject: Testmail von Postamt / Test mail from Postamt"));
     assert!(!content.contains(PASSWORD));
-    assert_eq!(
-        server
-            .events()
-            .iter()
-            .filter(|e| e["event"] == "auth")
-            .count(),
-        1
-    );
+    assert_eq!(server.events().iter().filter(|e| e["event"] == "auth").count(), 1);
 }
 
 #[tokio::test]
 async fn implicit_tls_with_auth_login_delivers() {
     let pki = Pki::new();
-    let server = start_server(
-        "implicit",
-        Some(&pki.localhost()),
-        &["--mechanisms", "LOGIN"],
-    )
-    .await;
+    let server = start_server("implicit", Some(&pki.localhost()), &["--mechanisms", "LOGIN"]).await;
     let mut cfg = config("127.0.0.1", server.port, Encryption::Tls, 10);
     cfg.trusted_ca_pem = Some(pki.ca_pem.clone());
     let (result, json) = run(&cfg).await;
     assert!(all_ok(&json), "{}", pretty(&json));
     assert_eq!(
         timeline(&json),
-        [
-            "resolve",
-            "connect",
-            "tls",
-            "greeting",
-            "ehlo",
-            "auth",
-            "mail_from",
-            "rcpt_to",
-            "data"
-        ]
-        .map(|s| format!("{s}:ok"))
+        ["resolve", "connect", "tls", "greeting", "ehlo", "auth", "mail_from", "rcpt_to", "data"]
+            .map(|s| format!("{s}:ok"))
     );
     assert!(result.tls.as_ref().unwrap().verified);
     let t = transcript(&json);
     assert!(t.contains("C: AUTH LOGIN\n"), "{t}");
     assert!(t.contains("C: ********"), "{t}");
-    let auth = server
-        .events()
-        .into_iter()
-        .find(|e| e["event"] == "auth")
-        .unwrap();
-    assert_eq!(
-        (auth["mechanism"].as_str(), auth["ok"].as_bool()),
-        (Some("LOGIN"), Some(true))
-    );
+    let auth = server.events().into_iter().find(|e| e["event"] == "auth").unwrap();
+    assert_eq!((auth["mechanism"].as_str(), auth["ok"].as_bool()), (Some("LOGIN"), Some(true)));
     assert_eq!(server.deliveries().len(), 1);
-    assert_eq!(
-        result.peer.as_deref(),
-        Some(format!("127.0.0.1:{}", server.port).as_str())
-    );
+    assert_eq!(result.peer.as_deref(), Some(format!("127.0.0.1:{}", server.port).as_str()));
 }
 
 #[tokio::test]
@@ -176,19 +105,11 @@ async fn probe_stops_at_354_and_delivers_nothing() {
     assert!(result.message_id.is_none());
     let t = transcript(&json);
     assert!(t.contains("C: DATA\nS: 354"), "{t}");
-    assert!(
-        !t.contains("C: QUIT") && !t.contains("C: RSET"),
-        "nothing may follow 354:\n{t}"
-    );
+    assert!(!t.contains("C: QUIT") && !t.contains("C: RSET"), "nothing may follow 354:\n{t}");
     // Give the server time to see the connection close, then check it delivered nothing.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(server.deliveries().is_empty(), "{:?}", server.events());
-    assert_eq!(
-        server.events().len(),
-        1,
-        "one AUTH, no delivery: {:?}",
-        server.events()
-    );
+    assert_eq!(server.events().len(), 1, "one AUTH, no delivery: {:?}", server.events());
 }
 
 #[tokio::test]
@@ -196,10 +117,7 @@ async fn unresolvable_name() {
     let cfg = config("nonexistent.invalid", 587, Encryption::Starttls, 5);
     let (_, json) = run(&cfg).await;
     assert_failure(&json, "resolve", "dns_not_found", Some("host"));
-    assert!(json["failure"]["hint_en"]
-        .as_str()
-        .unwrap()
-        .contains("nonexistent.invalid"));
+    assert!(json["failure"]["hint_en"].as_str().unwrap().contains("nonexistent.invalid"));
 }
 
 #[tokio::test]
@@ -220,10 +138,7 @@ async fn silent_server_hits_the_one_deadline() {
     assert_failure(&json, "greeting", "timeout", Some("port"));
     let t = transcript(&json);
     assert!(t.contains("Checking on a second connection"), "{t}");
-    assert!(json["failure"]["hint_en"]
-        .as_str()
-        .unwrap()
-        .contains("“TLS”"));
+    assert!(json["failure"]["hint_en"].as_str().unwrap().contains("“TLS”"));
 }
 
 #[tokio::test]
@@ -241,38 +156,12 @@ async fn starttls_spoken_to_an_implicit_tls_port_says_choose_tls() {
     let cfg = config("127.0.0.1", server.port, Encryption::Starttls, 10);
     let started = Instant::now();
     let (_, json) = run(&cfg).await;
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "detected, not waited out: {:?}",
-        started.elapsed()
-    );
-    assert_failure(
-        &json,
-        "greeting",
-        "starttls_on_implicit_tls_port",
-        Some("encryption"),
-    );
+    assert!(started.elapsed() < Duration::from_secs(3), "detected, not waited out: {:?}", started.elapsed());
+    assert_failure(&json, "greeting", "starttls_on_implicit_tls_port", Some("encryption"));
     let t = transcript(&json);
-    assert!(
-        !t.contains("C: "),
-        "nothing is sent in plaintext to a TLS port:\n{t}"
-    );
-    assert!(
-        json["failure"]["hint_de"]
-            .as_str()
-            .unwrap()
-            .contains("„TLS“"),
-        "{}",
-        pretty(&json)
-    );
-    assert!(
-        json["failure"]["hint_en"]
-            .as_str()
-            .unwrap()
-            .contains("Choose “TLS”"),
-        "{}",
-        pretty(&json)
-    );
+    assert!(!t.contains("C: "), "nothing is sent in plaintext to a TLS port:\n{t}");
+    assert!(json["failure"]["hint_de"].as_str().unwrap().contains("„TLS“"), "{}", pretty(&json));
+    assert!(json["failure"]["hint_en"].as_str().unwrap().contains("Choose “TLS”"), "{}", pretty(&json));
 }
 
 #[tokio::test]
@@ -282,18 +171,8 @@ async fn tls_spoken_to_a_plaintext_port() {
     let cfg = config("127.0.0.1", server.port, Encryption::Tls, 10);
     let (_, json) = run(&cfg).await;
     assert_failure(&json, "tls", "tls_on_plaintext_port", Some("encryption"));
-    assert!(
-        json["failure"]["detail"]
-            .as_str()
-            .unwrap()
-            .contains("220 postamt-test.localhost"),
-        "{}",
-        pretty(&json)
-    );
-    assert!(json["failure"]["hint_en"]
-        .as_str()
-        .unwrap()
-        .contains("STARTTLS"));
+    assert!(json["failure"]["detail"].as_str().unwrap().contains("220 postamt-test.localhost"), "{}", pretty(&json));
+    assert!(json["failure"]["hint_en"].as_str().unwrap().contains("STARTTLS"));
 }
 
 #[tokio::test]
@@ -310,15 +189,8 @@ async fn certificate_from_an_untrusted_ca() {
     let server = start_server("starttls", Some(&pki.localhost()), &[]).await;
     let cfg = config("localhost", server.port, Encryption::Starttls, 10);
     let (result, json) = run(&cfg).await;
-    assert_failure(
-        &json,
-        "tls",
-        "certificate_untrusted",
-        Some("tls.trusted_ca_pem"),
-    );
-    let tls = result
-        .tls
-        .expect("certificate details even though verification failed");
+    assert_failure(&json, "tls", "certificate_untrusted", Some("tls.trusted_ca_pem"));
+    let tls = result.tls.expect("certificate details even though verification failed");
     assert!(!tls.verified);
     assert_eq!(tls.subject.as_deref(), Some("CN=localhost"));
     assert!(tls.verify_error.unwrap().contains("not trusted"));
@@ -335,18 +207,8 @@ async fn expired_certificate() {
     let (result, json) = run(&cfg).await;
     assert_failure(&json, "tls", "certificate_expired", Some("host"));
     let tls = result.tls.unwrap();
-    assert_eq!(
-        tls.not_after.unwrap().to_rfc3339(),
-        "2021-01-01T00:00:00+00:00"
-    );
-    assert!(
-        json["failure"]["hint_en"]
-            .as_str()
-            .unwrap()
-            .contains("2021-01-01"),
-        "{}",
-        pretty(&json)
-    );
+    assert_eq!(tls.not_after.unwrap().to_rfc3339(), "2021-01-01T00:00:00+00:00");
+    assert!(json["failure"]["hint_en"].as_str().unwrap().contains("2021-01-01"), "{}", pretty(&json));
 }
 
 #[tokio::test]
@@ -358,14 +220,7 @@ async fn certificate_for_another_host_name() {
     cfg.trusted_ca_pem = Some(pki.ca_pem.clone());
     let (_, json) = run(&cfg).await;
     assert_failure(&json, "tls", "certificate_hostname_mismatch", Some("host"));
-    assert!(
-        json["failure"]["hint_en"]
-            .as_str()
-            .unwrap()
-            .contains("mail.other.example"),
-        "{}",
-        pretty(&json)
-    );
+    assert!(json["failure"]["hint_en"].as_str().unwrap().contains("mail.other.example"), "{}", pretty(&json));
 }
 
 #[tokio::test]
@@ -396,10 +251,7 @@ async fn auth_offered_only_after_tls() {
     let cfg = config("127.0.0.1", server.port, Encryption::None, 10);
     let (_, json) = run(&cfg).await;
     assert_failure(&json, "auth", "auth_requires_tls", Some("encryption"));
-    assert!(json["failure"]["hint_en"]
-        .as_str()
-        .unwrap()
-        .contains("STARTTLS"));
+    assert!(json["failure"]["hint_en"].as_str().unwrap().contains("STARTTLS"));
 }
 
 #[tokio::test]
@@ -408,22 +260,12 @@ async fn wrong_password_is_rejected_and_never_shown() {
     let server = start_server("implicit", Some(&pki.localhost()), &[]).await;
     let mut cfg = config("localhost", server.port, Encryption::Tls, 10);
     cfg.trusted_ca_pem = Some(pki.ca_pem.clone());
-    cfg.credentials = Some(Credentials {
-        username: USER.into(),
-        password: SecretString::from("Wrong-Pass-4711"),
-    });
+    cfg.credentials = Some(Credentials { username: USER.into(), password: SecretString::from("Wrong-Pass-4711") });
     let (result, json) = run(&cfg).await;
     assert_failure(&json, "auth", "credentials_rejected", Some("auth.password"));
     let auth = &result.stages[5];
-    assert_eq!(
-        (auth.reply_code, auth.enhanced_code.as_deref()),
-        (Some(535), Some("5.7.8"))
-    );
-    assert_no_secret(
-        &serde_json::to_string(&result).unwrap(),
-        USER,
-        "Wrong-Pass-4711",
-    );
+    assert_eq!((auth.reply_code, auth.enhanced_code.as_deref()), (Some(535), Some("5.7.8")));
+    assert_no_secret(&serde_json::to_string(&result).unwrap(), USER, "Wrong-Pass-4711");
 }
 
 #[tokio::test]
@@ -431,54 +273,25 @@ async fn app_password_required() {
     let pki = Pki::new();
     let reply = "534 5.7.9 Application-specific password required. Learn more at \
                  https://support.google.com/mail/?p=InvalidSecondFactor";
-    let server = start_server(
-        "starttls",
-        Some(&pki.localhost()),
-        &["--auth-fail-reply", reply],
-    )
-    .await;
+    let server = start_server("starttls", Some(&pki.localhost()), &["--auth-fail-reply", reply]).await;
     let mut cfg = config("localhost", server.port, Encryption::Starttls, 10);
     cfg.trusted_ca_pem = Some(pki.ca_pem.clone());
-    cfg.credentials = Some(Credentials {
-        username: USER.into(),
-        password: SecretString::from("normal-account-pw"),
-    });
+    cfg.credentials = Some(Credentials { username: USER.into(), password: SecretString::from("normal-account-pw") });
     let (_, json) = run(&cfg).await;
-    assert_failure(
-        &json,
-        "auth",
-        "app_password_required",
-        Some("auth.password"),
-    );
-    assert!(json["failure"]["hint_de"]
-        .as_str()
-        .unwrap()
-        .contains("App-Passwort"));
+    assert_failure(&json, "auth", "app_password_required", Some("auth.password"));
+    assert!(json["failure"]["hint_de"].as_str().unwrap().contains("App-Passwort"));
 }
 
 #[tokio::test]
 async fn modern_auth_reply_means_app_password() {
     let pki = Pki::new();
     let reply = "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.";
-    let server = start_server(
-        "starttls",
-        Some(&pki.localhost()),
-        &["--auth-fail-reply", reply],
-    )
-    .await;
+    let server = start_server("starttls", Some(&pki.localhost()), &["--auth-fail-reply", reply]).await;
     let mut cfg = config("localhost", server.port, Encryption::Starttls, 10);
     cfg.trusted_ca_pem = Some(pki.ca_pem.clone());
-    cfg.credentials = Some(Credentials {
-        username: USER.into(),
-        password: SecretString::from("another-pw-1"),
-    });
+    cfg.credentials = Some(Credentials { username: USER.into(), password: SecretString::from("another-pw-1") });
     let (_, json) = run(&cfg).await;
-    assert_failure(
-        &json,
-        "auth",
-        "app_password_required",
-        Some("auth.password"),
-    );
+    assert_failure(&json, "auth", "app_password_required", Some("auth.password"));
 }
 
 #[tokio::test]
@@ -486,16 +299,8 @@ async fn only_unsupported_auth_mechanisms() {
     let server = start_server("none", None, &["--mechanisms", "XOAUTH2"]).await;
     let cfg = config("127.0.0.1", server.port, Encryption::None, 10);
     let (_, json) = run(&cfg).await;
-    assert_failure(
-        &json,
-        "auth",
-        "auth_mechanism_unsupported",
-        Some("auth.enabled"),
-    );
-    assert!(json["failure"]["hint_en"]
-        .as_str()
-        .unwrap()
-        .contains("XOAUTH2"));
+    assert_failure(&json, "auth", "auth_mechanism_unsupported", Some("auth.enabled"));
+    assert!(json["failure"]["hint_en"].as_str().unwrap().contains("XOAUTH2"));
 }
 
 #[tokio::test]
@@ -511,41 +316,18 @@ async fn server_requires_login() {
 
 #[tokio::test]
 async fn sender_rejected() {
-    let server = start_server(
-        "none",
-        None,
-        &[
-            "--reject-mail",
-            "550 5.7.1 Sender address rejected: not owned by user",
-        ],
-    )
-    .await;
+    let server =
+        start_server("none", None, &["--reject-mail", "550 5.7.1 Sender address rejected: not owned by user"]).await;
     let cfg = config("127.0.0.1", server.port, Encryption::None, 10);
     let (result, json) = run(&cfg).await;
-    assert_failure(
-        &json,
-        "mail_from",
-        "sender_rejected",
-        Some("sender_address"),
-    );
+    assert_failure(&json, "mail_from", "sender_rejected", Some("sender_address"));
     assert_eq!(result.stages[6].reply_code, Some(550));
-    assert!(json["failure"]["hint_en"]
-        .as_str()
-        .unwrap()
-        .contains("Force default sender"));
+    assert!(json["failure"]["hint_en"].as_str().unwrap().contains("Force default sender"));
 }
 
 #[tokio::test]
 async fn recipient_rejected() {
-    let server = start_server(
-        "none",
-        None,
-        &[
-            "--reject-rcpt",
-            "550 5.1.1 <someone@example.org>: User unknown",
-        ],
-    )
-    .await;
+    let server = start_server("none", None, &["--reject-rcpt", "550 5.1.1 <someone@example.org>: User unknown"]).await;
     let cfg = config("127.0.0.1", server.port, Encryption::None, 10);
     let (_, json) = run(&cfg).await;
     assert_failure(&json, "rcpt_to", "recipient_rejected", Some("recipient"));
@@ -554,15 +336,7 @@ async fn recipient_rejected() {
 
 #[tokio::test]
 async fn temporary_failure() {
-    let server = start_server(
-        "none",
-        None,
-        &[
-            "--reject-rcpt",
-            "451 4.7.1 Greylisted, please try again later",
-        ],
-    )
-    .await;
+    let server = start_server("none", None, &["--reject-rcpt", "451 4.7.1 Greylisted, please try again later"]).await;
     let cfg = config("127.0.0.1", server.port, Encryption::None, 10);
     let (_, json) = run(&cfg).await;
     assert_failure(&json, "rcpt_to", "temporary_failure", None);
@@ -570,12 +344,7 @@ async fn temporary_failure() {
 
 #[tokio::test]
 async fn message_rejected_at_data() {
-    let server = start_server(
-        "none",
-        None,
-        &["--reject-data", "554 5.7.1 Message rejected as spam"],
-    )
-    .await;
+    let server = start_server("none", None, &["--reject-data", "554 5.7.1 Message rejected as spam"]).await;
     let cfg = config("127.0.0.1", server.port, Encryption::None, 10);
     let (result, json) = run(&cfg).await;
     assert_failure(&json, "data", "message_rejected", None);
@@ -609,37 +378,26 @@ async fn invalid_recipient_is_reported_before_connecting() {
     };
     let (_, json) = run(&cfg).await;
     assert_failure(&json, "rcpt_to", "invalid_settings", Some("recipient"));
-    assert_eq!(
-        json["stages"][0]["status"], "skipped",
-        "nothing was connected"
-    );
+    assert_eq!(json["stages"][0]["status"], "skipped", "nothing was connected");
     assert!(json["peer"].is_null());
 }
 
 #[tokio::test]
 async fn unusable_ca_pem_is_reported_before_connecting() {
     let mut cfg = config("localhost", 465, Encryption::Tls, 5);
-    cfg.trusted_ca_pem =
-        Some("-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n".into());
+    cfg.trusted_ca_pem = Some("-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n".into());
     let (_, json) = run(&cfg).await;
     assert_failure(&json, "tls", "invalid_settings", Some("tls.trusted_ca_pem"));
 }
 
 #[tokio::test]
 async fn greeting_rejected() {
-    let port = scripted_server(
-        "554 5.7.1 Service unavailable; client host [127.0.0.1] blocked",
-        &[],
-    )
-    .await;
+    let port = scripted_server("554 5.7.1 Service unavailable; client host [127.0.0.1] blocked", &[]).await;
     let cfg = config("127.0.0.1", port, Encryption::Starttls, 5);
     let (result, json) = run(&cfg).await;
     assert_failure(&json, "greeting", "connection_rejected", Some("host"));
     assert_eq!(result.stages[2].reply_code, Some(554));
-    assert!(json["failure"]["hint_en"]
-        .as_str()
-        .unwrap()
-        .contains("blocked"));
+    assert!(json["failure"]["hint_en"].as_str().unwrap().contains("blocked"));
 }
 
 #[tokio::test]
@@ -652,20 +410,12 @@ async fn greeting_busy_is_temporary() {
 
 #[tokio::test]
 async fn encryption_required_by_the_server() {
-    const RULES: &[(&str, &str)] = &[(
-        "MAIL FROM",
-        "530 5.7.0 Must issue a STARTTLS command first.",
-    )];
+    const RULES: &[(&str, &str)] = &[("MAIL FROM", "530 5.7.0 Must issue a STARTTLS command first.")];
     let port = scripted_server("220 scripted.test ESMTP", RULES).await;
     let mut cfg = config("127.0.0.1", port, Encryption::None, 5);
     cfg.credentials = None;
     let (_, json) = run(&cfg).await;
-    assert_failure(
-        &json,
-        "mail_from",
-        "encryption_required",
-        Some("encryption"),
-    );
+    assert_failure(&json, "mail_from", "encryption_required", Some("encryption"));
 }
 
 #[tokio::test]

@@ -3,46 +3,12 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use common::*;
 use postamt_smtp::Encryption;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
-
-/// Collects everything `tracing` writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    (captured, tracing::subscriber::set_default(subscriber))
-}
 
 /// A scripted server on a real socket that repeats every AUTH payload it gets, decoded
 /// too, in its error replies, the way careless servers do.
@@ -66,11 +32,8 @@ async fn echoing_server() -> u16 {
                 "334 UGFzc3dvcmQ6\r\n".to_owned()
             } else if login_step == 2 {
                 login_step = 0;
-                let decoded = String::from_utf8_lossy(&B64.decode(line.trim()).unwrap_or_default())
-                    .into_owned();
-                format!(
-                    "535-5.7.8 Rejected payload {line}\r\n535 5.7.8 which decodes to {decoded}\r\n"
-                )
+                let decoded = String::from_utf8_lossy(&B64.decode(line.trim()).unwrap_or_default()).into_owned();
+                format!("535-5.7.8 Rejected payload {line}\r\n535 5.7.8 which decodes to {decoded}\r\n")
             } else if line == "QUIT" {
                 "221 bye\r\n".to_owned()
             } else {
@@ -94,10 +57,7 @@ async fn echoed_credentials_are_masked_in_result_and_logs() {
     assert!(t.contains("S: 535 5.7.8 which decodes to ********"), "{t}");
 
     let logs = logs.text();
-    assert!(
-        logs.contains("AUTH LOGIN"),
-        "the transcript is logged:\n{logs}"
-    );
+    assert!(logs.contains("AUTH LOGIN"), "the transcript is logged:\n{logs}");
     assert!(logs.contains("mail test finished"), "{logs}");
     assert_no_secret(&logs, USER, PASSWORD);
 }
@@ -106,12 +66,7 @@ async fn echoed_credentials_are_masked_in_result_and_logs() {
 async fn successful_auth_plain_leaves_no_secret_in_logs() {
     let (logs, _guard) = capture_logs();
     let pki = Pki::new();
-    let server = start_server(
-        "starttls",
-        Some(&pki.localhost()),
-        &["--mechanisms", "PLAIN"],
-    )
-    .await;
+    let server = start_server("starttls", Some(&pki.localhost()), &["--mechanisms", "PLAIN"]).await;
     let mut cfg = config("localhost", server.port, Encryption::Starttls, 10);
     cfg.trusted_ca_pem = Some(pki.ca_pem.clone());
     let (result, json) = run(&cfg).await;

@@ -46,9 +46,9 @@ impl Caller {
     }
 }
 
-/// A scope a handler requires, as a type.
+/// The scopes a handler accepts (any one of them suffices), as a type.
 pub trait RequiredScope {
-    const SCOPE: Scope;
+    const SCOPES: &'static [Scope];
 }
 
 pub mod scopes {
@@ -59,9 +59,16 @@ pub mod scopes {
             #[derive(Debug)]
             pub struct $name;
             impl RequiredScope for $name {
-                const SCOPE: Scope = Scope::$name;
+                const SCOPES: &'static [Scope] = &[Scope::$name];
             }
         };
+    }
+
+    /// Reading a message's status: the module that sent it, or whoever reads the log.
+    #[derive(Debug)]
+    pub struct MessageRead;
+    impl RequiredScope for MessageRead {
+        const SCOPES: &'static [Scope] = &[Scope::MailSend, Scope::LogRead];
     }
     scope_marker!(SettingsRead);
     scope_marker!(SettingsWrite);
@@ -84,8 +91,8 @@ impl<S: RequiredScope + 'static> FromRequest for Authorized<S> {
         let req = req.clone();
         Box::pin(async move {
             let caller = authenticate(&req).await?;
-            if !caller.has(S::SCOPE) {
-                return Err(ApiError::MissingScope(S::SCOPE));
+            if !S::SCOPES.iter().any(|scope| caller.has(*scope)) {
+                return Err(ApiError::MissingScope(S::SCOPES[0]));
             }
             Ok(Authorized { caller, scope: PhantomData })
         })

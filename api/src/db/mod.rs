@@ -7,6 +7,8 @@
 pub mod admin;
 pub mod api_keys;
 pub mod history;
+pub mod mail_log;
+pub mod messages;
 mod migrations;
 pub mod schema;
 pub mod sessions;

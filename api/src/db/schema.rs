@@ -70,6 +70,58 @@ diesel::table! {
     }
 }
 
+
+
+diesel::table! {
+    messages (id) {
+        id -> Text,
+        created_by -> Text,
+        idempotency_key -> Nullable<Text>,
+        request_hash -> Nullable<Text>,
+        category -> Text,
+        status -> Text,
+        recipients -> Text,
+        headers -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_by -> Nullable<Text>,
+        claim_expires_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        size_bytes -> BigInt,
+    }
+}
+
+diesel::table! {
+    message_bodies (message_id) {
+        message_id -> Text,
+        content -> Binary,
+        delete_after -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mail_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        kind -> Text,
+        message_id -> Nullable<Text>,
+        category -> Text,
+        status -> Text,
+        recipients -> Text,
+        sender -> Text,
+        attempt -> Nullable<Integer>,
+        stage -> Nullable<Text>,
+        failure_class -> Nullable<Text>,
+        smtp_reply -> Nullable<Text>,
+        duration_ms -> BigInt,
+        details -> Text,
+    }
+}
+
+diesel::joinable!(message_bodies -> messages (message_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     mail_settings,
     settings_history,
@@ -77,4 +129,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     admin_sessions,
     api_keys,
     sign_in_failures,
+    messages,
+    message_bodies,
+    mail_log,
 );

@@ -51,3 +51,8 @@ pub fn delete_all(conn: &mut AnyConnection) -> anyhow::Result<()> {
     diesel::delete(s::admin_sessions).execute(conn).context("deleting sessions")?;
     Ok(())
 }
+
+pub fn purge_expired(conn: &mut AnyConnection) -> anyhow::Result<()> {
+    diesel::delete(s::admin_sessions.filter(s::expires_at.lt(now()))).execute(conn).context("purging sessions")?;
+    Ok(())
+}

@@ -3,6 +3,7 @@
 
 mod acting_user;
 mod email_address;
+pub mod outgoing;
 mod pem;
 mod settings;
 mod smtp_host;

@@ -2,13 +2,14 @@
 
 use crate::auth::{scopes, Authorized};
 use crate::db;
+use crate::db::mail_log::{Details, NewEntry};
 use crate::domain::{parse_acting_user, EmailAddress, PasswordChange, SettingsDraft, StoredSettings, Violations};
 use crate::error::{ApiError, Context};
 use crate::extract::ValidJson;
 use crate::state::{AppState, SMTP_PASSWORD_PURPOSE};
 use actix_web::{post, web, HttpResponse};
 use postamt_smtp::{Credentials, TestConfig};
-use postamt_wire::{EffectiveSender, MailTestRequest, MailTestResult, Problem};
+use postamt_wire::{EffectiveSender, LogKind, MailTestRequest, MailTestResult, MessageStatus, Problem};
 use secrecy::SecretString;
 use std::time::Duration;
 
@@ -90,7 +91,41 @@ pub async fn test_mail_settings(
         _ => None,
     };
     let result = postamt_smtp::run_test(&cfg).await;
+    let entry = log_entry(&result, format!("{}:{}", cfg.host, cfg.port));
+    if let Err(e) = state.db.run(move |conn| db::mail_log::insert(conn, &entry)).await {
+        tracing::error!(error = format!("{e:#}"), "logging a test mail failed");
+    }
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(result))
+}
+
+/// The test as a mail-log entry (category `test`): outcome, stage, reply and hint only.
+fn log_entry(result: &MailTestResult, server: String) -> NewEntry {
+    let failed_stage = result.failure.as_ref().and_then(|f| result.stages.iter().find(|s| s.name == f.stage));
+    let last_reply = failed_stage.or_else(|| result.stages.iter().rev().find(|s| s.reply_code.is_some()));
+    let smtp_reply = last_reply.and_then(|s| {
+        let code = s.reply_code?;
+        Some(format!("{code} {}", s.server_text.as_deref().unwrap_or("")).trim_end().to_owned())
+    });
+    NewEntry {
+        at: db::now(),
+        kind: LogKind::Test,
+        message_id: None,
+        category: "test".to_owned(),
+        status: if result.ok { MessageStatus::Sent } else { MessageStatus::Failed },
+        recipients: vec![result.recipient.clone()],
+        sender: result.sender.envelope_from.clone(),
+        attempt: None,
+        stage: result.failure.as_ref().map(|f| f.stage),
+        class: result.failure.as_ref().map(|f| f.class),
+        smtp_reply,
+        duration_ms: result.duration_ms,
+        details: Details {
+            field: result.failure.as_ref().and_then(|f| f.field),
+            hint_de: result.failure.as_ref().map(|f| f.hint_de.clone()),
+            hint_en: result.failure.as_ref().map(|f| f.hint_en.clone()),
+            server: Some(server),
+        },
+    }
 }
 
 fn stored_password(state: &AppState, saved: Option<&db::settings::Loaded>) -> Result<Option<SecretString>, ApiError> {

@@ -4,15 +4,27 @@
 mod api_keys;
 mod etag;
 mod health;
+mod mail_log;
 mod mail_settings;
 mod mail_test;
+mod messages;
 mod sender_preview;
 mod session;
 pub mod static_files;
 
+use actix_web::web;
+use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-pub fn api(cfg: &mut ServiceConfig) {
+/// Body limit used when the spec is generated (it does not appear in the spec).
+pub const DEFAULT_MESSAGE_BODY_LIMIT: usize = 35 * 1024 * 1024;
+
+/// All API routes; `message_body_limit` is the largest `POST /api/v1/messages` body.
+pub fn api(message_body_limit: usize) -> impl FnOnce(&mut ServiceConfig) {
+    move |cfg| register(cfg, message_body_limit)
+}
+
+fn register(cfg: &mut ServiceConfig, message_body_limit: usize) {
     cfg.service(health::get_health)
         .service(health::get_readiness)
         .service(session::create_session)
@@ -26,5 +38,16 @@ pub fn api(cfg: &mut ServiceConfig) {
         .service(mail_settings::delete_mail_settings)
         .service(mail_settings::list_mail_settings_history)
         .service(sender_preview::preview_mail_sender)
-        .service(mail_test::test_mail_settings);
+        .service(mail_test::test_mail_settings)
+        .service(
+            scope::scope("/api/v1/messages")
+                .app_data(web::PayloadConfig::new(message_body_limit))
+                .service(messages::send_message)
+                .service(messages::get_message)
+                .service(messages::resend_message),
+        )
+        .service(mail_log::list_mail_log)
+        .service(mail_log::list_mail_errors)
+        .service(mail_log::export_mail_log)
+        .service(mail_log::get_metrics);
 }

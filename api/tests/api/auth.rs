@@ -49,6 +49,15 @@ async fn every_protected_endpoint_refuses_anonymous_callers() {
         c.delete(app.url("/api/v1/api-keys/x")),
         c.get(app.url("/api/v1/session")),
         c.delete(app.url("/api/v1/session")),
+        c.post(app.url("/api/v1/mail-settings/test")).json(&serde_json::json!({"recipient": "a@example.org"})),
+        c.post(app.url("/api/v1/mail-settings/preview")).json(&serde_json::json!({})),
+        c.post(app.url("/api/v1/messages")).json(&serde_json::json!({})),
+        c.get(app.url("/api/v1/messages/x")),
+        c.post(app.url("/api/v1/messages/x/resend")),
+        c.get(app.url("/api/v1/mail-log")),
+        c.get(app.url("/api/v1/mail-log/errors")),
+        c.get(app.url("/api/v1/mail-log/export")),
+        c.get(app.url("/metrics")),
     ];
     for request in requests {
         let request = request.build().unwrap();

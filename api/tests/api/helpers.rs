@@ -40,6 +40,15 @@ pub struct TestApp {
     pub csrf: Option<String>,
     pub data_dir: tempfile::TempDir,
     pub database: Option<PgDatabase>,
+    handle: postamt::startup::AppHandle,
+}
+
+impl Drop for TestApp {
+    /// Stops the workers before the database goes: otherwise a worker waiting for a
+    /// connection to the dropped database would hold up the end of the test.
+    fn drop(&mut self) {
+        self.handle.stop();
+    }
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -55,13 +64,14 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     );
     let app = Application::build(config).await.expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    TestApp { address, client, csrf: None, data_dir, database }
+    TestApp { address, client, csrf: None, data_dir, database, handle }
 }
 
 impl TestApp {

@@ -9,11 +9,15 @@
 //! RFC 3339 in UTC; secrets are write-only (requests carry them, responses never do).
 
 pub mod auth;
+pub mod mail_log;
 pub mod mail_test;
+pub mod messages;
 pub mod problem;
 pub mod settings;
 
 pub use auth::*;
+pub use mail_log::*;
 pub use mail_test::*;
+pub use messages::*;
 pub use problem::*;
 pub use settings::*;

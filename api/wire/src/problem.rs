@@ -64,6 +64,7 @@ pub mod problem_types {
     pub const FORBIDDEN: &str = "https://postamt.dev/problems/forbidden";
     pub const NOT_FOUND: &str = "https://postamt.dev/problems/not-found";
     pub const NOT_CONFIGURED: &str = "https://postamt.dev/problems/not-configured";
+    pub const CONFLICT: &str = "https://postamt.dev/problems/conflict";
     pub const PRECONDITION_FAILED: &str = "https://postamt.dev/problems/precondition-failed";
     pub const TOO_MANY_REQUESTS: &str = "https://postamt.dev/problems/too-many-requests";
     pub const PAYLOAD_TOO_LARGE: &str = "https://postamt.dev/problems/payload-too-large";

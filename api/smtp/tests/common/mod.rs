@@ -4,10 +4,11 @@
 
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -15,8 +16,8 @@ use base64::Engine as _;
 use postamt_smtp::{run_test, Credentials, EffectiveSender, Encryption, TestConfig};
 use postamt_wire::MailTestResult;
 use rcgen::{
-    date_time_ymd, BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose, SanType,
+    date_time_ymd, BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose, SanType,
 };
 use secrecy::SecretString;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -32,18 +33,12 @@ pub const RECIPIENT: &str = "someone@example.org";
 pub fn python() -> &'static Path {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON.get_or_init(|| {
-        let cache = std::env::var_os("POSTAMT_CACHE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
-                    .join(".cache/postamt")
-            });
-        let python = std::env::var_os("POSTAMT_PYTHON")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| cache.join("venv/bin/python"));
-        let check = std::process::Command::new(&python)
-            .args(["-c", "import aiosmtpd"])
-            .output();
+        let cache = std::env::var_os("POSTAMT_CACHE").map(PathBuf::from).unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".cache/postamt")
+        });
+        let python =
+            std::env::var_os("POSTAMT_PYTHON").map(PathBuf::from).unwrap_or_else(|| cache.join("venv/bin/python"));
+        let check = std::process::Command::new(&python).args(["-c", "import aiosmtpd"]).output();
         match check {
             Ok(out) if out.status.success() => python,
             other => panic!(
@@ -77,34 +72,20 @@ impl Pki {
         let ca_key = KeyPair::generate().unwrap();
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "Postamt Test CA");
+        params.distinguished_name.push(DnType::CommonName, "Postamt Test CA");
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let ca_cert = params.self_signed(&ca_key).unwrap();
-        Pki {
-            dir: tempfile::tempdir().unwrap(),
-            ca_pem: ca_cert.pem(),
-            ca_cert,
-            ca_key,
-        }
+        Pki { dir: tempfile::tempdir().unwrap(), ca_pem: ca_cert.pem(), ca_cert, ca_key }
     }
 
     /// A certificate for `dns_names` (and 127.0.0.1 when `with_ip`), optionally expired.
     pub fn issue(&self, file: &str, dns_names: &[&str], with_ip: bool, expired: bool) -> CertFiles {
         let key = KeyPair::generate().unwrap();
-        let mut params =
-            CertificateParams::new(dns_names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
-                .unwrap();
+        let mut params = CertificateParams::new(dns_names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
         if with_ip {
-            params
-                .subject_alt_names
-                .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+            params.subject_alt_names.push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
         }
-        params.distinguished_name.push(
-            DnType::CommonName,
-            dns_names.first().copied().unwrap_or("server"),
-        );
+        params.distinguished_name.push(DnType::CommonName, dns_names.first().copied().unwrap_or("server"));
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         if expired {
             params.not_before = date_time_ymd(2020, 1, 1);
@@ -151,10 +132,7 @@ pub async fn start_server(tls: &str, cert: Option<&CertFiles>, args: &[&str]) ->
         .stderr(Stdio::null())
         .kill_on_drop(true);
     if let Some(cert) = cert {
-        cmd.arg("--cert")
-            .arg(&cert.cert)
-            .arg("--key")
-            .arg(&cert.key);
+        cmd.arg("--cert").arg(&cert.cert).arg("--key").arg(&cert.key);
     }
     let mut child = cmd.spawn().expect("start smtp_server.py");
     let stdout = child.stdout.take().unwrap();
@@ -168,12 +146,7 @@ pub async fn start_server(tls: &str, cert: Option<&CertFiles>, args: &[&str]) ->
         .strip_prefix("READY ")
         .and_then(|p| p.trim().parse().ok())
         .unwrap_or_else(|| panic!("smtp_server.py did not start: {line:?}"));
-    SmtpServer {
-        child,
-        port,
-        events,
-        _dir: dir,
-    }
+    SmtpServer { child, port, events, _dir: dir }
 }
 
 impl SmtpServer {
@@ -187,10 +160,7 @@ impl SmtpServer {
     }
 
     pub fn deliveries(&self) -> Vec<serde_json::Value> {
-        self.events()
-            .into_iter()
-            .filter(|e| e["event"] == "delivered")
-            .collect()
+        self.events().into_iter().filter(|e| e["event"] == "delivered").collect()
     }
 }
 
@@ -226,10 +196,7 @@ pub fn sender() -> EffectiveSender {
 /// A config for `host:port` with login and the given timeout.
 pub fn config(host: &str, port: u16, encryption: Encryption, timeout_secs: u64) -> TestConfig {
     let mut cfg = TestConfig::new(host, port, encryption, sender(), RECIPIENT);
-    cfg.credentials = Some(Credentials {
-        username: USER.to_owned(),
-        password: SecretString::from(PASSWORD),
-    });
+    cfg.credentials = Some(Credentials { username: USER.to_owned(), password: SecretString::from(PASSWORD) });
     cfg.timeout = Duration::from_secs(timeout_secs);
     cfg.ehlo_name = "postamt.test".to_owned();
     cfg
@@ -251,18 +218,10 @@ pub async fn run(cfg: &TestConfig) -> (MailTestResult, serde_json::Value) {
     let text = serde_json::to_string(&result).unwrap();
     if let Some(credentials) = &cfg.credentials {
         use secrecy::ExposeSecret;
-        assert_no_secret(
-            &text,
-            &credentials.username,
-            credentials.password.expose_secret(),
-        );
+        assert_no_secret(&text, &credentials.username, credentials.password.expose_secret());
     }
     assert_no_secret(&text, USER, PASSWORD);
-    let failed: Vec<_> = result
-        .stages
-        .iter()
-        .filter(|s| s.status == postamt_wire::StageStatus::Failed)
-        .collect();
+    let failed: Vec<_> = result.stages.iter().filter(|s| s.status == postamt_wire::StageStatus::Failed).collect();
     assert_eq!(failed.len(), usize::from(!result.ok), "{}", pretty(&json));
     assert_eq!(result.failure.is_none(), result.ok);
     (result, json)
@@ -279,10 +238,7 @@ pub fn assert_no_secret(text: &str, username: &str, password: &str) {
     ];
     for form in forms {
         let form = form.trim_end_matches('=');
-        assert!(
-            !text.contains(form),
-            "a secret ({form}) appears in:\n{text}"
-        );
+        assert!(!text.contains(form), "a secret ({form}) appears in:\n{text}");
     }
 }
 
@@ -296,30 +252,13 @@ pub fn assert_failure(json: &serde_json::Value, stage: &str, class: &str, field:
     assert_eq!(json["ok"], false, "{}", pretty(json));
     assert_eq!(f["class"], class, "{}", pretty(json));
     assert_eq!(f["stage"], stage, "{}", pretty(json));
-    assert_eq!(
-        f["field"],
-        field.map_or(serde_json::Value::Null, |f| f.into()),
-        "{}",
-        pretty(json)
-    );
-    assert!(
-        f["hint_de"].as_str().is_some_and(|h| h.len() > 20),
-        "{}",
-        pretty(json)
-    );
-    assert!(
-        f["hint_en"].as_str().is_some_and(|h| h.len() > 20),
-        "{}",
-        pretty(json)
-    );
+    assert_eq!(f["field"], field.map_or(serde_json::Value::Null, |f| f.into()), "{}", pretty(json));
+    assert!(f["hint_de"].as_str().is_some_and(|h| h.len() > 20), "{}", pretty(json));
+    assert!(f["hint_en"].as_str().is_some_and(|h| h.len() > 20), "{}", pretty(json));
     let stages = json["stages"].as_array().unwrap();
     let i = stages.iter().position(|s| s["name"] == stage).unwrap();
     assert_eq!(stages[i]["status"], "failed", "{}", pretty(json));
-    assert!(
-        stages[i + 1..].iter().all(|s| s["status"] == "skipped"),
-        "{}",
-        pretty(json)
-    );
+    assert!(stages[i + 1..].iter().all(|s| s["status"] == "skipped"), "{}", pretty(json));
 }
 
 /// Names and statuses of the stages, e.g. `["resolve:ok", "connect:ok", "tls:skipped"]`.
@@ -328,13 +267,7 @@ pub fn timeline(json: &serde_json::Value) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| {
-            format!(
-                "{}:{}",
-                s["name"].as_str().unwrap(),
-                s["status"].as_str().unwrap()
-            )
-        })
+        .map(|s| format!("{}:{}", s["name"].as_str().unwrap(), s["status"].as_str().unwrap()))
         .collect()
 }
 
@@ -360,10 +293,7 @@ pub fn transcript(json: &serde_json::Value) -> String {
 /// it sends `greeting`, then answers each command with the reply of the first rule whose
 /// prefix matches (case-insensitive), `250 OK` otherwise; DATA is read up to the final
 /// `.`. Replies may be multi-line (`\r\n`-separated). Serves connections until dropped.
-pub async fn scripted_server(
-    greeting: &'static str,
-    rules: &'static [(&'static str, &'static str)],
-) -> u16 {
+pub async fn scripted_server(greeting: &'static str, rules: &'static [(&'static str, &'static str)]) -> u16 {
     use tokio::io::AsyncWriteExt;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -379,11 +309,7 @@ pub async fn scripted_server(
                         .iter()
                         .find(|(prefix, _)| upper.starts_with(&prefix.to_ascii_uppercase()))
                         .map(|(_, reply)| *reply)
-                        .unwrap_or(if upper == "DATA" {
-                            "354 go ahead"
-                        } else {
-                            "250 OK"
-                        });
+                        .unwrap_or(if upper == "DATA" { "354 go ahead" } else { "250 OK" });
                     let _ = write.write_all(format!("{reply}\r\n").as_bytes()).await;
                     if upper == "DATA" && reply.starts_with("354") {
                         while let Ok(Some(body)) = lines.next_line().await {
@@ -415,4 +341,65 @@ pub async fn closing_listener() -> u16 {
         }
     });
     port
+}
+
+/// Collects everything `tracing` writes on one thread.
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+thread_local! {
+    static CAPTURE: std::cell::RefCell<Option<Captured>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Writes to the capture of the thread that emits the event, if it has one.
+struct ToThreadCapture;
+
+impl Write for ToThreadCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        CAPTURE.with(|capture| {
+            if let Some(captured) = capture.borrow().as_ref() {
+                captured.0.lock().unwrap().extend_from_slice(buf);
+            }
+        });
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Ends the capture when dropped.
+pub struct CaptureGuard(());
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        CAPTURE.with(|capture| capture.borrow_mut().take());
+    }
+}
+
+/// Captures every `tracing` event, down to TRACE, emitted on this thread while the guard
+/// lives (a `#[tokio::test]` runs its tasks on its own thread).
+///
+/// One global subscriber at TRACE serves every thread of the test binary: with a
+/// thread-local one (`set_default`) a test running in parallel that reaches a log line
+/// first would cache it process-wide as disabled, and the capture would miss it.
+pub fn capture_logs() -> (Captured, CaptureGuard) {
+    static GLOBAL: OnceLock<()> = OnceLock::new();
+    GLOBAL.get_or_init(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(|| ToThreadCapture)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
+    });
+    let captured = Captured::default();
+    CAPTURE.with(|capture| *capture.borrow_mut() = Some(captured.clone()));
+    (captured, CaptureGuard(()))
 }

@@ -3,8 +3,9 @@
 
 Plaintext, STARTTLS or implicit TLS; AUTH PLAIN/LOGIN with one account; rejections and
 stalls on purpose. Prints "READY <port>" on stdout once it listens, then serves until
-killed. Every AUTH attempt and every delivered message is appended as one JSON line to
---events, so a test can check what the server saw (and that a probe delivered nothing).
+killed. Every connection, AUTH attempt, RSET and delivered message is appended as one JSON line
+to --events, so a test can check what the server saw (and that a probe delivered nothing);
+each carries the number of its connection ("conn").
 """
 
 import argparse
@@ -37,8 +38,26 @@ def parse_args():
     p.add_argument("--auth-fail-reply", help='reply to wrong credentials, e.g. "535 5.7.139 ..."')
     p.add_argument("--reject-mail", help='reply to MAIL FROM, e.g. "550 5.7.1 Sender rejected"')
     p.add_argument("--reject-rcpt", help='reply to RCPT TO, e.g. "451 4.7.1 Greylisted"')
+    p.add_argument(
+        "--reject-rcpt-times",
+        type=int,
+        help="reject only the first N RCPT TO (over all connections), then accept; "
+        'the reply is --reject-rcpt or "451 4.7.1 Greylisted, try again later"',
+    )
+    p.add_argument(
+        "--reject-rcpt-address",
+        action="append",
+        default=[],
+        help='answer "550 5.1.1 <ADDR>: User unknown" to RCPT TO of this address (repeatable)',
+    )
+    p.add_argument("--pipelining", action="store_true", help="offer PIPELINING in EHLO")
+    p.add_argument(
+        "--close-after-messages",
+        type=int,
+        help="close the connection (without a word) right after the N-th message on it was accepted",
+    )
     p.add_argument("--reject-data", help='reply after the message, e.g. "554 5.7.1 Spam"')
-    p.add_argument("--stall", action="append", default=[], help="STAGE:SECONDS, STAGE one of mail, rcpt, data")
+    p.add_argument("--stall", action="append", default=[], help="STAGE:SECONDS, STAGE one of mail, rcpt, data, noop")
     p.add_argument("--events", required=True, help="JSON lines file for auth attempts and deliveries")
     return p.parse_args()
 
@@ -52,6 +71,9 @@ class Handler:
             self.stalls[stage] = float(seconds)
         mechanisms = {m.strip().upper() for m in args.mechanisms.split(",") if m.strip()}
         self.exclude = [m for m in ("PLAIN", "LOGIN", "XOAUTH2") if m not in mechanisms]
+        self.rcpt_rejections_left = args.reject_rcpt_times
+        self.rejected_addresses = {a.lower() for a in args.reject_rcpt_address}
+        self.connections = 0
 
     def event(self, **fields):
         with open(self.args.events, "a", encoding="utf-8") as f:
@@ -66,7 +88,17 @@ class Handler:
         session.host_name = hostname
         if self.args.no_auth:
             responses = [r for r in responses if not r[4:].upper().startswith("AUTH")]
+        if self.args.pipelining:
+            responses.insert(1, "250-PIPELINING")
         return responses
+
+    async def handle_RSET(self, server, session, envelope):
+        self.event(event="rset", conn=getattr(session, "postamt_conn", None))
+        return "250 2.0.0 OK"
+
+    async def handle_NOOP(self, server, session, envelope, arg):
+        await self.stall("noop")
+        return "250 2.0.0 OK"
 
     async def auth_XOAUTH2(self, server, args):
         await server.push("535 5.7.8 XOAUTH2 is not accepted by this test server")
@@ -82,7 +114,13 @@ class Handler:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         await self.stall("rcpt")
-        if self.args.reject_rcpt:
+        if address.lower() in self.rejected_addresses:
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        if self.rcpt_rejections_left is not None:
+            if self.rcpt_rejections_left > 0:
+                self.rcpt_rejections_left -= 1
+                return self.args.reject_rcpt or "451 4.7.1 Greylisted, try again later"
+        elif self.args.reject_rcpt:
             return self.args.reject_rcpt
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 Recipient OK"
@@ -94,8 +132,10 @@ class Handler:
         content = envelope.original_content or envelope.content or b""
         if isinstance(content, bytes):
             content = content.decode("utf-8", "replace")
+        session.postamt_messages = getattr(session, "postamt_messages", 0) + 1
         self.event(
             event="delivered",
+            conn=getattr(session, "postamt_conn", None),
             mail_from=envelope.mail_from,
             rcpt_tos=envelope.rcpt_tos,
             mail_options=envelope.mail_options,
@@ -103,13 +143,16 @@ class Handler:
             tls=self.args.tls == "implicit" or session.ssl is not None,
             content=content,
         )
+        if self.args.close_after_messages and session.postamt_messages >= self.args.close_after_messages:
+            # After the 250 has been written: the loop runs this once the handler returned.
+            asyncio.get_running_loop().call_soon(server.transport.close)
         return "250 2.0.0 Message accepted for delivery"
 
     def authenticator(self, server, session, envelope, mechanism, auth_data):
         login = auth_data.login.decode("utf-8", "replace")
         password = auth_data.password.decode("utf-8", "replace")
         ok = login == self.args.user and password == self.args.password
-        self.event(event="auth", mechanism=mechanism, login=login, ok=ok)
+        self.event(event="auth", conn=getattr(session, "postamt_conn", None), mechanism=mechanism, login=login, ok=ok)
         if ok:
             session.postamt_login = login
             return AuthResult(success=True, handled=False, auth_data=auth_data)
@@ -126,8 +169,19 @@ async def main():
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(args.cert, args.key)
 
+    class RecordingSMTP(SMTP):
+        def connection_made(self, transport):
+            # aiosmtpd calls this again after STARTTLS, with a new session: same connection.
+            upgrade = self._original_transport is not None
+            super().connection_made(transport)
+            if not upgrade:
+                handler.connections += 1
+                self.postamt_conn = handler.connections
+                handler.event(event="connect", conn=self.postamt_conn)
+            self.session.postamt_conn = self.postamt_conn
+
     def factory():
-        return SMTP(
+        return RecordingSMTP(
             handler,
             hostname="postamt-test.localhost",
             tls_context=context if args.tls == "starttls" else None,

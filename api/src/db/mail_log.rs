@@ -1,0 +1,242 @@
+//! The mail log: one row per delivery attempt or test. Never bodies or subjects.
+
+use super::schema::mail_log::dsl as l;
+use super::{utc, AnyConnection};
+use anyhow::Context;
+use chrono::NaiveDateTime;
+use diesel::dsl::{count_star, max, min};
+use diesel::prelude::*;
+use postamt_wire::{ErrorGroup, FailureClass, LogKind, MailLogEntry, MessageStatus, SettingsField, StageName};
+use serde::de::value::{Error as DeError, StrDeserializer};
+use serde::de::IntoDeserializer;
+use serde::{Deserialize, Serialize};
+
+/// A row to write.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    pub at: NaiveDateTime,
+    pub kind: LogKind,
+    pub message_id: Option<String>,
+    pub category: String,
+    pub status: MessageStatus,
+    pub recipients: Vec<String>,
+    pub sender: String,
+    pub attempt: Option<u32>,
+    pub stage: Option<StageName>,
+    pub class: Option<FailureClass>,
+    pub smtp_reply: Option<String>,
+    pub duration_ms: u64,
+    pub details: Details,
+}
+
+/// Less-queried fields, kept together as JSON.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Details {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<SettingsField>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint_de: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint_en: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = super::schema::mail_log)]
+pub struct Row {
+    id: i64,
+    at: NaiveDateTime,
+    kind: String,
+    message_id: Option<String>,
+    category: String,
+    status: String,
+    recipients: String,
+    sender: String,
+    attempt: Option<i32>,
+    stage: Option<String>,
+    failure_class: Option<String>,
+    smtp_reply: Option<String>,
+    duration_ms: i64,
+    details: String,
+}
+
+fn enum_from<'a, T: Deserialize<'a>>(s: &'a str) -> Option<T> {
+    let de: StrDeserializer<'a, DeError> = s.into_deserializer();
+    T::deserialize(de).ok()
+}
+
+pub fn enum_str<T: Serialize>(value: T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+impl Row {
+    pub fn into_wire(self) -> MailLogEntry {
+        let details: Details = serde_json::from_str(&self.details).unwrap_or_default();
+        MailLogEntry {
+            id: self.id,
+            at: utc(self.at),
+            kind: enum_from(&self.kind).unwrap_or(LogKind::Delivery),
+            message_id: self.message_id,
+            category: self.category,
+            status: MessageStatus::parse(&self.status).unwrap_or(MessageStatus::Failed),
+            recipients: self.recipients.split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect(),
+            sender: self.sender,
+            attempt: self.attempt.and_then(|a| u32::try_from(a).ok()),
+            stage: self.stage.as_deref().and_then(enum_from),
+            class: self.failure_class.as_deref().and_then(enum_from),
+            field: details.field,
+            smtp_reply: self.smtp_reply,
+            hint_de: details.hint_de,
+            hint_en: details.hint_en,
+            server: details.server,
+            duration_ms: u64::try_from(self.duration_ms).unwrap_or(0),
+        }
+    }
+}
+
+pub fn insert(conn: &mut AnyConnection, e: &NewEntry) -> anyhow::Result<()> {
+    diesel::insert_into(l::mail_log)
+        .values((
+            l::at.eq(e.at),
+            l::kind.eq(enum_str(e.kind)),
+            l::message_id.eq(&e.message_id),
+            l::category.eq(&e.category),
+            l::status.eq(e.status.as_str()),
+            l::recipients.eq(e.recipients.iter().map(|r| r.to_ascii_lowercase()).collect::<Vec<_>>().join(",")),
+            l::sender.eq(&e.sender),
+            l::attempt.eq(e.attempt.and_then(|a| i32::try_from(a).ok())),
+            l::stage.eq(e.stage.map(|s| s.as_str())),
+            l::failure_class.eq(e.class.map(|c| c.as_str())),
+            l::smtp_reply.eq(&e.smtp_reply),
+            l::duration_ms.eq(i64::try_from(e.duration_ms).unwrap_or(i64::MAX)),
+            l::details.eq(serde_json::to_string(&e.details)?),
+        ))
+        .execute(conn)
+        .context("writing the mail log")?;
+    Ok(())
+}
+
+/// Filters of `GET /api/v1/mail-log`.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+    pub status: Option<MessageStatus>,
+    pub category: Option<String>,
+    pub recipient: Option<String>,
+    /// Only entries older than this id (the cursor).
+    pub before_id: Option<i64>,
+    pub failures_only: bool,
+}
+
+/// Newest first, at most `limit`.
+pub fn list(conn: &mut AnyConnection, f: &Filter, limit: i64) -> anyhow::Result<Vec<MailLogEntry>> {
+    let mut query = l::mail_log.select(Row::as_select()).into_boxed();
+    if let Some(from) = f.from {
+        query = query.filter(l::at.ge(from));
+    }
+    if let Some(to) = f.to {
+        query = query.filter(l::at.lt(to));
+    }
+    if let Some(status) = f.status {
+        query = query.filter(l::status.eq(status.as_str()));
+    }
+    if let Some(category) = &f.category {
+        query = query.filter(l::category.eq(category.clone()));
+    }
+    if let Some(recipient) = &f.recipient {
+        let escaped = recipient.to_ascii_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        query = query.filter(l::recipients.like(format!("%{escaped}%")).escape('\\'));
+    }
+    if let Some(before) = f.before_id {
+        query = query.filter(l::id.lt(before));
+    }
+    if f.failures_only {
+        query = query.filter(l::failure_class.is_not_null());
+    }
+    let rows: Vec<Row> = query.order(l::id.desc()).limit(limit).load(conn).context("reading the mail log")?;
+    Ok(rows.into_iter().map(Row::into_wire).collect())
+}
+
+/// Failures since `since`.
+pub fn count_failures(conn: &mut AnyConnection, since: NaiveDateTime) -> anyhow::Result<u64> {
+    let n: i64 = l::mail_log
+        .filter(l::failure_class.is_not_null())
+        .filter(l::at.ge(since))
+        .select(count_star())
+        .first(conn)
+        .context("counting failures")?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// class, count, first seen, last seen, id of the latest.
+type GroupRow = (Option<String>, i64, Option<NaiveDateTime>, Option<NaiveDateTime>, Option<i64>);
+
+/// Failures since `since`, one group per class, most frequent first.
+pub fn failure_groups(conn: &mut AnyConnection, since: NaiveDateTime) -> anyhow::Result<Vec<ErrorGroup>> {
+    let rows: Vec<GroupRow> = l::mail_log
+        .filter(l::failure_class.is_not_null())
+        .filter(l::at.ge(since))
+        .group_by(l::failure_class)
+        .select((l::failure_class, count_star(), min(l::at), max(l::at), max(l::id)))
+        .load(conn)
+        .context("grouping failures")?;
+    let latest_ids: Vec<i64> = rows.iter().filter_map(|r| r.4).collect();
+    let latest: Vec<Row> = l::mail_log
+        .filter(l::id.eq_any(&latest_ids))
+        .select(Row::as_select())
+        .load(conn)
+        .context("loading the latest failures")?;
+    let mut latest: std::collections::HashMap<i64, MailLogEntry> =
+        latest.into_iter().map(|r| (r.id, r.into_wire())).collect();
+    let mut groups: Vec<ErrorGroup> = rows
+        .into_iter()
+        .filter_map(|(class, count, first, last, id)| {
+            Some(ErrorGroup {
+                class: enum_from(class.as_deref()?)?,
+                count: u64::try_from(count).ok()?,
+                first_seen: utc(first?),
+                last_seen: utc(last?),
+                latest: latest.remove(&id?)?,
+            })
+        })
+        .collect();
+    groups.sort_by(|a, b| b.count.cmp(&a.count).then(b.last_seen.cmp(&a.last_seen)));
+    Ok(groups)
+}
+
+/// A batch of the export: entries with `id > after_id` in the time range, oldest first.
+pub fn export_batch(
+    conn: &mut AnyConnection,
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+    after_id: i64,
+    batch: i64,
+) -> anyhow::Result<Vec<MailLogEntry>> {
+    let mut query = l::mail_log.select(Row::as_select()).filter(l::id.gt(after_id)).into_boxed();
+    if let Some(from) = from {
+        query = query.filter(l::at.ge(from));
+    }
+    if let Some(to) = to {
+        query = query.filter(l::at.lt(to));
+    }
+    let rows: Vec<Row> = query.order(l::id.asc()).limit(batch).load(conn).context("exporting the mail log")?;
+    Ok(rows.into_iter().map(Row::into_wire).collect())
+}
+
+/// Attempts of one message, oldest first.
+pub fn for_message(conn: &mut AnyConnection, message_id: &str) -> anyhow::Result<Vec<MailLogEntry>> {
+    let rows: Vec<Row> = l::mail_log
+        .filter(l::message_id.eq(message_id))
+        .select(Row::as_select())
+        .order(l::id.asc())
+        .load(conn)
+        .context("loading the attempts")?;
+    Ok(rows.into_iter().map(Row::into_wire).collect())
+}
+
+/// Deletes entries older than `before`; returns how many.
+pub fn purge(conn: &mut AnyConnection, before: NaiveDateTime) -> anyhow::Result<usize> {
+    diesel::delete(l::mail_log.filter(l::at.lt(before))).execute(conn).context("purging the mail log")
+}

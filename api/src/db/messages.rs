@@ -1,0 +1,369 @@
+//! The outbox. A message is committed here before the API answers 202; workers claim due
+//! messages with a lease, so a crashed instance's messages are delivered by another.
+
+use super::schema::message_bodies::dsl as b;
+use super::schema::messages::dsl as m;
+use super::{mail_log, now, utc, write_transaction, AnyConnection};
+use anyhow::Context;
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
+use postamt_wire::{MailAddress, MessageStatus, PolicyHeaders};
+use serde::{Deserialize, Serialize};
+
+/// To, Cc and Bcc as stored (JSON) for the status view.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Recipients {
+    pub to: Vec<MailAddress>,
+    pub cc: Vec<MailAddress>,
+    pub bcc: Vec<MailAddress>,
+}
+
+pub struct NewMessage<'a> {
+    pub id: &'a str,
+    pub created_by: &'a str,
+    pub idempotency_key: Option<&'a str>,
+    pub request_hash: &'a str,
+    pub category: &'a str,
+    pub recipients: &'a Recipients,
+    pub headers: &'a PolicyHeaders,
+    pub size_bytes: i64,
+    pub content: &'a [u8],
+}
+
+/// A message already accepted under the same idempotency key.
+pub struct Existing {
+    pub id: String,
+    pub status: MessageStatus,
+    pub same_request: bool,
+}
+
+pub enum Inserted {
+    New,
+    Replay(Existing),
+}
+
+/// How long an idempotency key protects against a second message.
+pub const IDEMPOTENCY_WINDOW_HOURS: i64 = 24;
+
+fn find_by_key(conn: &mut AnyConnection, created_by: &str, key: &str, hash: &str) -> anyhow::Result<Option<Existing>> {
+    let found: Option<(String, String, Option<String>)> = m::messages
+        .filter(m::created_by.eq(created_by))
+        .filter(m::idempotency_key.eq(key))
+        .filter(m::created_at.gt(now() - Duration::hours(IDEMPOTENCY_WINDOW_HOURS)))
+        .select((m::id, m::status, m::request_hash))
+        .first(conn)
+        .optional()?;
+    Ok(found.map(|(id, status, stored_hash)| Existing {
+        id,
+        status: MessageStatus::parse(&status).unwrap_or(MessageStatus::Queued),
+        same_request: stored_hash.as_deref() == Some(hash),
+    }))
+}
+
+/// Stores a new message with its content, or finds the one stored under the same
+/// idempotency key within 24 hours.
+pub fn insert(conn: &mut AnyConnection, msg: &NewMessage<'_>) -> anyhow::Result<Inserted> {
+    let attempt = |conn: &mut AnyConnection| {
+        write_transaction(conn, |conn| {
+            if let Some(key) = msg.idempotency_key {
+                if let Some(existing) = find_by_key(conn, msg.created_by, key, msg.request_hash)? {
+                    return Ok(Inserted::Replay(existing));
+                }
+                // An expired key of the same caller must not block the unique index.
+                diesel::update(m::messages.filter(m::created_by.eq(msg.created_by)).filter(m::idempotency_key.eq(key)))
+                    .set(m::idempotency_key.eq(None::<String>))
+                    .execute(conn)?;
+            }
+            let at = now();
+            diesel::insert_into(m::messages)
+                .values((
+                    m::id.eq(msg.id),
+                    m::created_by.eq(msg.created_by),
+                    m::idempotency_key.eq(msg.idempotency_key),
+                    m::request_hash.eq(msg.request_hash),
+                    m::category.eq(msg.category),
+                    m::status.eq(MessageStatus::Queued.as_str()),
+                    m::recipients.eq(serde_json::to_string(msg.recipients)?),
+                    m::headers.eq(serde_json::to_string(msg.headers)?),
+                    m::attempts.eq(0),
+                    m::next_attempt_at.eq(at),
+                    m::created_at.eq(at),
+                    m::updated_at.eq(at),
+                    m::size_bytes.eq(msg.size_bytes),
+                ))
+                .execute(conn)?;
+            diesel::insert_into(b::message_bodies)
+                .values((b::message_id.eq(msg.id), b::content.eq(msg.content)))
+                .execute(conn)?;
+            Ok(Inserted::New)
+        })
+    };
+    match attempt(conn) {
+        Ok(done) => Ok(done),
+        // Two requests with one key at the same moment: the unique index let one win.
+        Err(e) if msg.idempotency_key.is_some() && is_unique_violation(&e) => {
+            let key = msg.idempotency_key.unwrap_or_default();
+            find_by_key(conn, msg.created_by, key, msg.request_hash)?
+                .map(Inserted::Replay)
+                .context("idempotency key conflict without a stored message")
+        }
+        Err(e) => Err(e.context("storing the message")),
+    }
+}
+
+fn is_unique_violation(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<diesel::result::Error>(),
+        Some(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
+    )
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = super::schema::messages)]
+pub struct Row {
+    pub id: String,
+    pub category: String,
+    pub status: String,
+    pub recipients: String,
+    pub headers: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+pub fn get(conn: &mut AnyConnection, id: &str) -> anyhow::Result<Option<(Row, bool)>> {
+    let row: Option<Row> =
+        m::messages.filter(m::id.eq(id)).select(Row::as_select()).first(conn).optional().context("loading a message")?;
+    let Some(row) = row else { return Ok(None) };
+    let has_body: i64 = b::message_bodies.filter(b::message_id.eq(id)).count().get_result(conn)?;
+    Ok(Some((row, has_body > 0)))
+}
+
+/// A message a worker holds.
+pub struct Claimed {
+    pub id: String,
+    pub category: String,
+    pub attempts: i32,
+    pub created_at: NaiveDateTime,
+    pub content: Vec<u8>,
+}
+
+#[derive(QueryableByName)]
+struct ClaimedId {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+/// Claims up to `limit` due messages for `worker` until `now + lease`: queued and retrying
+/// ones whose time has come, and those whose claim expired (their instance died).
+/// On PostgreSQL `FOR UPDATE SKIP LOCKED` lets instances claim side by side without
+/// waiting or double claims; SQLite serialises writers, which has the same effect.
+pub fn claim(conn: &mut AnyConnection, worker: &str, limit: i64, lease: Duration) -> anyhow::Result<Vec<Claimed>> {
+    let at = now();
+    let until = at + lease;
+    let ids: Vec<ClaimedId> = match conn {
+        AnyConnection::Postgresql(c) => diesel::sql_query(
+            "UPDATE messages SET status = 'sending', claimed_by = $1, claim_expires_at = $2, updated_at = $3 \
+             WHERE id IN (SELECT id FROM messages \
+                 WHERE (status IN ('queued', 'retrying') AND next_attempt_at <= $3) \
+                    OR (status = 'sending' AND claim_expires_at < $3) \
+                 ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
+             RETURNING id",
+        )
+        .bind::<Text, _>(worker)
+        .bind::<Timestamp, _>(until)
+        .bind::<Timestamp, _>(at)
+        .bind::<BigInt, _>(limit)
+        .load(c)?,
+        AnyConnection::Sqlite(c) => diesel::sql_query(
+            "UPDATE messages SET status = 'sending', claimed_by = ?1, claim_expires_at = ?2, updated_at = ?3 \
+             WHERE id IN (SELECT id FROM messages \
+                 WHERE (status IN ('queued', 'retrying') AND next_attempt_at <= ?3) \
+                    OR (status = 'sending' AND claim_expires_at < ?3) \
+                 ORDER BY next_attempt_at LIMIT ?4) \
+             RETURNING id",
+        )
+        .bind::<Text, _>(worker)
+        .bind::<Timestamp, _>(until)
+        .bind::<Timestamp, _>(at)
+        .bind::<BigInt, _>(limit)
+        .load(c)?,
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = ids.into_iter().map(|r| r.id).collect();
+    let rows: Vec<(String, String, i32, NaiveDateTime, Vec<u8>)> = m::messages
+        .inner_join(b::message_bodies)
+        .filter(m::id.eq_any(&ids))
+        .select((m::id, m::category, m::attempts, m::created_at, b::content))
+        .load(conn)
+        .context("loading claimed messages")?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, category, attempts, created_at, content)| Claimed { id, category, attempts, created_at, content })
+        .collect())
+}
+
+/// How an attempt ended, to be recorded with its log entry in one transaction.
+pub enum Completion {
+    Sent,
+    Retry { at: NaiveDateTime },
+    Failed { keep_body_until: NaiveDateTime },
+}
+
+pub fn complete(
+    conn: &mut AnyConnection,
+    id: &str,
+    completion: &Completion,
+    headers: Option<&PolicyHeaders>,
+    log: &mail_log::NewEntry,
+) -> anyhow::Result<()> {
+    write_transaction(conn, |conn| {
+        let at = now();
+        let target = m::messages.filter(m::id.eq(id));
+        let headers = headers.map(serde_json::to_string).transpose()?;
+        match completion {
+            Completion::Sent => {
+                diesel::update(target)
+                    .set((
+                        m::status.eq(MessageStatus::Sent.as_str()),
+                        m::attempts.eq(m::attempts + 1),
+                        m::sent_at.eq(Some(at)),
+                        m::updated_at.eq(at),
+                        m::claimed_by.eq(None::<String>),
+                        m::claim_expires_at.eq(None::<NaiveDateTime>),
+                    ))
+                    .execute(conn)?;
+                // Delivered: the content is not needed any more.
+                diesel::delete(b::message_bodies.filter(b::message_id.eq(id))).execute(conn)?;
+            }
+            Completion::Retry { at: next } => {
+                diesel::update(target)
+                    .set((
+                        m::status.eq(MessageStatus::Retrying.as_str()),
+                        m::attempts.eq(m::attempts + 1),
+                        m::next_attempt_at.eq(*next),
+                        m::updated_at.eq(at),
+                        m::claimed_by.eq(None::<String>),
+                        m::claim_expires_at.eq(None::<NaiveDateTime>),
+                    ))
+                    .execute(conn)?;
+            }
+            Completion::Failed { keep_body_until } => {
+                diesel::update(target)
+                    .set((
+                        m::status.eq(MessageStatus::Failed.as_str()),
+                        m::attempts.eq(m::attempts + 1),
+                        m::updated_at.eq(at),
+                        m::claimed_by.eq(None::<String>),
+                        m::claim_expires_at.eq(None::<NaiveDateTime>),
+                    ))
+                    .execute(conn)?;
+                diesel::update(b::message_bodies.filter(b::message_id.eq(id)))
+                    .set(b::delete_after.eq(Some(*keep_body_until)))
+                    .execute(conn)?;
+            }
+        }
+        if let Some(headers) = headers {
+            diesel::update(m::messages.filter(m::id.eq(id))).set(m::headers.eq(headers)).execute(conn)?;
+        }
+        mail_log::insert(conn, log)
+    })
+}
+
+pub enum Resend {
+    Queued,
+    NotFound,
+    /// Not failed, or its content was already deleted.
+    NotResendable(MessageStatus),
+}
+
+pub fn resend(conn: &mut AnyConnection, id: &str) -> anyhow::Result<Resend> {
+    write_transaction(conn, |conn| {
+        let Some((row, has_body)) = get(conn, id)? else { return Ok(Resend::NotFound) };
+        let status = MessageStatus::parse(&row.status).unwrap_or(MessageStatus::Failed);
+        if status != MessageStatus::Failed || !has_body {
+            return Ok(Resend::NotResendable(status));
+        }
+        let at = now();
+        diesel::update(m::messages.filter(m::id.eq(id)))
+            .set((
+                m::status.eq(MessageStatus::Queued.as_str()),
+                m::attempts.eq(0),
+                m::next_attempt_at.eq(at),
+                m::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+        diesel::update(b::message_bodies.filter(b::message_id.eq(id)))
+            .set(b::delete_after.eq(None::<NaiveDateTime>))
+            .execute(conn)?;
+        Ok(Resend::Queued)
+    })
+}
+
+/// Messages not yet sent or failed.
+pub fn outbox_depth(conn: &mut AnyConnection) -> anyhow::Result<i64> {
+    m::messages
+        .filter(m::status.eq_any([
+            MessageStatus::Queued.as_str(),
+            MessageStatus::Retrying.as_str(),
+            MessageStatus::Sending.as_str(),
+        ]))
+        .count()
+        .get_result(conn)
+        .context("counting the outbox")
+}
+
+/// When the next queued or retrying message is due, to sleep until then.
+pub fn next_due(conn: &mut AnyConnection) -> anyhow::Result<Option<NaiveDateTime>> {
+    use diesel::dsl::min;
+    m::messages
+        .filter(m::status.eq_any([MessageStatus::Queued.as_str(), MessageStatus::Retrying.as_str()]))
+        .select(min(m::next_attempt_at))
+        .first(conn)
+        .context("finding the next due message")
+}
+
+/// Retention: content of failed messages past their time, idempotency keys older than the
+/// window, and message records older than `before`.
+pub fn purge(conn: &mut AnyConnection, before: NaiveDateTime) -> anyhow::Result<()> {
+    let at = now();
+    diesel::delete(b::message_bodies.filter(b::delete_after.lt(at))).execute(conn)?;
+    diesel::update(
+        m::messages
+            .filter(m::idempotency_key.is_not_null())
+            .filter(m::created_at.lt(at - Duration::hours(IDEMPOTENCY_WINDOW_HOURS))),
+    )
+    .set(m::idempotency_key.eq(None::<String>))
+    .execute(conn)?;
+    let old = m::messages
+        .filter(m::created_at.lt(before))
+        .filter(m::status.eq_any([MessageStatus::Sent.as_str(), MessageStatus::Failed.as_str()]));
+    diesel::delete(b::message_bodies.filter(b::message_id.eq_any(old.clone().select(m::id)))).execute(conn)?;
+    diesel::delete(old).execute(conn)?;
+    Ok(())
+}
+
+pub fn row_created_at(row: &Row) -> chrono::DateTime<chrono::Utc> {
+    utc(row.created_at)
+}
+
+/// Puts messages claimed under `prefix` (all, for an empty prefix) back in the queue.
+pub fn release_claims(conn: &mut AnyConnection, prefix: &str) -> anyhow::Result<usize> {
+    let mut query = diesel::update(m::messages.filter(m::status.eq(MessageStatus::Sending.as_str()))).into_boxed();
+    if !prefix.is_empty() {
+        let escaped = prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        query = query.filter(m::claimed_by.like(format!("{escaped}%")).escape('\\'));
+    }
+    query
+        .set((
+            m::status.eq(MessageStatus::Queued.as_str()),
+            m::claimed_by.eq(None::<String>),
+            m::claim_expires_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)
+        .context("releasing stale claims")
+}

@@ -1,0 +1,33 @@
+//! Delivery: the workers that take accepted messages from the outbox to the SMTP server.
+//!
+//! Each worker holds at most one open SMTP session (so the pool has one connection per
+//! worker), reuses it across messages, and reopens it when the saved settings change:
+//! a settings change applies to the next delivery on every instance, without a restart.
+
+mod backoff;
+pub mod compose;
+pub mod metrics;
+mod retention;
+mod worker;
+
+pub use backoff::RetryPolicy;
+pub use retention::spawn_retention;
+pub use worker::{release_stale_claims, spawn_workers};
+
+use std::time::Duration;
+
+/// Delivery settings from the command line.
+#[derive(Debug, Clone)]
+pub struct DeliveryOptions {
+    pub workers: usize,
+    pub retry: RetryPolicy,
+    /// How long a failed message's content is kept for a resend.
+    pub failed_retention: chrono::Duration,
+    pub log_retention: chrono::Duration,
+    /// Names this instance's claims (`<instance>:<worker>`).
+    pub instance_id: String,
+    /// Whether `instance_id` was configured (stable across restarts).
+    pub instance_id_configured: bool,
+    /// How often idle workers look for due messages that another instance accepted.
+    pub poll_interval: Duration,
+}

@@ -1,0 +1,349 @@
+//! The delivery loop of one worker.
+
+use super::compose::compose;
+use crate::db::mail_log::{Details, NewEntry};
+use crate::db::messages::{Claimed, Completion};
+use crate::db::{self, now, utc};
+use crate::domain::outgoing::OutgoingMessage;
+use crate::state::{AppState, SMTP_PASSWORD_PURPOSE};
+use actix_web::web;
+use postamt_smtp::delivery::{DeliveryConfig, DeliveryFailure, SmtpSession};
+use postamt_smtp::Credentials;
+use postamt_wire::{EffectiveSender, FailureClass, LogKind, MessageStatus, PolicyHeaders, StageName};
+use std::time::{Duration, Instant};
+
+/// Messages claimed at once by a worker.
+const BATCH: i64 = 16;
+/// An idle connection is closed after this long (servers drop idle clients anyway).
+const IDLE_CLOSE: Duration = Duration::from_secs(30);
+
+pub fn spawn_workers(state: web::Data<AppState>) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..state.delivery.workers)
+        .map(|n| {
+            let state = state.clone();
+            tokio::spawn(async move { Worker::new(state, n).run().await })
+        })
+        .collect()
+}
+
+/// Gives messages claimed by a dead process back to the queue at start-up: on SQLite (one
+/// instance) all of them; on PostgreSQL those of this `--instance-id`, when configured.
+/// Otherwise the claims of a dead instance expire after their lease.
+pub async fn release_stale_claims(state: &AppState) -> anyhow::Result<usize> {
+    let prefix = match (state.db.dialect, state.delivery.instance_id_configured) {
+        (db::Dialect::Sqlite, _) => Some(String::new()),
+        (db::Dialect::Postgres, true) => Some(format!("{}:", state.delivery.instance_id)),
+        (db::Dialect::Postgres, false) => None,
+    };
+    match prefix {
+        Some(prefix) => state.db.run(move |conn| db::messages::release_claims(conn, &prefix)).await,
+        None => Ok(0),
+    }
+}
+
+struct OpenSession {
+    settings_version: i64,
+    session: SmtpSession,
+    last_used: Instant,
+}
+
+/// What a batch is sent with: the saved settings at claim time.
+struct Route {
+    version: i64,
+    config: DeliveryConfig,
+    sender_name: String,
+    sender_address: String,
+    force_default_sender: bool,
+    reply_to_individual_sender: bool,
+    server: String,
+}
+
+struct Worker {
+    state: web::Data<AppState>,
+    id: String,
+    open: Option<OpenSession>,
+}
+
+impl Worker {
+    fn new(state: web::Data<AppState>, n: usize) -> Self {
+        let id = format!("{}:{n}", state.delivery.instance_id);
+        Worker { state, id, open: None }
+    }
+
+    async fn run(mut self) {
+        loop {
+            let batch = self.claim().await;
+            if batch.is_empty() {
+                self.idle().await;
+                continue;
+            }
+            let route = match self.route().await {
+                Ok(route) => route,
+                Err(failure) => {
+                    for msg in batch {
+                        self.record(&msg, None, None, Err(failure.clone()), None).await;
+                    }
+                    continue;
+                }
+            };
+            let mut open_failure: Option<DeliveryFailure> = None;
+            for msg in batch {
+                self.deliver(msg, &route, &mut open_failure).await;
+            }
+        }
+    }
+
+    async fn claim(&self) -> Vec<Claimed> {
+        let id = self.id.clone();
+        // Long enough for a whole batch at the settings' deadline, plus margin.
+        let lease = chrono::Duration::seconds(BATCH * (i64::from(postamt_wire::TIMEOUT_SECONDS_MAX) + 10));
+        match self.state.db.run(move |conn| db::messages::claim(conn, &id, BATCH, lease)).await {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::error!(error = format!("{e:#}"), "claiming messages failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                Vec::new()
+            }
+        }
+    }
+
+    /// Waits for a new message, the next due retry or the poll interval, whichever is first.
+    async fn idle(&mut self) {
+        if self.open.as_ref().is_some_and(|o| o.last_used.elapsed() > IDLE_CLOSE) {
+            if let Some(open) = self.open.take() {
+                open.session.close().await;
+            }
+        }
+        let poll = self.state.delivery.poll_interval;
+        let wait = match self.state.db.run(db::messages::next_due).await {
+            Ok(Some(due)) => (due - now()).to_std().unwrap_or(Duration::ZERO).min(poll),
+            _ => poll,
+        };
+        if wait.is_zero() {
+            return;
+        }
+        tokio::select! {
+            _ = self.state.delivery_notify.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+
+    /// The saved settings with the decrypted password, as a delivery route.
+    async fn route(&self) -> Result<Route, DeliveryFailure> {
+        let loaded = self
+            .state
+            .db
+            .run(db::settings::load)
+            .await
+            .map_err(|e| internal_failure(format!("{e:#}")))?
+            .ok_or_else(not_configured)?;
+        let s = loaded.settings;
+        let password = match (&loaded.password_enc, s.auth_enabled) {
+            (Some(blob), true) => Some(
+                self.state
+                    .cipher
+                    .decrypt(blob, SMTP_PASSWORD_PURPOSE)
+                    .map_err(|e| internal_failure(format!("{e:#}")))?,
+            ),
+            _ => None,
+        };
+        let credentials = match (s.auth_username.clone(), password) {
+            (Some(username), Some(password)) => Some(Credentials { username, password }),
+            _ => None,
+        };
+        Ok(Route {
+            version: s.version,
+            server: format!("{}:{}", s.host, s.port),
+            config: DeliveryConfig {
+                host: s.host,
+                port: s.port,
+                encryption: s.encryption,
+                credentials,
+                trusted_ca_pem: s.tls_trusted_ca_pem,
+                accept_invalid_certificates: s.tls_accept_invalid_certificates,
+                timeout: Duration::from_secs(u64::from(s.timeout_seconds)),
+                ehlo_name: postamt_smtp::default_ehlo_name(),
+            },
+            sender_name: s.sender_name,
+            sender_address: s.sender_address,
+            force_default_sender: s.force_default_sender,
+            reply_to_individual_sender: s.reply_to_individual_sender,
+        })
+    }
+
+    async fn deliver(&mut self, msg: Claimed, route: &Route, open_failure: &mut Option<DeliveryFailure>) {
+        let outgoing: OutgoingMessage = match serde_json::from_slice(&msg.content) {
+            Ok(m) => m,
+            Err(e) => {
+                let failure = internal_failure(format!("the stored message cannot be read: {e}"));
+                return self.record(&msg, None, Some(route), Err(DeliveryFailure { permanent: true, ..failure }), None).await;
+            }
+        };
+        let sender = EffectiveSender::apply(
+            &route.sender_name,
+            &route.sender_address,
+            route.force_default_sender,
+            route.reply_to_individual_sender,
+            outgoing.acting_user.as_ref(),
+        );
+        let headers = PolicyHeaders {
+            from: sender.from.clone(),
+            reply_to: sender.reply_to.clone().or_else(|| outgoing.reply_to.clone()),
+            envelope_from: sender.envelope_from.clone(),
+            message_id: outgoing.message_id.clone(),
+            date: outgoing.date,
+        };
+        let content = match compose(&outgoing, &sender) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                let failure = internal_failure(format!("the message cannot be built: {e:#}"));
+                let failure = DeliveryFailure { permanent: true, class: FailureClass::MessageRejected, ..failure };
+                return self.record(&msg, Some(&outgoing), Some(route), Err(failure), Some(&headers)).await;
+            }
+        };
+        // One failed connect per batch is enough: the rest of the batch shares its fate
+        // instead of each waiting out the same deadline.
+        if let Some(failure) = open_failure.clone() {
+            return self.record(&msg, Some(&outgoing), Some(route), Err(failure), Some(&headers)).await;
+        }
+        let session = match self.session(route).await {
+            Ok(session) => session,
+            Err(failure) => {
+                *open_failure = Some(failure.clone());
+                return self.record(&msg, Some(&outgoing), Some(route), Err(failure), Some(&headers)).await;
+            }
+        };
+        let recipients = outgoing.envelope_recipients();
+        let result = session.send(&sender.envelope_from, &recipients, &content).await;
+        if let Some(open) = self.open.as_mut() {
+            open.last_used = Instant::now();
+        }
+        let result = result.map(|receipt| (receipt.reply, receipt.duration_ms));
+        if result.is_err() {
+            // Drop a connection the failure left unusable; the next message reopens.
+            if let Some(mut open) = self.open.take() {
+                if open.session.is_usable().await {
+                    self.open = Some(open);
+                }
+            }
+        }
+        self.record(&msg, Some(&outgoing), Some(route), result, Some(&headers)).await;
+    }
+
+    /// The open session for the current settings, (re)opened as needed.
+    async fn session(&mut self, route: &Route) -> Result<&mut SmtpSession, DeliveryFailure> {
+        let reusable = match self.open.as_mut() {
+            Some(open) if open.settings_version == route.version => open.session.is_usable().await,
+            _ => false,
+        };
+        if !reusable {
+            if let Some(old) = self.open.take() {
+                old.session.close().await;
+            }
+            let session = SmtpSession::open(&route.config).await?;
+            self.open = Some(OpenSession { settings_version: route.version, session, last_used: Instant::now() });
+        }
+        match self.open.as_mut() {
+            Some(open) => Ok(&mut open.session),
+            None => Err(internal_failure("no session".into())),
+        }
+    }
+
+    /// Records the attempt: message status, log entry and metrics.
+    async fn record(
+        &self,
+        msg: &Claimed,
+        outgoing: Option<&OutgoingMessage>,
+        route: Option<&Route>,
+        result: Result<(String, u64), DeliveryFailure>,
+        headers: Option<&PolicyHeaders>,
+    ) {
+        let attempt = u32::try_from(msg.attempts).unwrap_or(0) + 1;
+        let delivery = &self.state.delivery;
+        let metrics = &self.state.metrics;
+        let (completion, status, log_reply, failure, duration_ms) = match &result {
+            Ok((reply, ms)) => {
+                metrics.sent((chrono::Utc::now() - utc(msg.created_at)).num_milliseconds().max(0) as f64 / 1000.0);
+                (Completion::Sent, MessageStatus::Sent, Some(reply.clone()), None, *ms)
+            }
+            Err(f) => {
+                let next = (!f.permanent).then(|| delivery.retry.delay_after(attempt)).flatten();
+                let (completion, status) = match next {
+                    Some(delay) => {
+                        metrics.retry(f.class.as_str());
+                        let at = now() + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::hours(1));
+                        (Completion::Retry { at }, MessageStatus::Retrying)
+                    }
+                    None => {
+                        metrics.failed(f.class.as_str());
+                        (Completion::Failed { keep_body_until: now() + delivery.failed_retention }, MessageStatus::Failed)
+                    }
+                };
+                (completion, status, f.reply.clone(), Some(f), 0)
+            }
+        };
+        let entry = NewEntry {
+            at: now(),
+            kind: LogKind::Delivery,
+            message_id: Some(msg.id.clone()),
+            category: msg.category.clone(),
+            status,
+            recipients: outgoing.map(OutgoingMessage::envelope_recipients).unwrap_or_default(),
+            sender: headers.map(|h| h.envelope_from.clone()).unwrap_or_default(),
+            attempt: Some(attempt),
+            stage: failure.map(|f| f.stage),
+            class: failure.map(|f| f.class),
+            smtp_reply: log_reply,
+            duration_ms,
+            details: Details {
+                field: failure.and_then(|f| f.field),
+                hint_de: failure.map(|f| f.hint_de.clone()),
+                hint_en: failure.map(|f| f.hint_en.clone()),
+                server: route.map(|r| r.server.clone()),
+            },
+        };
+        if let Some(f) = failure {
+            tracing::warn!(message = %msg.id, attempt, class = f.class.as_str(), stage = f.stage.as_str(), permanent = f.permanent, "delivery attempt failed");
+        }
+        let id = msg.id.clone();
+        let headers = headers.cloned();
+        let stored = self
+            .state
+            .db
+            .run(move |conn| db::messages::complete(conn, &id, &completion, headers.as_ref(), &entry))
+            .await;
+        if let Err(e) = stored {
+            // The claim expires and the message is tried again: at-least-once.
+            tracing::error!(error = format!("{e:#}"), message = %msg.id, "recording a delivery attempt failed");
+        }
+    }
+}
+
+fn not_configured() -> DeliveryFailure {
+    DeliveryFailure {
+        stage: StageName::Resolve,
+        class: FailureClass::InvalidSettings,
+        field: None,
+        reply_code: None,
+        reply: None,
+        permanent: false,
+        hint_de: "Es sind keine E-Mail-Einstellungen gespeichert. Speichern Sie die SMTP-Einstellungen; wartende Nachrichten werden dann zugestellt.".into(),
+        hint_en: "No mail settings are saved. Save the SMTP settings; waiting messages are delivered then.".into(),
+        detail: Some("mail settings are not configured".into()),
+    }
+}
+
+fn internal_failure(detail: String) -> DeliveryFailure {
+    tracing::error!(error = %detail, "delivery could not run");
+    DeliveryFailure {
+        stage: StageName::Resolve,
+        class: FailureClass::ProtocolError,
+        field: None,
+        reply_code: None,
+        reply: None,
+        permanent: false,
+        hint_de: "Interner Fehler beim Versand; Details stehen im Server-Log. Die Nachricht wird erneut versucht.".into(),
+        hint_en: "Internal error while sending; see the server log. The message will be tried again.".into(),
+        detail: None,
+    }
+}

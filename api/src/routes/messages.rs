@@ -1,0 +1,223 @@
+//! The send API: every module's mail goes through here.
+
+use crate::auth::{scopes, Authorized};
+use crate::db::{self, messages::Inserted, messages::Recipients, messages::Resend};
+use crate::domain::outgoing::OutgoingMessage;
+use crate::error::{ApiError, Context};
+use crate::extract::{parse_json, JsonBody};
+use crate::state::AppState;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use postamt_wire::{
+    DeliveryAttempt, EffectiveSender, MessageAccepted, MessageStatus, MessageView, PolicyHeaders, Problem,
+    SendMessageRequest, IDEMPOTENCY_KEY_HEADER,
+};
+use sha2::{Digest, Sha256};
+
+/// Queue a message for delivery.
+///
+/// 202 means durable: the message is committed before the answer. The sender policy of
+/// the settings decides From, Reply-To and the envelope sender. With `Idempotency-Key`,
+/// the same key within 24 hours returns the first message instead of sending again.
+#[utoipa::path(
+    tag = "messages",
+    request_body = SendMessageRequest,
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key within 24 h returns the first message"),
+        ("X-CSRF-Token" = Option<String>, Header, description = "Required with the session cookie")
+    ),
+    responses(
+        (status = 202, description = "Stored; will be delivered", body = MessageAccepted),
+        (status = 200, description = "Replay of an earlier request with the same Idempotency-Key", body = MessageAccepted),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Mail settings are not configured", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The message is larger than allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = ["mail:send"]), ("session_cookie" = []))
+)]
+#[post("")]
+pub async fn send_message(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: Authorized<scopes::MailSend>,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.0;
+    let request: SendMessageRequest = parse_json(&body)?;
+    let key = idempotency_key(&req)?;
+    let settings = state.db.run(db::settings::load).await.internal("loading mail settings")?;
+    let settings = settings.ok_or(ApiError::SettingsMissing)?.settings;
+    let message = OutgoingMessage::parse(request, state.limits, domain_of(&settings.sender_address))?;
+    let sender = EffectiveSender::apply(
+        &settings.sender_name,
+        &settings.sender_address,
+        settings.force_default_sender,
+        settings.reply_to_individual_sender,
+        message.acting_user.as_ref(),
+    );
+    let headers = PolicyHeaders {
+        from: sender.from,
+        reply_to: sender.reply_to.or_else(|| message.reply_to.clone()),
+        envelope_from: sender.envelope_from,
+        message_id: message.message_id.clone(),
+        date: message.date,
+    };
+    let recipients = Recipients { to: message.to.clone(), cc: message.cc.clone(), bcc: message.bcc.clone() };
+    let id = uuid::Uuid::new_v4().to_string();
+    let request_hash: String = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
+    let content = serde_json::to_vec(&message).internal("serialising the message")?;
+    let size = i64::try_from(message.size()).unwrap_or(i64::MAX);
+    let (actor, category, id2) = (auth.caller.actor.clone(), message.category.clone(), id.clone());
+    let inserted = state
+        .db
+        .run(move |conn| {
+            db::messages::insert(
+                conn,
+                &db::messages::NewMessage {
+                    id: &id2,
+                    created_by: &actor,
+                    idempotency_key: key.as_deref(),
+                    request_hash: &request_hash,
+                    category: &category,
+                    recipients: &recipients,
+                    headers: &headers,
+                    size_bytes: size,
+                    content: &content,
+                },
+            )
+        })
+        .await
+        .internal("storing the message")?;
+    match inserted {
+        Inserted::New => {
+            state.metrics.accepted();
+            state.delivery_notify.notify_waiters();
+            Ok(HttpResponse::Accepted().json(MessageAccepted { id, status: MessageStatus::Queued }))
+        }
+        Inserted::Replay(existing) if existing.same_request => Ok(HttpResponse::Ok()
+            .insert_header(("Idempotent-Replayed", "true"))
+            .json(MessageAccepted { id: existing.id, status: existing.status })),
+        Inserted::Replay(_) => Err(ApiError::field(
+            IDEMPOTENCY_KEY_HEADER,
+            "reused_with_different_request",
+            "this key was already used within 24 hours for a different message",
+        )),
+    }
+}
+
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get(IDEMPOTENCY_KEY_HEADER) else { return Ok(None) };
+    let key = value.to_str().unwrap_or("").trim();
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::field(
+            IDEMPOTENCY_KEY_HEADER,
+            "invalid_value",
+            "must be 1 to 255 visible ASCII characters (a UUID is a good choice)",
+        ));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// The domain for generated Message-IDs: the default sender's.
+fn domain_of(address: &str) -> &str {
+    address.rsplit_once('@').map_or("postamt.invalid", |(_, d)| d)
+}
+
+/// A message's status, its attempts and the headers the policy produced.
+#[utoipa::path(
+    tag = "messages",
+    params(("id" = String, Path, description = "The message id from the 202 answer")),
+    responses(
+        (status = 200, body = MessageView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = ["mail:send"]), ("api_key" = ["log:read"]), ("session_cookie" = []))
+)]
+#[get("/{id}")]
+pub async fn get_message(
+    state: web::Data<AppState>,
+    _auth: Authorized<scopes::MessageRead>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let found = state
+        .db
+        .run(move |conn| {
+            let Some((row, has_body)) = db::messages::get(conn, &id)? else { return Ok(None) };
+            let attempts = db::mail_log::for_message(conn, &row.id)?;
+            Ok(Some((row, has_body, attempts)))
+        })
+        .await
+        .internal("loading the message")?;
+    let (row, has_body, attempts) = found.ok_or(ApiError::NotFound("message"))?;
+    let status = MessageStatus::parse(&row.status).unwrap_or(MessageStatus::Queued);
+    let recipients: Recipients = serde_json::from_str(&row.recipients).internal("reading recipients")?;
+    let headers: PolicyHeaders = serde_json::from_str(&row.headers).internal("reading headers")?;
+    let view = MessageView {
+        id: row.id.clone(),
+        category: row.category.clone(),
+        status,
+        to: recipients.to,
+        cc: recipients.cc,
+        bcc: recipients.bcc,
+        headers,
+        created_at: db::messages::row_created_at(&row),
+        sent_at: row.sent_at.map(db::utc),
+        next_attempt_at: matches!(status, MessageStatus::Queued | MessageStatus::Retrying).then(|| db::utc(row.next_attempt_at)),
+        attempts: attempts
+            .into_iter()
+            .map(|e| DeliveryAttempt {
+                at: e.at,
+                attempt: e.attempt.unwrap_or(0),
+                outcome: e.status,
+                stage: e.stage,
+                class: e.class,
+                smtp_reply: e.smtp_reply,
+                duration_ms: e.duration_ms,
+            })
+            .collect(),
+        resendable: status == MessageStatus::Failed && has_body,
+    };
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Queue a failed message again (while its content is kept).
+#[utoipa::path(
+    tag = "messages",
+    params(
+        ("id" = String, Path, description = "The message id"),
+        ("X-CSRF-Token" = Option<String>, Header, description = "Required with the session cookie")
+    ),
+    responses(
+        (status = 202, description = "Queued again", body = MessageAccepted),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not failed, or its content was already deleted", body = Problem, content_type = "application/problem+json")
+    ),
+    security(("api_key" = ["mail:send"]), ("session_cookie" = []))
+)]
+#[post("/{id}/resend")]
+pub async fn resend_message(
+    state: web::Data<AppState>,
+    _auth: Authorized<scopes::MailSend>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let lookup = id.clone();
+    match state.db.run(move |conn| db::messages::resend(conn, &lookup)).await.internal("re-queueing")? {
+        Resend::Queued => {
+            state.delivery_notify.notify_waiters();
+            Ok(HttpResponse::Accepted().json(MessageAccepted { id, status: MessageStatus::Queued }))
+        }
+        Resend::NotFound => Err(ApiError::NotFound("message")),
+        Resend::NotResendable(status) => Err(ApiError::Conflict(format!(
+            "only failed messages whose content is still kept can be resent; this one is {}",
+            status.as_str()
+        ))),
+    }
+}

@@ -1,0 +1,262 @@
+//! The one client of Postamt's REST API (same origin, cookie session).
+//!
+//! Keeps the session's CSRF token in memory and sends it on every POST, PUT and DELETE;
+//! tells network failures (no answer) apart from API errors (an answer with a problem body);
+//! and reports any 401 on a signed-in request to the handler set with [`on_unauthorized`].
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use postamt_wire::{
+    problem_types, MailSettings, MailSettingsInput, Problem, SessionCreate, SessionInfo, SettingsHistory, CSRF_HEADER,
+};
+use serde::de::DeserializeOwned;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortSignal, Headers, Request, RequestCache, RequestCredentials, RequestInit, Response};
+
+/// Relative, so the page also works when served below a path prefix.
+const BASE: &str = "api/v1";
+/// No request may keep the page waiting longer than this.
+const TIMEOUT_MS: u32 = 30_000;
+
+/// Why a request failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiError {
+    /// No answer from the server: offline, connection refused, timed out.
+    Network(String),
+    /// The server answered with an error and a problem document.
+    Api {
+        problem: Problem,
+        /// Seconds from `Retry-After` (429).
+        retry_after: Option<u64>,
+    },
+    /// An answer that is not what the API sends (e.g. an HTML error page from a proxy, or a body
+    /// that does not decode).
+    Unexpected { status: u16, detail: String },
+}
+
+impl ApiError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Network(_) => None,
+            ApiError::Api { problem, .. } => Some(problem.status),
+            ApiError::Unexpected { status, .. } => Some(*status),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Saved settings with the `ETag` to send back as `If-Match`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned {
+    pub settings: MailSettings,
+    pub etag: String,
+}
+
+thread_local! {
+    static CSRF_TOKEN: RefCell<Option<String>> = const { RefCell::new(None) };
+    static UNAUTHORIZED_HANDLER: RefCell<Option<Rc<dyn Fn()>>> = const { RefCell::new(None) };
+}
+
+/// Called whenever a signed-in request answers 401 (session expired or signed out elsewhere).
+pub fn on_unauthorized(handler: impl Fn() + 'static) {
+    UNAUTHORIZED_HANDLER.with(|h| *h.borrow_mut() = Some(Rc::new(handler)));
+}
+
+fn set_csrf(token: Option<String>) {
+    CSRF_TOKEN.with(|t| *t.borrow_mut() = token);
+}
+
+/// Forgets the session's CSRF token (after sign-out or a 401).
+pub fn forget_session() {
+    set_csrf(None);
+}
+
+/// Who is signed in; `Err` with status 401 when nobody is. Remembers the CSRF token.
+pub async fn session_get() -> ApiResult<SessionInfo> {
+    let reply = send(Method::Get, "session", None, None, Probe::Session).await?;
+    let info: SessionInfo = reply.json()?;
+    set_csrf(Some(info.csrf_token.clone()));
+    Ok(info)
+}
+
+/// Signs in with the admin password (401 wrong password, 429 throttled).
+pub async fn session_create(password: String) -> ApiResult<SessionInfo> {
+    let body = encode(&SessionCreate { password })?;
+    let reply = send(Method::Post, "session", Some(body), None, Probe::Session).await?;
+    let info: SessionInfo = reply.json()?;
+    set_csrf(Some(info.csrf_token.clone()));
+    Ok(info)
+}
+
+/// Signs out. The token is forgotten also when the session was already gone (401).
+pub async fn session_delete() -> ApiResult<()> {
+    let result = send(Method::Delete, "session", None, None, Probe::Session).await;
+    match result {
+        Ok(_) => {
+            forget_session();
+            Ok(())
+        }
+        Err(e) if e.status() == Some(401) => {
+            forget_session();
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The saved settings, or `None` when mail is not configured yet.
+pub async fn settings_get() -> ApiResult<Option<Versioned>> {
+    match send(Method::Get, "mail-settings", None, None, Probe::No).await {
+        Ok(reply) => reply.versioned().map(Some),
+        Err(ApiError::Api { problem, .. })
+            if problem.status == 404 && problem.problem_type == problem_types::NOT_CONFIGURED =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Saves the settings. `if_match` is the `ETag` of the settings being edited (`None` when
+/// creating them); a stale one gets 412 and changes nothing.
+pub async fn settings_put(input: &MailSettingsInput, if_match: Option<&str>) -> ApiResult<Versioned> {
+    let body = encode(input)?;
+    send(Method::Put, "mail-settings", Some(body), if_match, Probe::No).await?.versioned()
+}
+
+/// Removes the settings (mail is "not configured" afterwards).
+pub async fn settings_delete(if_match: &str) -> ApiResult<()> {
+    send(Method::Delete, "mail-settings", None, Some(if_match), Probe::No).await.map(|_| ())
+}
+
+/// Every change of the settings, newest first.
+pub async fn history_get() -> ApiResult<SettingsHistory> {
+    send(Method::Get, "mail-settings/history", None, None, Probe::No).await?.json()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+impl Method {
+    fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// Requests on the session itself expect 401 as an ordinary answer ("not signed in", "wrong
+/// password"); every other 401 means the session is gone.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    Session,
+    No,
+}
+
+struct Reply {
+    status: u16,
+    etag: Option<String>,
+    body: String,
+}
+
+impl Reply {
+    fn json<T: DeserializeOwned>(&self) -> ApiResult<T> {
+        serde_json::from_str(&self.body)
+            .map_err(|e| ApiError::Unexpected { status: self.status, detail: format!("undecodable answer: {e}") })
+    }
+
+    fn versioned(&self) -> ApiResult<Versioned> {
+        let settings: MailSettings = self.json()?;
+        let etag = self.etag.clone().unwrap_or_else(|| format!("\"{}\"", settings.version));
+        Ok(Versioned { settings, etag })
+    }
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> ApiResult<String> {
+    serde_json::to_string(value).map_err(|e| ApiError::Unexpected { status: 0, detail: e.to_string() })
+}
+
+fn js_error_text(e: &JsValue) -> String {
+    if let Some(err) = e.dyn_ref::<js_sys::Error>() {
+        let name: String = err.name().into();
+        if name == "TimeoutError" || name == "AbortError" {
+            return "timeout".to_owned();
+        }
+        return err.message().into();
+    }
+    e.as_string().unwrap_or_else(|| format!("{e:?}"))
+}
+
+async fn send(
+    method: Method,
+    path: &str,
+    body: Option<String>,
+    if_match: Option<&str>,
+    probe: Probe,
+) -> ApiResult<Reply> {
+    let network = |e: JsValue| ApiError::Network(js_error_text(&e));
+
+    let headers = Headers::new().map_err(network)?;
+    headers.set("Accept", "application/json, application/problem+json").map_err(network)?;
+    if body.is_some() {
+        headers.set("Content-Type", "application/json").map_err(network)?;
+    }
+    if method != Method::Get {
+        if let Some(token) = CSRF_TOKEN.with(|t| t.borrow().clone()) {
+            headers.set(CSRF_HEADER, &token).map_err(network)?;
+        }
+    }
+    if let Some(etag) = if_match {
+        headers.set("If-Match", etag).map_err(network)?;
+    }
+
+    let init = RequestInit::new();
+    init.set_method(method.as_str());
+    init.set_headers(&headers);
+    init.set_credentials(RequestCredentials::SameOrigin);
+    init.set_cache(RequestCache::NoStore);
+    init.set_signal(Some(&AbortSignal::timeout_with_u32(TIMEOUT_MS)));
+    if let Some(body) = &body {
+        init.set_body(&JsValue::from_str(body));
+    }
+    let request = Request::new_with_str_and_init(&format!("{BASE}/{path}"), &init).map_err(network)?;
+
+    let window = web_sys::window().ok_or_else(|| ApiError::Network("no window".to_owned()))?;
+    let response: Response =
+        JsFuture::from(window.fetch_with_request(&request)).await.map_err(network)?.unchecked_into();
+    let text = JsFuture::from(response.text().map_err(network)?).await.map_err(network)?;
+    let reply = Reply {
+        status: response.status(),
+        etag: response.headers().get("ETag").ok().flatten(),
+        body: text.as_string().unwrap_or_default(),
+    };
+    if (200..300).contains(&reply.status) {
+        return Ok(reply);
+    }
+
+    let error = match serde_json::from_str::<Problem>(&reply.body) {
+        Ok(problem) => ApiError::Api {
+            problem,
+            retry_after: response.headers().get("Retry-After").ok().flatten().and_then(|v| v.trim().parse().ok()),
+        },
+        Err(_) => ApiError::Unexpected { status: reply.status, detail: response.status_text() },
+    };
+    if reply.status == 401 && probe == Probe::No {
+        forget_session();
+        if let Some(handler) = UNAUTHORIZED_HANDLER.with(|h| h.borrow().clone()) {
+            handler();
+        }
+    }
+    Err(error)
+}

@@ -1,0 +1,86 @@
+//! The application shell: finds out whether the admin is signed in, then shows the sign-in view
+//! or the header with the settings tab.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::api::{self, ApiError};
+use crate::components::header::Header;
+use crate::i18n::I18n;
+use crate::pages::login::LoginPage;
+use crate::pages::settings::SettingsPage;
+
+/// Where the page is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Phase {
+    /// Asking the server who is signed in.
+    Checking,
+    /// That question could not be answered.
+    CheckFailed(ApiError),
+    /// Sign-in view; `expired` when a signed-in request got 401.
+    SignedOut {
+        expired: bool,
+    },
+    SignedIn,
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let i18n = I18n::provide();
+    let phase = RwSignal::new(Phase::Checking);
+
+    // Any 401 on a signed-in request: back to the sign-in view.
+    api::on_unauthorized(move || {
+        if phase.try_get_untracked() == Some(Phase::SignedIn) {
+            phase.set(Phase::SignedOut { expired: true });
+        }
+    });
+
+    let check_session = move || {
+        phase.set(Phase::Checking);
+        spawn_local(async move {
+            phase.set(match api::session_get().await {
+                Ok(_) => Phase::SignedIn,
+                Err(e) if e.status() == Some(401) => Phase::SignedOut { expired: false },
+                Err(e) => Phase::CheckFailed(e),
+            });
+        });
+    };
+    check_session();
+
+    let on_signed_in = Callback::new(move |()| phase.set(Phase::SignedIn));
+    let on_signed_out = Callback::new(move |()| phase.set(Phase::SignedOut { expired: false }));
+    let signed_in = Signal::derive(move || phase.get() == Phase::SignedIn);
+
+    view! {
+        <a class="skip-link" href="#main">{move || i18n.t().skip_to_content}</a>
+        <Header signed_in=signed_in on_signed_out=on_signed_out />
+        <main id="main" tabindex="-1">
+            {move || match phase.get() {
+                Phase::Checking => {
+                    view! { <p class="page-loading" aria-busy="true">{move || i18n.t().loading}</p> }.into_any()
+                }
+                Phase::CheckFailed(error) => {
+                    let detail = match &error {
+                        ApiError::Network(_) => None,
+                        other => other.status(),
+                    };
+                    view! {
+                        <div class="panel notice notice-error" role="alert">
+                            <p>
+                                {move || i18n.t().server_unreachable}
+                                {move || detail.map(|s| format!(" ({})", i18n.lang().problem_title(s)))}
+                            </p>
+                            <button type="button" class="button" on:click=move |_| check_session()>
+                                {move || i18n.t().retry}
+                            </button>
+                        </div>
+                    }
+                        .into_any()
+                }
+                Phase::SignedOut { expired } => view! { <LoginPage expired=expired on_signed_in=on_signed_in /> }.into_any(),
+                Phase::SignedIn => view! { <SettingsPage /> }.into_any(),
+            }}
+        </main>
+    }
+}

@@ -1,0 +1,4 @@
+//! The page's views.
+
+pub mod login;
+pub mod settings;

@@ -1,0 +1,453 @@
+//! The "E-Mail" tab: loads the shared SMTP settings, edits them with client-side checks,
+//! saves them with the version they were loaded at, and explains what the server answered.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use postamt_wire::Encryption;
+use wasm_bindgen::JsCast;
+
+use crate::api::{self, ApiError, Versioned};
+use crate::components::fields::{tr, CheckboxField, SelectField, TextAreaField, TextField};
+use crate::components::history::History;
+use crate::components::status::{error_text, Status, StatusLine};
+use crate::form::{fields, Draft};
+use crate::i18n::I18n;
+use crate::state::{Feedback, FormState};
+
+#[derive(Debug, Clone, PartialEq)]
+enum Load {
+    Loading,
+    Failed(ApiError),
+    Ready,
+}
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let i18n = I18n::get();
+    let load = RwSignal::new(Load::Loading);
+    let saved = RwSignal::new(None::<Versioned>);
+
+    let fetch = move || {
+        load.set(Load::Loading);
+        spawn_local(async move {
+            match api::settings_get().await {
+                Ok(settings) => {
+                    saved.set(settings);
+                    load.set(Load::Ready);
+                }
+                Err(e) => load.set(Load::Failed(e)),
+            }
+        });
+    };
+    fetch();
+
+    view! {
+        <section class="settings" id="email" aria-labelledby="settings-title">
+            <h1 id="settings-title">{move || i18n.t().settings_title}</h1>
+            <p class="lead">{move || i18n.t().settings_intro}</p>
+            <p class="notice notice-info">{move || i18n.t().settings_shared}</p>
+            {move || match load.get() {
+                Load::Loading => {
+                    view! { <p class="page-loading" aria-busy="true">{move || i18n.t().settings_loading}</p> }
+                        .into_any()
+                }
+                Load::Failed(error) => {
+                    view! {
+                        <div class="panel notice notice-error" role="alert">
+                            <p>{move || i18n.t().settings_load_failed} " " {move || error_text(&error, i18n.lang())}</p>
+                            <button type="button" class="button" on:click=move |_| fetch()>
+                                {move || i18n.t().retry}
+                            </button>
+                        </div>
+                    }
+                        .into_any()
+                }
+                Load::Ready => view! { <SettingsForm saved=saved /> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+/// Moves the keyboard focus to the first of `candidates` that is on the page.
+fn focus_first<'a>(candidates: impl IntoIterator<Item = &'a str>) {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
+    for field in candidates {
+        if let Some(el) = doc.get_element_by_id(&fields::dom_id(field)) {
+            if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+                let _ = el.focus();
+                return;
+            }
+        }
+    }
+}
+
+#[component]
+fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
+    let i18n = I18n::get();
+    let saved_draft = Memo::new(move |_| saved.with(|s| Draft::for_saved(s.as_ref().map(|v| &v.settings))));
+    let form = FormState::new(&saved_draft.get_untracked());
+    let feedback = Feedback::new(form, saved);
+    provide_context(feedback);
+
+    let status = RwSignal::new(None::<Status>);
+    let busy = RwSignal::new(false);
+    let confirm_remove = RwSignal::new(false);
+    let dirty = Memo::new(move |_| form.draft() != saved_draft.get());
+    let configured = Signal::derive(move || saved.with(Option::is_some));
+    let password_set = Signal::derive(move || saved.with(|s| s.as_ref().is_some_and(|v| v.settings.auth.password_set)));
+
+    // Shows `v` as the saved state and puts it into the form.
+    let apply_saved = move |v: Option<Versioned>| {
+        let draft = Draft::for_saved(v.as_ref().map(|v| &v.settings));
+        saved.set(v);
+        form.load(&draft);
+        feedback.reset();
+        confirm_remove.set(false);
+    };
+    let report = move |e: ApiError| match e.status() {
+        // The app has already gone back to the sign-in view.
+        Some(401) => {}
+        Some(412) => status.set(Some(Status::Conflict)),
+        _ => status.set(Some(Status::Failed(e))),
+    };
+
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        let draft = form.draft_untracked();
+        let issues = feedback.current_issues();
+        if !issues.is_empty() {
+            feedback.mark_submitted();
+            status.set(Some(Status::FixFields));
+            focus_first(issues.iter().map(|i| i.field));
+            return;
+        }
+        let input = draft.to_input();
+        let etag = saved.with_untracked(|s| s.as_ref().map(|v| v.etag.clone()));
+        busy.set(true);
+        status.set(Some(Status::Saving));
+        spawn_local(async move {
+            let result = api::settings_put(&input, etag.as_deref()).await;
+            busy.set(false);
+            match result {
+                Ok(v) => {
+                    let version = v.settings.version;
+                    apply_saved(Some(v));
+                    status.set(Some(Status::Saved(version)));
+                }
+                Err(ApiError::Api { problem, .. }) if problem.status == 422 && !problem.errors.is_empty() => {
+                    let order: Vec<&str> =
+                        fields::ALL.into_iter().filter(|f| problem.errors.iter().any(|e| e.field == *f)).collect();
+                    feedback.set_server_errors(draft, problem.errors);
+                    status.set(Some(Status::ServerRejected));
+                    focus_first(order);
+                }
+                Err(e) => report(e),
+            }
+        });
+    };
+
+    let discard = move |_| {
+        apply_saved(saved.get_untracked());
+        status.set(Some(Status::Discarded));
+    };
+
+    let reload = move |_| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        spawn_local(async move {
+            let result = api::settings_get().await;
+            busy.set(false);
+            match result {
+                Ok(v) => {
+                    apply_saved(v);
+                    status.set(Some(Status::Reloaded));
+                }
+                Err(e) => report(e),
+            }
+        });
+    };
+
+    let remove = move |_| {
+        let Some(etag) = saved.with_untracked(|s| s.as_ref().map(|v| v.etag.clone())) else { return };
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        status.set(Some(Status::Removing));
+        spawn_local(async move {
+            let result = api::settings_delete(&etag).await;
+            busy.set(false);
+            confirm_remove.set(false);
+            match result {
+                Ok(()) => {
+                    apply_saved(None);
+                    status.set(Some(Status::Removed));
+                }
+                Err(e) => report(e),
+            }
+        });
+    };
+
+    // Changing the encryption suggests its usual port, unless a port of one's own was entered.
+    let on_encryption = Callback::new(move |value: String| {
+        let Some(new) = Encryption::parse(&value) else { return };
+        let old = form.encryption.get_untracked();
+        let port = form.port.get_untracked();
+        if port.trim().is_empty() || port.trim() == old.default_port().to_string() {
+            form.port.set(new.default_port().to_string());
+        }
+        form.encryption.set(new);
+    });
+    // Reply-To needs "force default sender": unticking force unticks it too.
+    let on_force = Callback::new(move |on: bool| {
+        if !on {
+            form.reply_to_individual_sender.set(false);
+        }
+    });
+
+    let saved_line = move || {
+        let lang = i18n.lang();
+        saved.with(|s| match s {
+            Some(v) => view! {
+                <p class="saved-info">
+                    {lang.last_saved(
+                        v.settings.version,
+                        &lang.date_time(&v.settings.updated_at.to_rfc3339()),
+                        &v.settings.updated_by,
+                    )}
+                </p>
+            }
+            .into_any(),
+            None => {
+                view! { <p class="notice notice-info" id="not-configured">{lang.texts().not_configured}</p> }.into_any()
+            }
+        })
+    };
+
+    let other_messages = move || {
+        let lang = i18n.lang();
+        let errors = feedback.other_server_errors(lang);
+        let warnings = feedback.other_warnings(lang);
+        (!errors.is_empty() || !warnings.is_empty()).then(|| {
+            view! {
+                <ul class="other-messages">
+                    {errors.into_iter().map(|e| view! { <li class="field-error">{e}</li> }).collect_view()}
+                    {warnings
+                        .into_iter()
+                        .map(|w| view! { <li class="field-warning">{w}</li> })
+                        .collect_view()}
+                </ul>
+            }
+        })
+    };
+
+    view! {
+        {saved_line}
+        <form class="settings-form" novalidate on:submit=save>
+            <fieldset class="panel">
+                <legend>{move || i18n.t().section_connection}</legend>
+                <p class="section-help">{move || i18n.t().settings_source}</p>
+                <TextField field=fields::HOST label=|t| t.host_label value=form.host help=tr(|t| t.host_help) />
+                <div class="row">
+                    <SelectField
+                        field=fields::ENCRYPTION
+                        label=|t| t.encryption_label
+                        options=vec![
+                            ("none", tr(|t| t.encryption_none)),
+                            ("starttls", tr(|t| t.encryption_starttls)),
+                            ("tls", tr(|t| t.encryption_tls)),
+                        ]
+                        value=Signal::derive(move || form.encryption.get().as_str().to_owned())
+                        on_change=on_encryption
+                        help=tr(|t| t.encryption_help)
+                    />
+                    <TextField
+                        field=fields::PORT
+                        label=|t| t.port_label
+                        value=form.port
+                        inputmode="numeric"
+                        help=tr(|t| t.port_help)
+                        extra_class="field-short"
+                    />
+                    <TextField
+                        field=fields::TIMEOUT_SECONDS
+                        label=|t| t.timeout_label
+                        value=form.timeout_seconds
+                        inputmode="numeric"
+                        help=tr(|t| t.timeout_help)
+                        extra_class="field-short"
+                    />
+                </div>
+            </fieldset>
+
+            <fieldset class="panel">
+                <legend>{move || i18n.t().section_sender}</legend>
+                <TextField
+                    field=fields::SENDER_NAME
+                    label=|t| t.sender_name_label
+                    value=form.sender_name
+                    help=tr(|t| t.sender_name_help)
+                />
+                <TextField
+                    field=fields::SENDER_ADDRESS
+                    label=|t| t.sender_address_label
+                    value=form.sender_address
+                    inputmode="email"
+                    help=tr(|t| t.sender_address_help)
+                />
+            </fieldset>
+
+            <fieldset class="panel">
+                <legend>{move || i18n.t().section_auth}</legend>
+                <CheckboxField
+                    field=fields::AUTH_ENABLED
+                    label=|t| t.auth_enabled_label
+                    checked=form.auth_enabled
+                    help=tr(|t| t.auth_enabled_help)
+                />
+                <Show when=move || form.auth_enabled.get()>
+                    <div class="row row-even">
+                        <TextField
+                            field=fields::AUTH_USERNAME
+                            label=|t| t.auth_username_label
+                            value=form.auth_username
+                            autocomplete="username"
+                            help=tr(|t| t.auth_username_help)
+                        />
+                        <TextField
+                            field=fields::AUTH_PASSWORD
+                            label=|t| t.auth_password_label
+                            value=form.auth_password
+                            input_type="password"
+                            autocomplete="new-password"
+                            placeholder=Signal::derive(move || {
+                                if password_set.get() {
+                                    i18n.t().password_stored_placeholder.to_owned()
+                                } else {
+                                    String::new()
+                                }
+                            })
+                            help=Signal::derive(move || {
+                                if password_set.get() { i18n.t().password_help_stored } else { i18n.t().password_help_new }
+                            })
+                        />
+                    </div>
+                </Show>
+            </fieldset>
+
+            <fieldset class="panel">
+                <legend>{move || i18n.t().section_tls}</legend>
+                <TextAreaField
+                    field=fields::TLS_TRUSTED_CA_PEM
+                    label=|t| t.tls_ca_label
+                    value=form.tls_trusted_ca_pem
+                    help=tr(|t| t.tls_ca_help)
+                    placeholder="-----BEGIN CERTIFICATE-----"
+                />
+                <CheckboxField
+                    field=fields::TLS_ACCEPT_INVALID_CERTIFICATES
+                    label=|t| t.tls_accept_invalid_label
+                    checked=form.tls_accept_invalid_certificates
+                    help=tr(|t| t.tls_accept_invalid_help)
+                />
+            </fieldset>
+
+            <fieldset class="panel">
+                <legend>{move || i18n.t().section_more}</legend>
+                <CheckboxField
+                    field=fields::FORCE_DEFAULT_SENDER
+                    label=|t| t.force_label
+                    checked=form.force_default_sender
+                    help=tr(|t| t.force_help)
+                    on_change=on_force
+                />
+                <CheckboxField
+                    field=fields::REPLY_TO_INDIVIDUAL_SENDER
+                    label=|t| t.reply_to_label
+                    checked=form.reply_to_individual_sender
+                    help=tr(|t| t.reply_to_help)
+                    disabled=Signal::derive(move || !form.force_default_sender.get())
+                />
+            </fieldset>
+
+            <div class="actions">
+                <div class="action-buttons">
+                    <button type="submit" id="save" class="button button-primary" disabled=move || busy.get()>
+                        {move || if busy.get() { i18n.t().saving } else { i18n.t().save }}
+                    </button>
+                    <button
+                        type="button"
+                        id="discard"
+                        class="button"
+                        disabled=move || !dirty.get() || busy.get()
+                        on:click=discard
+                    >
+                        {move || i18n.t().discard}
+                    </button>
+                    <Show when=move || dirty.get()>
+                        <span class="dirty-flag">{move || i18n.t().unsaved_changes}</span>
+                    </Show>
+                </div>
+                <div class="action-status">
+                    <StatusLine status=status />
+                    <Show when=move || status.with(|s| s == &Some(Status::Conflict))>
+                        <button
+                            type="button"
+                            id="reload"
+                            class="button"
+                            disabled=move || busy.get()
+                            on:click=reload
+                        >
+                            {move || i18n.t().reload}
+                        </button>
+                    </Show>
+                </div>
+                {other_messages}
+            </div>
+        </form>
+
+        <Show when=move || configured.get()>
+            <div class="panel remove">
+                <Show
+                    when=move || confirm_remove.get()
+                    fallback=move || {
+                        view! {
+                            <button
+                                type="button"
+                                id="remove"
+                                class="button button-danger-quiet"
+                                disabled=move || busy.get()
+                                on:click=move |_| confirm_remove.set(true)
+                            >
+                                {move || i18n.t().remove}
+                            </button>
+                        }
+                    }
+                >
+                    <p role="alert">{move || i18n.t().remove_question}</p>
+                    <div class="action-buttons">
+                        <button
+                            type="button"
+                            id="remove-confirm"
+                            class="button button-danger"
+                            disabled=move || busy.get()
+                            on:click=remove
+                        >
+                            {move || i18n.t().remove_confirm}
+                        </button>
+                        <button type="button" class="button" on:click=move |_| confirm_remove.set(false)>
+                            {move || i18n.t().cancel}
+                        </button>
+                    </div>
+                </Show>
+            </div>
+        </Show>
+
+        <History version=Signal::derive(move || saved.with(|s| s.as_ref().map(|v| v.settings.version))) />
+    }
+}

@@ -1,0 +1,3 @@
+DROP TABLE mail_log;
+DROP TABLE message_bodies;
+DROP TABLE messages;
