@@ -25,6 +25,13 @@ fn delivery_config(host: &str, port: u16, encryption: Encryption, timeout_secs: 
     cfg
 }
 
+/// The test server, logging every connection and RSET too.
+async fn start(tls: &str, cert: Option<&CertFiles>, args: &[&str]) -> SmtpServer {
+    let mut args = args.to_vec();
+    args.push("--log-sessions");
+    start_server(tls, cert, &args).await
+}
+
 fn to(addresses: &[&str]) -> Vec<String> {
     addresses.iter().map(|a| a.to_string()).collect()
 }
@@ -131,7 +138,7 @@ async fn many_messages(server: &SmtpServer, cfg: &DeliveryConfig, n: usize, expe
 
 #[tokio::test]
 async fn many_messages_over_one_session() {
-    let server = start_server("none", None, &[]).await;
+    let server = start("none", None, &[]).await;
     let cfg = delivery_config("127.0.0.1", server.port, Encryption::None, 10);
     let rate = many_messages(&server, &cfg, 300, false).await;
     eprintln!("aiosmtpd, plaintext, no PIPELINING: {rate:.0} messages/s over one session");
@@ -139,7 +146,7 @@ async fn many_messages_over_one_session() {
 
 #[tokio::test]
 async fn many_messages_pipelined() {
-    let server = start_server("none", None, &["--pipelining"]).await;
+    let server = start("none", None, &["--pipelining"]).await;
     let cfg = delivery_config("127.0.0.1", server.port, Encryption::None, 10);
     let rate = many_messages(&server, &cfg, 300, true).await;
     eprintln!("aiosmtpd, plaintext, PIPELINING: {rate:.0} messages/s over one session");
@@ -148,7 +155,7 @@ async fn many_messages_pipelined() {
 #[tokio::test]
 async fn large_message_with_dots_arrives_intact_over_starttls() {
     let pki = Pki::new();
-    let server = start_server("starttls", Some(&pki.localhost()), &["--pipelining"]).await;
+    let server = start("starttls", Some(&pki.localhost()), &["--pipelining"]).await;
     let mut cfg = delivery_config("localhost", server.port, Encryption::Starttls, 20);
     cfg.trusted_ca_pem = Some(pki.ca_pem.clone());
     let mut session = open(&cfg).await.expect("open");
@@ -160,6 +167,9 @@ async fn large_message_with_dots_arrives_intact_over_starttls() {
     }
     let small = message(2, 3);
     for m in [&big, &small, &big] {
+        // Over TLS too (1.3 session tickets arrive unasked, but are no SMTP data).
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(session.is_usable().await);
         send(&mut session, &to(&["someone@example.org"]), m).await.expect("send");
     }
     session.close().await;
@@ -179,7 +189,7 @@ async fn greylisted_recipient_is_temporary_and_the_same_session_then_delivers() 
         if pipelining {
             args.push("--pipelining");
         }
-        let server = start_server("none", None, &args).await;
+        let server = start("none", None, &args).await;
         let cfg = delivery_config("127.0.0.1", server.port, Encryption::None, 10);
         let mut session = open(&cfg).await.expect("open");
         let recipients = to(&["someone@example.org"]);
@@ -212,7 +222,7 @@ async fn rejected_recipient_is_permanent_nothing_is_sent_and_the_session_stays_u
         if pipelining {
             args.push("--pipelining");
         }
-        let server = start_server("none", None, &args).await;
+        let server = start("none", None, &args).await;
         let cfg = delivery_config("127.0.0.1", server.port, Encryption::None, 10);
         let mut session = open(&cfg).await.expect("open");
 
@@ -249,7 +259,7 @@ async fn rejected_recipient_is_permanent_nothing_is_sent_and_the_session_stays_u
 
 #[tokio::test]
 async fn message_rejected_at_data_is_permanent() {
-    let server = start_server("none", None, &["--reject-data", "554 5.7.1 Message rejected as spam"]).await;
+    let server = start("none", None, &["--reject-data", "554 5.7.1 Message rejected as spam"]).await;
     let cfg = delivery_config("127.0.0.1", server.port, Encryption::None, 10);
     let mut session = open(&cfg).await.expect("open");
     let failure = send(&mut session, &to(&["someone@example.org"]), &message(0, 3)).await.unwrap_err();
@@ -262,7 +272,7 @@ async fn message_rejected_at_data_is_permanent() {
 
 #[tokio::test]
 async fn a_421_makes_the_session_unusable() {
-    let server = start_server("none", None, &["--reject-rcpt", "421 4.7.0 Too many errors, closing"]).await;
+    let server = start("none", None, &["--reject-rcpt", "421 4.7.0 Too many errors, closing"]).await;
     let cfg = delivery_config("127.0.0.1", server.port, Encryption::None, 10);
     let mut session = open(&cfg).await.expect("open");
     let failure = send(&mut session, &to(&["someone@example.org"]), &message(0, 3)).await.unwrap_err();
@@ -276,7 +286,7 @@ async fn a_421_makes_the_session_unusable() {
 
 #[tokio::test]
 async fn wrong_password_fails_at_open_and_is_permanent() {
-    let server = start_server("none", None, &[]).await;
+    let server = start("none", None, &[]).await;
     let mut cfg = delivery_config("127.0.0.1", server.port, Encryption::None, 10);
     cfg.credentials =
         Some(Credentials { username: USER.to_owned(), password: SecretString::from("Wrong-Password-42") });
@@ -293,7 +303,7 @@ async fn wrong_password_fails_at_open_and_is_permanent() {
 #[tokio::test]
 async fn starttls_with_a_private_ca() {
     let pki = Pki::new();
-    let server = start_server("starttls", Some(&pki.localhost()), &["--auth-require-tls"]).await;
+    let server = start("starttls", Some(&pki.localhost()), &["--auth-require-tls"]).await;
     let mut cfg = delivery_config("localhost", server.port, Encryption::Starttls, 10);
 
     // Without the CA the certificate is not trusted: a TLS failure, retried later.
@@ -316,7 +326,7 @@ async fn starttls_with_a_private_ca() {
 
 #[tokio::test]
 async fn starttls_configured_never_falls_back_to_plaintext() {
-    let server = start_server("none", None, &[]).await;
+    let server = start("none", None, &[]).await;
     let cfg = delivery_config("127.0.0.1", server.port, Encryption::Starttls, 10);
     let failure = open(&cfg).await.unwrap_err();
     assert_eq!(
@@ -330,12 +340,14 @@ async fn starttls_configured_never_falls_back_to_plaintext() {
 #[tokio::test]
 async fn implicit_tls() {
     let pki = Pki::new();
-    let server = start_server("implicit", Some(&pki.localhost()), &["--pipelining"]).await;
+    let server = start("implicit", Some(&pki.localhost()), &["--pipelining"]).await;
     let mut cfg = delivery_config("localhost", server.port, Encryption::Tls, 10);
     cfg.trusted_ca_pem = Some(pki.ca_pem.clone());
     let mut session = open(&cfg).await.expect("open");
     assert!(session.tls_protocol().is_some());
     for i in 0..3 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(session.is_usable().await);
         send(&mut session, &to(&["someone@example.org"]), &message(i, 3)).await.expect("send");
     }
     session.close().await;
@@ -386,7 +398,7 @@ async fn silent_server_ends_at_the_deadline() {
 
 #[tokio::test]
 async fn server_stalling_after_the_message_hits_the_send_deadline() {
-    let server = start_server("none", None, &["--stall", "data:20"]).await;
+    let server = start("none", None, &["--stall", "data:20"]).await;
     let cfg = delivery_config("127.0.0.1", server.port, Encryption::None, 2);
     let mut session = open(&cfg).await.expect("open");
     let started = Instant::now();
@@ -407,7 +419,7 @@ async fn server_stalling_after_the_message_hits_the_send_deadline() {
 
 #[tokio::test]
 async fn connection_closed_by_the_server_between_messages() {
-    let server = start_server("none", None, &["--close-after-messages", "1"]).await;
+    let server = start("none", None, &["--close-after-messages", "1"]).await;
     let cfg = delivery_config("127.0.0.1", server.port, Encryption::None, 10);
     let mut session = open(&cfg).await.expect("open");
     assert!(session.is_usable().await);
@@ -433,7 +445,7 @@ async fn connection_closed_by_the_server_between_messages() {
 
 #[tokio::test]
 async fn idle_session_is_checked_with_noop() {
-    let server = start_server("none", None, &[]).await;
+    let server = start("none", None, &[]).await;
     let cfg = delivery_config("127.0.0.1", server.port, Encryption::None, 10);
     let mut session = open(&cfg).await.expect("open");
     session.set_noop_after_idle(Duration::ZERO);
@@ -442,7 +454,7 @@ async fn idle_session_is_checked_with_noop() {
     session.close().await;
 
     // A server that no longer answers: NOOP times out, bounded by the timeout.
-    let stalled = start_server("none", None, &["--stall", "noop:20"]).await;
+    let stalled = start("none", None, &["--stall", "noop:20"]).await;
     let cfg = delivery_config("127.0.0.1", stalled.port, Encryption::None, 2);
     let mut session = open(&cfg).await.expect("open");
     session.set_noop_after_idle(Duration::ZERO);
@@ -453,7 +465,7 @@ async fn idle_session_is_checked_with_noop() {
 
 #[tokio::test]
 async fn addresses_that_could_inject_commands_are_refused_before_sending() {
-    let server = start_server("none", None, &[]).await;
+    let server = start("none", None, &[]).await;
     let cfg = delivery_config("127.0.0.1", server.port, Encryption::None, 10);
     let mut session = open(&cfg).await.expect("open");
     let evil = to(&["someone@example.org>\r\nRCPT TO:<attacker@example.org"]);
@@ -480,7 +492,7 @@ async fn no_secret_in_failures_or_logs() {
     // A careless server whose account has another password, and which repeats the
     // password it got (and its base64 forms) when it rejects the login.
     let careless_auth = format!("535 5.7.8 Bad login {PASSWORD} / {encoded} / {plain_blob}");
-    let careless = start_server("none", None, &["--auth-fail-reply", &careless_auth, "--password", "other"]).await;
+    let careless = start("none", None, &["--auth-fail-reply", &careless_auth, "--password", "other"]).await;
     let mut cfg = delivery_config("127.0.0.1", careless.port, Encryption::None, 10);
     let failure = open(&cfg).await.unwrap_err();
     assert_eq!(failure.class, FailureClass::CredentialsRejected);
@@ -489,14 +501,14 @@ async fn no_secret_in_failures_or_logs() {
 
     // Sending: replies that echo the password are masked in receipts and failures.
     let careless_rcpt = format!("550 5.1.1 no such user, your password is {PASSWORD} ({encoded})");
-    let rejecting = start_server("none", None, &["--reject-rcpt", &careless_rcpt]).await;
+    let rejecting = start("none", None, &["--reject-rcpt", &careless_rcpt]).await;
     cfg.port = rejecting.port;
     let mut session = open(&cfg).await.expect("open");
     let failure = send(&mut session, &to(&["someone@example.org"]), &message(0, 3)).await.unwrap_err();
     assert!(failure.reply.as_deref().unwrap().contains("your password is ******** (********"), "{failure:#?}");
     session.close().await;
 
-    let server = start_server("none", None, &[]).await;
+    let server = start("none", None, &[]).await;
     cfg.port = server.port;
     let mut session = open(&cfg).await.expect("open");
     send(&mut session, &to(&["someone@example.org"]), b"Subject: secret content XYZZY\r\n\r\nbody\r\n")

@@ -220,9 +220,20 @@ pub fn complete(
     completion: &Completion,
     headers: Option<&PolicyHeaders>,
     log: &mail_log::NewEntry,
+    renew: &(String, NaiveDateTime),
 ) -> anyhow::Result<()> {
     write_transaction(conn, |conn| {
         let at = now();
+        // The worker is alive: extend its other claims (see `claim`).
+        let (worker, until) = renew;
+        diesel::update(
+            m::messages
+                .filter(m::claimed_by.eq(worker))
+                .filter(m::status.eq(MessageStatus::Sending.as_str()))
+                .filter(m::id.ne(id)),
+        )
+        .set(m::claim_expires_at.eq(Some(*until)))
+        .execute(conn)?;
         let target = m::messages.filter(m::id.eq(id));
         let headers = headers.map(serde_json::to_string).transpose()?;
         match completion {

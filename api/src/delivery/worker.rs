@@ -72,12 +72,14 @@ impl Worker {
 
     async fn run(mut self) {
         loop {
-            let batch = self.claim().await;
+            let route = self.route().await;
+            let timeout = route.as_ref().map_or(Duration::from_secs(60), |r| r.config.timeout);
+            let batch = self.claim(timeout).await;
             if batch.is_empty() {
                 self.idle().await;
                 continue;
             }
-            let route = match self.route().await {
+            let route = match route {
                 Ok(route) => route,
                 Err(failure) => {
                     for msg in batch {
@@ -93,10 +95,9 @@ impl Worker {
         }
     }
 
-    async fn claim(&self) -> Vec<Claimed> {
+    async fn claim(&self, timeout: Duration) -> Vec<Claimed> {
         let id = self.id.clone();
-        // Long enough for a whole batch at the settings' deadline, plus margin.
-        let lease = chrono::Duration::seconds(BATCH * (i64::from(postamt_wire::TIMEOUT_SECONDS_MAX) + 10));
+        let lease = lease(timeout);
         match self.state.db.run(move |conn| db::messages::claim(conn, &id, BATCH, lease)).await {
             Ok(batch) => batch,
             Err(e) => {
@@ -209,6 +210,9 @@ impl Worker {
         let session = match self.session(route).await {
             Ok(session) => session,
             Err(failure) => {
+                // A failed connect or login is a settings problem, not the message's: keep
+                // the message queued (with backoff) so it goes out once the admin fixes it.
+                let failure = DeliveryFailure { permanent: false, ..failure };
                 *open_failure = Some(failure.clone());
                 return self.record(&msg, Some(&outgoing), Some(route), Err(failure), Some(&headers)).await;
             }
@@ -307,16 +311,26 @@ impl Worker {
         }
         let id = msg.id.clone();
         let headers = headers.cloned();
+        let timeout = route.map_or(Duration::from_secs(60), |r| r.config.timeout);
+        let renew = (self.id.clone(), now() + lease(timeout));
         let stored = self
             .state
             .db
-            .run(move |conn| db::messages::complete(conn, &id, &completion, headers.as_ref(), &entry))
+            .run(move |conn| db::messages::complete(conn, &id, &completion, headers.as_ref(), &entry, &renew))
             .await;
         if let Err(e) = stored {
             // The claim expires and the message is tried again: at-least-once.
             tracing::error!(error = format!("{e:#}"), message = %msg.id, "recording a delivery attempt failed");
         }
     }
+}
+
+/// How long a claim holds: a session open plus one send at the settings' deadline, with
+/// margin. Every completed attempt renews the worker's remaining claims, so a batch never
+/// outlives its lease while its worker lives, and a dead instance's messages are picked
+/// up by others within about a minute.
+fn lease(timeout: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(timeout * 2 + Duration::from_secs(20)).unwrap_or_else(|_| chrono::Duration::minutes(5))
 }
 
 fn not_configured() -> DeliveryFailure {

@@ -3,9 +3,10 @@
 
 Plaintext, STARTTLS or implicit TLS; AUTH PLAIN/LOGIN with one account; rejections and
 stalls on purpose. Prints "READY <port>" on stdout once it listens, then serves until
-killed. Every connection, AUTH attempt, RSET and delivered message is appended as one JSON line
-to --events, so a test can check what the server saw (and that a probe delivered nothing);
-each carries the number of its connection ("conn").
+killed. Every AUTH attempt and delivered message (with --log-sessions also every new
+connection and RSET) is appended as one JSON line to --events, so a test can check what the
+server saw (and that a probe delivered nothing); each carries the number of its connection
+("conn").
 """
 
 import argparse
@@ -51,6 +52,7 @@ def parse_args():
         help='answer "550 5.1.1 <ADDR>: User unknown" to RCPT TO of this address (repeatable)',
     )
     p.add_argument("--pipelining", action="store_true", help="offer PIPELINING in EHLO")
+    p.add_argument("--log-sessions", action="store_true", help="also log every new connection and RSET as events")
     p.add_argument(
         "--close-after-messages",
         type=int,
@@ -93,7 +95,8 @@ class Handler:
         return responses
 
     async def handle_RSET(self, server, session, envelope):
-        self.event(event="rset", conn=getattr(session, "postamt_conn", None))
+        if self.args.log_sessions:
+            self.event(event="rset", conn=getattr(session, "postamt_conn", None))
         return "250 2.0.0 OK"
 
     async def handle_NOOP(self, server, session, envelope, arg):
@@ -177,7 +180,8 @@ async def main():
             if not upgrade:
                 handler.connections += 1
                 self.postamt_conn = handler.connections
-                handler.event(event="connect", conn=self.postamt_conn)
+                if args.log_sessions:
+                    handler.event(event="connect", conn=self.postamt_conn)
             self.session.postamt_conn = self.postamt_conn
 
     def factory():
