@@ -1,13 +1,11 @@
 use super::FieldProblem;
-use base64::Engine;
 
-/// A PEM text with one or more `CERTIFICATE` blocks whose base64 decodes to DER.
+/// A PEM text with one or more X.509 `CERTIFICATE` blocks: the private CA an admin trusts
+/// for the SMTP server. Parsed by the same code that later builds the TLS trust store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaCertificatePem(String);
 
 const MAX_PEM_BYTES: usize = 64 * 1024;
-const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-const END: &str = "-----END CERTIFICATE-----";
 
 impl CaCertificatePem {
     pub fn as_str(&self) -> &str {
@@ -19,30 +17,12 @@ impl TryFrom<&str> for CaCertificatePem {
     type Error = FieldProblem;
 
     fn try_from(raw: &str) -> Result<Self, FieldProblem> {
-        let invalid = |why: &str| FieldProblem::new("invalid_pem", format!("is not a PEM certificate: {why}"));
         let text = raw.trim();
         if text.len() > MAX_PEM_BYTES {
             return Err(FieldProblem::new("too_long", "must be at most 64 KiB"));
         }
-        let mut rest = text;
-        let mut count = 0;
-        while let Some(start) = rest.find(BEGIN) {
-            let after = &rest[start + BEGIN.len()..];
-            let end = after.find(END).ok_or_else(|| invalid("a block has no END line"))?;
-            let body: String = after[..end].chars().filter(|c| !c.is_whitespace()).collect();
-            let der = base64::engine::general_purpose::STANDARD
-                .decode(body)
-                .map_err(|_| invalid("the base64 inside a block does not decode"))?;
-            // Every X.509 certificate is a DER SEQUENCE.
-            if der.first() != Some(&0x30) || der.len() < 64 {
-                return Err(invalid("a block does not contain a certificate"));
-            }
-            count += 1;
-            rest = &after[end + END.len()..];
-        }
-        if count == 0 {
-            return Err(invalid("no -----BEGIN CERTIFICATE----- block found"));
-        }
+        postamt_smtp::validate_trusted_ca_pem(text)
+            .map_err(|why| FieldProblem::new("invalid_pem", format!("is not a PEM certificate: {why}")))?;
         Ok(Self(text.to_owned()))
     }
 }
@@ -51,19 +31,16 @@ impl TryFrom<&str> for CaCertificatePem {
 mod tests {
     use super::*;
 
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+
     #[test]
-    fn rejects_non_pem() {
+    fn rejects_non_pem_and_non_certificates() {
         assert_eq!(CaCertificatePem::try_from("hello").unwrap_err().code, "invalid_pem");
         let broken = format!("{BEGIN}\n!!!notbase64\n{END}");
         assert_eq!(CaCertificatePem::try_from(broken.as_str()).unwrap_err().code, "invalid_pem");
-        let unterminated = format!("{BEGIN}\nMIIB");
-        assert_eq!(CaCertificatePem::try_from(unterminated.as_str()).unwrap_err().code, "invalid_pem");
-    }
-
-    #[test]
-    fn accepts_a_der_sequence() {
-        let der = [vec![0x30, 0x82, 0x01, 0x00], vec![0u8; 256]].concat();
-        let pem = format!("{BEGIN}\n{}\n{END}\n", base64::engine::general_purpose::STANDARD.encode(der));
-        assert!(CaCertificatePem::try_from(pem.as_str()).is_ok());
+        // Valid base64, but not an X.509 certificate.
+        let not_x509 = format!("{BEGIN}\nMIIBAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n{END}");
+        assert_eq!(CaCertificatePem::try_from(not_x509.as_str()).unwrap_err().code, "invalid_pem");
     }
 }

@@ -65,3 +65,26 @@ async fn the_log_pages_filters_and_exports_without_bodies() {
     assert!(metrics.contains("postamt_outbox_depth 0"));
     assert!(metrics.contains("postamt_delivery_latency_seconds_count 3"));
 }
+
+#[tokio::test]
+async fn a_large_export_streams_in_batches_instead_of_one_buffer() {
+    use diesel::{Connection, RunQueryDsl};
+    let server = SmtpServer::start(&[]);
+    let (app, key) = app_sending_to(Backend::Sqlite, &server).await;
+    let mut conn = diesel::SqliteConnection::establish(app.data_dir.path().join("postamt.sqlite3").to_str().unwrap()).unwrap();
+    diesel::sql_query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 12000) \
+         INSERT INTO mail_log (at, kind, category, status, recipients, sender, duration_ms, details) \
+         SELECT '2026-11-27 10:00:00', 'delivery', 'bulk', 'sent', 'a@example.org', 'b@example.org', 5, '{}' FROM n",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    let response = app.anonymous().get(app.url("/api/v1/mail-log/export?format=ndjson")).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    // Streamed: no length known up front, the body arrives in chunks.
+    assert!(response.content_length().is_none(), "the export was buffered whole");
+    let text = response.text().await.unwrap();
+    assert_eq!(text.lines().count(), 12000);
+    let last: MailLogEntry = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last.category, "bulk");
+}

@@ -200,3 +200,20 @@ async fn warnings_point_at_probable_mistakes() {
     let codes: Vec<&str> = saved.warnings.iter().map(|w| w.code.as_str()).collect();
     assert_eq!(codes, vec!["sender_differs_from_username", "insecure_encryption", "certificate_checks_disabled", "unusual_port"]);
 }
+
+#[tokio::test]
+async fn a_private_ca_is_validated_stored_and_returned() {
+    let mut app = spawn_app(Backend::Sqlite).await;
+    app.sign_in().await;
+    let key = rcgen::KeyPair::generate().unwrap();
+    let ca = rcgen::CertificateParams::new(vec!["smtp.example.org".to_owned()]).unwrap().self_signed(&key).unwrap();
+    let mut with_ca = valid_settings();
+    with_ca.tls.trusted_ca_pem = Some(ca.pem());
+    let saved: MailSettings = app.put_settings(&with_ca, None).await.json().await.unwrap();
+    assert_eq!(saved.tls.trusted_ca_pem.as_deref().map(str::trim), Some(ca.pem().trim()));
+
+    let mut broken = valid_settings();
+    broken.tls.trusted_ca_pem = Some("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----".into());
+    let response = app.put_settings(&broken, None).await;
+    assert_eq!(fields(&problem(response).await), vec![("tls.trusted_ca_pem", "invalid_pem")]);
+}
