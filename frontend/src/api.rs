@@ -8,7 +8,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use postamt_wire::{
-    problem_types, MailSettings, MailSettingsInput, Problem, SessionCreate, SessionInfo, SettingsHistory, CSRF_HEADER,
+    problem_types, EffectiveSender, MailErrors, MailSettings, MailSettingsInput, MailTestRequest, MailTestResult,
+    Problem, SenderPreviewRequest, SessionCreate, SessionInfo, SettingsHistory, CSRF_HEADER,
 };
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
@@ -137,6 +138,77 @@ pub async fn history_get() -> ApiResult<SettingsHistory> {
     send(Method::Get, "mail-settings/history", None, None, Probe::No).await?.json()
 }
 
+/// Runs a test mail (usually with the form's unsaved settings). The request ends when `cancel`
+/// aborts or after `deadline_ms`, whichever comes first; the answer is 200 whether or not mail
+/// worked, an error only for a bad request (422), too many tests (429) or no answer.
+pub async fn mail_test(request: &MailTestRequest, cancel: &AbortSignal, deadline_ms: u32) -> ApiResult<MailTestResult> {
+    let body = encode(request)?;
+    let signals = js_sys::Array::of2(cancel, &AbortSignal::timeout_with_u32(deadline_ms));
+    let signal = AbortSignal::any(&signals);
+    send_with(Method::Post, "mail-settings/test", Some(body), None, Probe::No, &signal).await?.json()
+}
+
+/// From, Reply-To and envelope sender for (unsaved) settings and an acting user.
+pub async fn sender_preview(request: &SenderPreviewRequest) -> ApiResult<EffectiveSender> {
+    let body = encode(request)?;
+    send(Method::Post, "mail-settings/preview", Some(body), None, Probe::No).await?.json()
+}
+
+/// The failures of the last 24 hours grouped by class (`groups`, most frequent first).
+pub async fn mail_errors_grouped() -> ApiResult<MailErrors> {
+    send(Method::Get, "mail-log/errors?group=class", None, None, Probe::No).await?.json()
+}
+
+/// The newest `limit` failures of the last 24 hours (`entries`), and how many there are (`total`).
+pub async fn mail_errors_list(limit: u32) -> ApiResult<MailErrors> {
+    send(Method::Get, &format!("mail-log/errors?limit={limit}"), None, None, Probe::No).await?.json()
+}
+
+/// Format of the mail-log download.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Ndjson,
+}
+
+impl ExportFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Ndjson => "ndjson",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ExportFormat> {
+        [ExportFormat::Csv, ExportFormat::Ndjson].into_iter().find(|f| f.as_str() == s)
+    }
+}
+
+/// The URL of the mail-log download (a cookie-authenticated GET, so a plain link works).
+/// `from` and `to` are RFC 3339 times; `None` leaves that end open.
+pub fn export_url(format: ExportFormat, from: Option<&str>, to: Option<&str>) -> String {
+    let mut url = format!("{BASE}/mail-log/export?format={}", format.as_str());
+    for (name, value) in [("from", from), ("to", to)] {
+        if let Some(value) = value {
+            url.push_str(&format!("&{name}={}", query_value(value)));
+        }
+    }
+    url
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn query_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Method {
     Get,
@@ -198,12 +270,25 @@ fn js_error_text(e: &JsValue) -> String {
     e.as_string().unwrap_or_else(|| format!("{e:?}"))
 }
 
+/// A request that gives up after [`TIMEOUT_MS`].
 async fn send(
     method: Method,
     path: &str,
     body: Option<String>,
     if_match: Option<&str>,
     probe: Probe,
+) -> ApiResult<Reply> {
+    send_with(method, path, body, if_match, probe, &AbortSignal::timeout_with_u32(TIMEOUT_MS)).await
+}
+
+/// A request that ends when `signal` aborts.
+async fn send_with(
+    method: Method,
+    path: &str,
+    body: Option<String>,
+    if_match: Option<&str>,
+    probe: Probe,
+    signal: &AbortSignal,
 ) -> ApiResult<Reply> {
     let network = |e: JsValue| ApiError::Network(js_error_text(&e));
 
@@ -226,7 +311,7 @@ async fn send(
     init.set_headers(&headers);
     init.set_credentials(RequestCredentials::SameOrigin);
     init.set_cache(RequestCache::NoStore);
-    init.set_signal(Some(&AbortSignal::timeout_with_u32(TIMEOUT_MS)));
+    init.set_signal(Some(signal));
     if let Some(body) = &body {
         init.set_body(&JsValue::from_str(body));
     }
@@ -259,4 +344,20 @@ async fn send(
         }
     }
     Err(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_urls() {
+        assert_eq!(export_url(ExportFormat::Csv, None, None), "api/v1/mail-log/export?format=csv");
+        assert_eq!(
+            export_url(ExportFormat::Ndjson, Some("2026-10-28T00:00:00.000Z"), Some("2026-11-27T23:00:00+01:00")),
+            "api/v1/mail-log/export?format=ndjson&from=2026-10-28T00%3A00%3A00.000Z&to=2026-11-27T23%3A00%3A00%2B01%3A00"
+        );
+        assert_eq!(ExportFormat::parse("ndjson"), Some(ExportFormat::Ndjson));
+        assert_eq!(ExportFormat::parse("xls"), None);
+    }
 }

@@ -1,5 +1,6 @@
 //! The application shell: finds out whether the admin is signed in, then shows the sign-in view
-//! or the header with the settings tab.
+//! or the header with the tabs ("E-Mail" settings, error log). The open tab is kept in the URL's
+//! fragment (`#email`, `#errors`), so reloading and the browser's back button keep it.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -7,8 +8,39 @@ use leptos::task::spawn_local;
 use crate::api::{self, ApiError};
 use crate::components::header::Header;
 use crate::i18n::I18n;
+use crate::pages::error_log::ErrorLogPage;
 use crate::pages::login::LoginPage;
 use crate::pages::settings::SettingsPage;
+
+/// The tabs of the signed-in page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Settings,
+    Errors,
+}
+
+impl Tab {
+    /// The URL fragment of the tab.
+    pub fn hash(self) -> &'static str {
+        match self {
+            Tab::Settings => "#email",
+            Tab::Errors => "#errors",
+        }
+    }
+
+    fn from_hash(hash: &str) -> Tab {
+        match hash {
+            "#errors" => Tab::Errors,
+            _ => Tab::Settings,
+        }
+    }
+
+    /// The tab the address bar names.
+    fn current() -> Tab {
+        let hash = web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default();
+        Tab::from_hash(&hash)
+    }
+}
 
 /// Where the page is.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +60,9 @@ pub enum Phase {
 pub fn App() -> impl IntoView {
     let i18n = I18n::provide();
     let phase = RwSignal::new(Phase::Checking);
+    let tab = RwSignal::new(Tab::current());
+    // Back and forward buttons, or a fragment typed into the address bar.
+    let _ = window_event_listener(leptos::ev::popstate, move |_| tab.set(Tab::current()));
 
     // Any 401 on a signed-in request: back to the sign-in view.
     api::on_unauthorized(move || {
@@ -54,7 +89,7 @@ pub fn App() -> impl IntoView {
 
     view! {
         <a class="skip-link" href="#main">{move || i18n.t().skip_to_content}</a>
-        <Header signed_in=signed_in on_signed_out=on_signed_out />
+        <Header signed_in=signed_in on_signed_out=on_signed_out tab=tab />
         <main id="main" tabindex="-1">
             {move || match phase.get() {
                 Phase::Checking => {
@@ -79,7 +114,12 @@ pub fn App() -> impl IntoView {
                         .into_any()
                 }
                 Phase::SignedOut { expired } => view! { <LoginPage expired=expired on_signed_in=on_signed_in /> }.into_any(),
-                Phase::SignedIn => view! { <SettingsPage /> }.into_any(),
+                Phase::SignedIn => {
+                    match tab.get() {
+                        Tab::Settings => view! { <SettingsPage /> }.into_any(),
+                        Tab::Errors => view! { <ErrorLogPage /> }.into_any(),
+                    }
+                }
             }}
         </main>
     }

@@ -6,6 +6,12 @@
 
 use leptos::prelude::*;
 
+mod error_log;
+mod test_mail;
+
+pub use error_log::LogTexts;
+pub use test_mail::TestTexts;
+
 const STORAGE_KEY: &str = "postamt.lang";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +116,7 @@ pub struct Texts {
     pub loading: &'static str,
     pub nav_label: &'static str,
     pub tab_email: &'static str,
+    pub tab_errors: &'static str,
     pub language: &'static str,
     pub logout: &'static str,
     pub logout_failed: &'static str,
@@ -206,6 +213,11 @@ pub struct Texts {
     pub history_empty_value: &'static str,
     pub yes: &'static str,
     pub no: &'static str,
+
+    /// The test panel and the sender preview.
+    pub test: &'static TestTexts,
+    /// The error log tab.
+    pub log: &'static LogTexts,
 }
 
 pub static DE: Texts = Texts {
@@ -215,6 +227,7 @@ pub static DE: Texts = Texts {
     loading: "Lädt …",
     nav_label: "Bereiche",
     tab_email: "E-Mail",
+    tab_errors: "Fehlerprotokoll",
     language: "Sprache",
     logout: "Abmelden",
     logout_failed: "Abmelden ist fehlgeschlagen. Bitte erneut versuchen.",
@@ -324,6 +337,9 @@ pub static DE: Texts = Texts {
     history_empty_value: "(leer)",
     yes: "ja",
     no: "nein",
+
+    test: &test_mail::DE,
+    log: &error_log::DE,
 };
 
 pub static EN: Texts = Texts {
@@ -333,6 +349,7 @@ pub static EN: Texts = Texts {
     loading: "Loading …",
     nav_label: "Sections",
     tab_email: "E-mail",
+    tab_errors: "Error log",
     language: "Language",
     logout: "Sign out",
     logout_failed: "Signing out failed. Please try again.",
@@ -440,6 +457,9 @@ pub static EN: Texts = Texts {
     history_empty_value: "(empty)",
     yes: "yes",
     no: "no",
+
+    test: &test_mail::EN,
+    log: &error_log::EN,
 };
 
 impl Lang {
@@ -633,6 +653,16 @@ impl Lang {
             Lang::En => "en-GB",
         };
         date.to_locale_string(locale, &wasm_bindgen::JsValue::UNDEFINED).into()
+    }
+
+    /// The time of day of a moment (milliseconds since the epoch) in the browser's time zone.
+    pub fn time_of_day(self, epoch_ms: f64) -> String {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(epoch_ms));
+        let locale = match self {
+            Lang::De => "de-DE",
+            Lang::En => "en-GB",
+        };
+        date.to_locale_time_string(locale).into()
     }
 }
 

@@ -4,8 +4,12 @@
 mod api;
 mod app;
 mod components;
+mod dates;
+mod dom;
+mod fault;
 mod form;
 mod i18n;
+mod mail_test;
 mod pages;
 mod state;
 mod validate;

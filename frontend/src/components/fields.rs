@@ -1,12 +1,17 @@
 //! Labelled inputs with their help text, warnings and error, wired for screen readers:
 //! `<label for>`, `aria-describedby` and `aria-invalid`. Element ids follow the field name
-//! (`auth.password` → input `#auth_password`, error `#error-auth_password`).
+//! (`auth.password` → input `#auth_password`, error `#error-auth_password`). The field a failed
+//! test mail points at gets the class `at-fault` and the server's hint beside it (`#test-hint`).
 
 use leptos::prelude::*;
 
+use crate::fault::TestFault;
 use crate::form::fields::dom_id;
 use crate::i18n::{I18n, Texts};
 use crate::state::Feedback;
+
+/// Id of the hint of a failed test mail beside the field at fault.
+pub const TEST_HINT_ID: &str = "test-hint";
 
 /// Picks a text from the current language's [`Texts`].
 pub type Text = fn(&'static Texts) -> &'static str;
@@ -22,13 +27,21 @@ fn ids(field: &str) -> (String, String, String, String) {
     (format!("help-{id}"), format!("warning-{id}"), format!("error-{id}"), id)
 }
 
-/// `aria-describedby` for a field: its help, and its warnings and error while shown.
+/// Whether a failed test mail points at `field` (tracked; false outside the settings form).
+fn at_fault(field: &'static str) -> impl Fn() -> bool + Send + Sync + Copy + 'static {
+    let fault = use_context::<TestFault>();
+    move || fault.is_some_and(|f| f.is_at(field))
+}
+
+/// `aria-describedby` for a field: its help, its warnings and error while shown, and the hint
+/// of a failed test mail.
 fn described_by(
     field: &'static str,
     has_help: bool,
     i18n: I18n,
     feedback: Feedback,
 ) -> impl Fn() -> String + Send + Sync + Copy + 'static {
+    let at_fault = at_fault(field);
     move || {
         let (help, warning, error, _) = ids(field);
         let mut parts = Vec::new();
@@ -40,6 +53,9 @@ fn described_by(
         }
         if feedback.error(field, i18n.lang()).is_some() {
             parts.push(error);
+        }
+        if at_fault() {
+            parts.push(TEST_HINT_ID.to_owned());
         }
         parts.join(" ")
     }
@@ -65,6 +81,7 @@ fn invalid(
 pub fn FieldNotes(field: &'static str, #[prop(default = None)] help: Option<Signal<&'static str>>) -> impl IntoView {
     let i18n = I18n::get();
     let feedback = expect_context::<Feedback>();
+    let fault = use_context::<TestFault>();
     let (help_id, warning_id, error_id, _) = ids(field);
     view! {
         {help.map(|help| view! { <p class="field-help" id=help_id>{move || help.get()}</p> })}
@@ -85,6 +102,18 @@ pub fn FieldNotes(field: &'static str, #[prop(default = None)] help: Option<Sign
             feedback
                 .error(field, i18n.lang())
                 .map(|text| view! { <p class="field-error" id=error_id.clone()>{text}</p> })
+        }}
+        {move || {
+            fault
+                .and_then(|f| f.hint(field, i18n.lang()))
+                .map(|(hint, class)| {
+                    view! {
+                        <div class="test-hint" data-class=class.as_str()>
+                            <p class="test-hint-title">{i18n.lang().failure_class(class)}</p>
+                            <p id=TEST_HINT_ID>{hint}</p>
+                        </div>
+                    }
+                })
         }}
     }
 }
@@ -118,6 +147,7 @@ pub fn TextField(
                 autocomplete=autocomplete
                 spellcheck="false"
                 placeholder=move || placeholder.map(|p| p.get())
+                class=("at-fault", at_fault(field))
                 aria-invalid=invalid(field, i18n, feedback)
                 aria-describedby=described_by(field, help.is_some(), i18n, feedback)
                 prop:value=move || value.get()
@@ -152,6 +182,7 @@ pub fn CheckboxField(
                     id=id.clone()
                     name=id.clone()
                     disabled=move || disabled.map(|d| d.get()).unwrap_or(false)
+                    class=("at-fault", at_fault(field))
                     aria-invalid=invalid(field, i18n, feedback)
                     aria-describedby=described_by(field, help.is_some(), i18n, feedback)
                     prop:checked=move || checked.get()
@@ -201,6 +232,7 @@ pub fn SelectField(
             <select
                 id=id.clone()
                 name=id
+                class=("at-fault", at_fault(field))
                 aria-invalid=invalid(field, i18n, feedback)
                 aria-describedby=described_by(field, help.is_some(), i18n, feedback)
                 on:change=move |ev| on_change.run(event_target_value(&ev))
@@ -237,6 +269,7 @@ pub fn TextAreaField(
                 spellcheck="false"
                 autocomplete="off"
                 placeholder=placeholder
+                class=("at-fault", at_fault(field))
                 aria-invalid=invalid(field, i18n, feedback)
                 aria-describedby=described_by(field, help.is_some(), i18n, feedback)
                 prop:value=move || value.get()

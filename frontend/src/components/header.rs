@@ -1,13 +1,25 @@
-//! The app header: name, section tabs (only "E-Mail" so far), language switch, sign-out.
+//! The app header: name, section tabs ("E-Mail" settings, error log), language switch, sign-out.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api;
-use crate::i18n::{I18n, Lang};
+use crate::app::Tab;
+use crate::i18n::{I18n, Lang, Texts};
+
+/// Opens `which` and records it in the address bar (without scrolling to the fragment).
+fn open_tab(tab: RwSignal<Tab>, which: Tab) {
+    if tab.get_untracked() == which {
+        return;
+    }
+    tab.set(which);
+    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+        let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(which.hash()));
+    }
+}
 
 #[component]
-pub fn Header(signed_in: Signal<bool>, on_signed_out: Callback<()>) -> impl IntoView {
+pub fn Header(signed_in: Signal<bool>, on_signed_out: Callback<()>, tab: RwSignal<Tab>) -> impl IntoView {
     let i18n = I18n::get();
     let signing_out = RwSignal::new(false);
     let failed = RwSignal::new(false);
@@ -43,16 +55,31 @@ pub fn Header(signed_in: Signal<bool>, on_signed_out: Callback<()>) -> impl Into
         }
     };
 
+    let tab_link = move |which: Tab, id: &'static str, label: fn(&'static Texts) -> &'static str| {
+        view! {
+            <a
+                class="tab"
+                id=id
+                href=which.hash()
+                aria-current=move || (tab.get() == which).then_some("page")
+                on:click=move |ev| {
+                    ev.prevent_default();
+                    open_tab(tab, which);
+                }
+            >
+                {move || label(i18n.t())}
+            </a>
+        }
+    };
+
     view! {
         <header class="topbar">
             <div class="topbar-inner">
                 <span class="brand">{move || i18n.t().app_name}</span>
                 <Show when=move || signed_in.get()>
                     <nav class="tabs" aria-label=move || i18n.t().nav_label>
-                        // Later sections (error log, API keys) become further tabs here.
-                        <a class="tab" href="#email" aria-current="page">
-                            {move || i18n.t().tab_email}
-                        </a>
+                        {tab_link(Tab::Settings, "tab-settings", |t| t.tab_email)}
+                        {tab_link(Tab::Errors, "tab-errors", |t| t.tab_errors)}
                     </nav>
                 </Show>
                 <div class="topbar-tools">

@@ -3,4 +3,8 @@
 pub mod fields;
 pub mod header;
 pub mod history;
+pub mod log_export;
+pub mod sender_preview;
 pub mod status;
+pub mod test_panel;
+pub mod test_result;

@@ -4,12 +4,15 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use postamt_wire::Encryption;
-use wasm_bindgen::JsCast;
 
 use crate::api::{self, ApiError, Versioned};
 use crate::components::fields::{tr, CheckboxField, SelectField, TextAreaField, TextField};
 use crate::components::history::History;
+use crate::components::sender_preview::SenderPreview;
 use crate::components::status::{error_text, Status, StatusLine};
+use crate::components::test_panel::TestPanel;
+use crate::dom::focus_first;
+use crate::fault::TestFault;
 use crate::form::{fields, Draft};
 use crate::i18n::I18n;
 use crate::state::{Feedback, FormState};
@@ -68,19 +71,6 @@ pub fn SettingsPage() -> impl IntoView {
     }
 }
 
-/// Moves the keyboard focus to the first of `candidates` that is on the page.
-fn focus_first<'a>(candidates: impl IntoIterator<Item = &'a str>) {
-    let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
-    for field in candidates {
-        if let Some(el) = doc.get_element_by_id(&fields::dom_id(field)) {
-            if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
-                let _ = el.focus();
-                return;
-            }
-        }
-    }
-}
-
 #[component]
 fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
     let i18n = I18n::get();
@@ -88,6 +78,8 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
     let form = FormState::new(&saved_draft.get_untracked());
     let feedback = Feedback::new(form, saved);
     provide_context(feedback);
+    let fault = TestFault::new(form);
+    provide_context(fault);
 
     let status = RwSignal::new(None::<Status>);
     let busy = RwSignal::new(false);
@@ -102,6 +94,7 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
         saved.set(v);
         form.load(&draft);
         feedback.reset();
+        fault.clear();
         confirm_remove.set(false);
     };
     let report = move |e: ApiError| match e.status() {
@@ -359,20 +352,25 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
 
             <fieldset class="panel">
                 <legend>{move || i18n.t().section_more}</legend>
-                <CheckboxField
-                    field=fields::FORCE_DEFAULT_SENDER
-                    label=|t| t.force_label
-                    checked=form.force_default_sender
-                    help=tr(|t| t.force_help)
-                    on_change=on_force
-                />
-                <CheckboxField
-                    field=fields::REPLY_TO_INDIVIDUAL_SENDER
-                    label=|t| t.reply_to_label
-                    checked=form.reply_to_individual_sender
-                    help=tr(|t| t.reply_to_help)
-                    disabled=Signal::derive(move || !form.force_default_sender.get())
-                />
+                <div class="sender-options">
+                    <div class="sender-options-fields">
+                        <CheckboxField
+                            field=fields::FORCE_DEFAULT_SENDER
+                            label=|t| t.force_label
+                            checked=form.force_default_sender
+                            help=tr(|t| t.force_help)
+                            on_change=on_force
+                        />
+                        <CheckboxField
+                            field=fields::REPLY_TO_INDIVIDUAL_SENDER
+                            label=|t| t.reply_to_label
+                            checked=form.reply_to_individual_sender
+                            help=tr(|t| t.reply_to_help)
+                            disabled=Signal::derive(move || !form.force_default_sender.get())
+                        />
+                    </div>
+                    <SenderPreview form=form />
+                </div>
             </fieldset>
 
             <div class="actions">
@@ -410,6 +408,8 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
                 {other_messages}
             </div>
         </form>
+
+        <TestPanel form=form />
 
         <Show when=move || configured.get()>
             <div class="panel remove">

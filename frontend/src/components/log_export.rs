@@ -1,0 +1,94 @@
+//! "Mail-Log herunterladen / Download mail log": format and date range (default: the last 30
+//! days), downloaded through a plain link to the export URL (`#export-download`), since the
+//! export is a cookie-authenticated GET that answers with an attachment.
+
+use leptos::prelude::*;
+
+use crate::api::{self, ExportFormat};
+use crate::dates::{Range, Ymd};
+use crate::i18n::I18n;
+
+/// Days back the range starts by default.
+const DEFAULT_DAYS: i32 = 30;
+
+#[component]
+pub fn LogExport() -> impl IntoView {
+    let i18n = I18n::get();
+    let t = move || i18n.t().log;
+    let format = RwSignal::new(ExportFormat::Csv);
+    let from = RwSignal::new(Ymd::today_minus(DEFAULT_DAYS).to_input());
+    let to = RwSignal::new(Ymd::today_minus(0).to_input());
+    let range = Memo::new(move |_| Range::parse(&from.get(), &to.get()));
+    let invalid = move || range.with(Option::is_none);
+    let href = move || {
+        let (from, to) = range.get().map(Range::to_utc).unwrap_or_default();
+        api::export_url(format.get(), from.as_deref(), to.as_deref())
+    };
+
+    view! {
+        <section class="panel log-export" aria-labelledby="export-title">
+            <h2 id="export-title">{move || t().export_title}</h2>
+            <p class="section-help">{move || t().export_intro}</p>
+            <div class="export-row">
+                <div class="field">
+                    <label for="export-format">{move || t().export_format}</label>
+                    <select
+                        id="export-format"
+                        on:change=move |ev| {
+                            if let Some(f) = ExportFormat::parse(&event_target_value(&ev)) {
+                                format.set(f);
+                            }
+                        }
+                    >
+                        <option value="csv" prop:selected=move || format.get() == ExportFormat::Csv>
+                            {move || t().export_csv}
+                        </option>
+                        <option value="ndjson" prop:selected=move || format.get() == ExportFormat::Ndjson>
+                            {move || t().export_ndjson}
+                        </option>
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="export-from">{move || t().export_from}</label>
+                    <input
+                        type="date"
+                        id="export-from"
+                        aria-describedby="export-range-help"
+                        aria-invalid=move || if invalid() { "true" } else { "false" }
+                        prop:value=move || from.get()
+                        on:input=move |ev| from.set(event_target_value(&ev))
+                    />
+                </div>
+                <div class="field">
+                    <label for="export-to">{move || t().export_to}</label>
+                    <input
+                        type="date"
+                        id="export-to"
+                        aria-describedby="export-range-help"
+                        aria-invalid=move || if invalid() { "true" } else { "false" }
+                        prop:value=move || to.get()
+                        on:input=move |ev| to.set(event_target_value(&ev))
+                    />
+                </div>
+                <a
+                    id="export-download"
+                    class="button button-primary"
+                    href=href
+                    download=""
+                    aria-disabled=move || if invalid() { "true" } else { "false" }
+                    on:click=move |ev| {
+                        if invalid() {
+                            ev.prevent_default();
+                        }
+                    }
+                >
+                    {move || t().export_download}
+                </a>
+            </div>
+            <p class="field-help" id="export-range-help">{move || t().export_range_help}</p>
+            <Show when=invalid>
+                <p class="field-error" role="alert">{move || t().export_range_invalid}</p>
+            </Show>
+        </section>
+    }
+}
