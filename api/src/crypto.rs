@@ -33,22 +33,22 @@ impl SecretCipher {
         let digest = Sha256::digest([b"postamt-key-id:".as_slice(), key.expose_secret()].concat());
         let mut key_id = [0u8; KEY_ID_LEN];
         key_id.copy_from_slice(&digest[..KEY_ID_LEN]);
-        Self {
-            cipher: XChaCha20Poly1305::new(key.expose_secret().into()),
-            key_id,
-        }
+        Self { cipher: XChaCha20Poly1305::new(key.expose_secret().into()), key_id }
     }
 
     /// The key from `POSTAMT_SECRET_KEY` (base64 of 32 bytes) if given, else from the key
     /// file, which is created with mode 0600 on first start.
     pub fn load_or_create(configured: Option<&SecretString>, key_file: &Path) -> anyhow::Result<(Self, KeySource)> {
         if let Some(encoded) = configured {
-            let key = decode_key(encoded.expose_secret()).context("POSTAMT_SECRET_KEY must be the base64 encoding of 32 random bytes (e.g. `openssl rand -base64 32`)")?;
+            let key = decode_key(encoded.expose_secret()).context(
+                "POSTAMT_SECRET_KEY must be the base64 encoding of 32 random bytes (e.g. `openssl rand -base64 32`)",
+            )?;
             return Ok((Self::new(&key), KeySource::Configured));
         }
         match std::fs::read_to_string(key_file) {
             Ok(text) => {
-                let key = decode_key(text.trim()).with_context(|| format!("the key file {} is damaged", key_file.display()))?;
+                let key = decode_key(text.trim())
+                    .with_context(|| format!("the key file {} is damaged", key_file.display()))?;
                 Ok((Self::new(&key), KeySource::File))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

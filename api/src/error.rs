@@ -35,6 +35,9 @@ pub enum ApiError {
     /// 403: valid credentials without the needed scope.
     #[error("forbidden: missing scope {0}")]
     MissingScope(Scope),
+    /// 403: an API key on an endpoint for the signed-in admin only.
+    #[error("forbidden: admin session required")]
+    AdminOnly,
     /// 403: cookie-authenticated change without the session's CSRF token.
     #[error("forbidden: CSRF token missing or wrong")]
     Csrf,
@@ -94,10 +97,13 @@ impl ApiError {
             ApiError::Unauthorized(detail) => {
                 (types::UNAUTHORIZED, "Authentication required", Some((*detail).to_owned()), vec![])
             }
-            ApiError::MissingScope(scope) => (
+            ApiError::MissingScope(scope) => {
+                (types::FORBIDDEN, "Not allowed", Some(format!("the API key lacks the scope {scope}")), vec![])
+            }
+            ApiError::AdminOnly => (
                 types::FORBIDDEN,
                 "Not allowed",
-                Some(format!("the API key lacks the scope {scope}")),
+                Some("only the signed-in admin can do this; API keys cannot".to_owned()),
                 vec![],
             ),
             ApiError::Csrf => (
@@ -142,21 +148,13 @@ impl ApiError {
                 vec![],
             ),
         };
-        Problem {
-            problem_type: problem_type.to_owned(),
-            title: title.to_owned(),
-            status,
-            detail,
-            errors,
-        }
+        Problem { problem_type: problem_type.to_owned(), title: title.to_owned(), status, detail, errors }
     }
 }
 
 /// Renders a problem body with the right content type.
 pub fn problem_response(status: StatusCode, problem: &Problem) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE))
-        .json(problem)
+    HttpResponse::build(status).insert_header((header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE)).json(problem)
 }
 
 impl ResponseError for ApiError {
@@ -167,7 +165,7 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::MissingScope(_) | ApiError::Csrf => StatusCode::FORBIDDEN,
+            ApiError::MissingScope(_) | ApiError::AdminOnly | ApiError::Csrf => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) | ApiError::NotConfigured => StatusCode::NOT_FOUND,
             ApiError::SettingsMissing | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
@@ -187,9 +185,7 @@ impl ResponseError for ApiError {
                 response.headers_mut().insert(header::RETRY_AFTER, (*retry_after_seconds).into());
             }
             ApiError::Unauthorized(_) => {
-                response
-                    .headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
             }
             _ => {}
         }

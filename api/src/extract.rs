@@ -65,8 +65,7 @@ fn is_json(req: &HttpRequest) -> bool {
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(path_error_to_api)?;
-    de.end()
-        .map_err(|e| ApiError::Malformed(format!("trailing characters after the JSON body: {e}")))?;
+    de.end().map_err(|e| ApiError::Malformed(format!("trailing characters after the JSON body: {e}")))?;
     Ok(value)
 }
 

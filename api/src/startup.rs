@@ -35,7 +35,10 @@ fn delivery_options(config: &Config) -> DeliveryOptions {
         },
         failed_retention: chrono::Duration::days(i64::from(config.failed_retention_days)),
         log_retention: chrono::Duration::days(i64::from(config.log_retention_days)),
-        instance_id: config.instance_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()),
+        instance_id: config
+            .instance_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()),
         instance_id_configured: config.instance_id.is_some(),
         poll_interval: std::time::Duration::from_secs(1),
     }
@@ -65,7 +68,9 @@ impl Application {
             tracing::info!(path = %config.secret_key_file().display(), "created a new secret key file");
         }
         if db.dialect == Dialect::Postgres && key_source != KeySource::Configured {
-            tracing::warn!("PostgreSQL without POSTAMT_SECRET_KEY: every instance sharing this database needs the same key");
+            tracing::warn!(
+                "PostgreSQL without POSTAMT_SECRET_KEY: every instance sharing this database needs the same key"
+            );
         }
         let configured_password = match (&config.admin_password, &config.admin_password_file) {
             (Some(p), _) => Some(p.clone()),
@@ -110,12 +115,14 @@ impl Application {
                 .into_utoipa_app()
                 .openapi(ApiDoc::openapi())
                 .app_data(state.clone())
-                .app_data(web::QueryConfig::default().error_handler(|e, _| {
-                    ApiError::Malformed(format!("invalid query string: {e}")).into()
-                }))
-                .app_data(web::PathConfig::default().error_handler(|e, _| {
-                    ApiError::Malformed(format!("invalid path: {e}")).into()
-                }))
+                .app_data(
+                    web::QueryConfig::default()
+                        .error_handler(|e, _| ApiError::Malformed(format!("invalid query string: {e}")).into()),
+                )
+                .app_data(
+                    web::PathConfig::default()
+                        .error_handler(|e, _| ApiError::Malformed(format!("invalid path: {e}")).into()),
+                )
                 .configure(routes::api(body_limit))
                 .split_for_parts();
             app.wrap(from_fn(crate::telemetry::log_request))
@@ -127,7 +134,9 @@ impl Application {
                 )
                 .route(
                     "/api-docs",
-                    web::get().to(|| async { HttpResponse::PermanentRedirect().insert_header(("Location", "/api-docs/")).finish() }),
+                    web::get().to(|| async {
+                        HttpResponse::PermanentRedirect().insert_header(("Location", "/api-docs/")).finish()
+                    }),
                 )
                 .service(SwaggerUi::new("/api-docs/{_:.*}").url("/api-docs/openapi.json", spec))
                 .configure(routes::static_files::configure(static_dir.clone()))

@@ -1,10 +1,10 @@
 //! Shared application state, handed to handlers as `web::Data<AppState>`.
 
 use crate::crypto::SecretCipher;
+use crate::db::Db;
 use crate::delivery::metrics::Metrics;
 use crate::delivery::DeliveryOptions;
 use crate::domain::outgoing::MessageLimits;
-use crate::db::Db;
 use crate::rate_limit::RateLimiter;
 
 pub struct AppState {

@@ -39,7 +39,11 @@ fn a_test_from_the_page_fails_with_a_hint_then_passes_with_unsaved_values() {
     // Nothing listens on the port: the hint stands beside the port, which is highlighted.
     browser.click("#test-run");
     browser.wait_visible(r#"#test-result[data-ok="false"]"#);
-    assert!(browser.text("#test-failure-class").contains("connection_refused"), "{}", browser.text("#test-failure-class"));
+    assert!(
+        browser.text("#test-failure-class").contains("connection_refused"),
+        "{}",
+        browser.text("#test-failure-class")
+    );
     browser.wait_visible("#port.at-fault");
     let german = browser.text("#test-hint");
     assert!(german.contains("Port"), "German hint expected: {german:?}");
@@ -82,7 +86,8 @@ fn a_delivery_failure_shows_in_the_error_log_tab_with_its_download() {
     });
     api.put_json("/api/v1/mail-settings", Auth::Session(&session), None, &settings).expect(200);
     let key = api.create_api_key(&session, "finance", &[Scope::MailSend, Scope::LogRead]).secret;
-    let message = json!({ "category": "finance", "to": ["nobody@example.com"], "subject": "Rechnung", "text": "Anbei." });
+    let message =
+        json!({ "category": "finance", "to": ["nobody@example.com"], "subject": "Rechnung", "text": "Anbei." });
     let accepted: MessageAccepted = api.post_json("/api/v1/messages", Auth::Bearer(&key), &message).json();
     wait_for(Duration::from_secs(30), "the delivery to fail", || {
         let view: serde_json::Value = api.get(&format!("/api/v1/messages/{}", accepted.id), Auth::Bearer(&key)).json();

@@ -120,13 +120,16 @@ fn two_instances_on_one_postgresql_deliver_1000_messages_none_lost_none_twice() 
             });
         }
     });
-    wait_for(Duration::from_secs(120), "1000 deliveries", || (server.delivered_message_ids().len() >= total).then_some(()));
+    wait_for(Duration::from_secs(120), "1000 deliveries", || {
+        (server.delivered_message_ids().len() >= total).then_some(())
+    });
     // A little longer: a second delivery of anything would show now.
     std::thread::sleep(Duration::from_millis(500));
     let ids = server.delivered_message_ids();
     assert_eq!(counts(&ids).len(), total, "every message arrived");
     assert_eq!(ids.len(), total, "no message arrived twice");
-    let (sent_a, sent_b) = (metric(&a.api(), &key, "postamt_messages_sent_total"), metric(&b.api(), &key, "postamt_messages_sent_total"));
+    let (sent_a, sent_b) =
+        (metric(&a.api(), &key, "postamt_messages_sent_total"), metric(&b.api(), &key, "postamt_messages_sent_total"));
     assert_eq!(sent_a + sent_b, total as u64);
     assert!(sent_a > 0 && sent_b > 0, "both instances delivered: {sent_a} + {sent_b}");
     assert_eq!(metric(&a.api(), &key, "postamt_outbox_depth"), 0);

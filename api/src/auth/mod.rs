@@ -111,10 +111,15 @@ impl FromRequest for AdminSession {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            match session_caller(&req).await? {
-                Some(caller) => Ok(AdminSession(caller)),
-                None => Err(ApiError::Unauthorized("sign in first")),
+            if let Some(caller) = session_caller(&req).await? {
+                return Ok(AdminSession(caller));
             }
+            // A valid API key is a known caller without the right: 403, not 401.
+            if req.headers().contains_key(header::AUTHORIZATION) {
+                authenticate(&req).await?;
+                return Err(ApiError::AdminOnly);
+            }
+            Err(ApiError::Unauthorized("sign in first"))
         })
     }
 }
@@ -136,10 +141,7 @@ async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
             .await
             .internal("authenticating an API key")?;
         let key = found.ok_or(ApiError::Unauthorized("the API key is unknown or was deleted"))?;
-        return Ok(Caller {
-            actor: format!("api-key:{}", key.name),
-            via: Via::ApiKey { scopes: key.scopes },
-        });
+        return Ok(Caller { actor: format!("api-key:{}", key.name), via: Via::ApiKey { scopes: key.scopes } });
     }
     session_caller(req)
         .await?
@@ -154,11 +156,8 @@ async fn session_caller(req: &HttpRequest) -> Result<Option<Caller>, ApiError> {
     let token_hash = tokens::token_hash(cookie.value());
     let state = app_state(req)?;
     let lookup = token_hash.clone();
-    let Some(session) = state
-        .db
-        .run(move |conn| db::sessions::find(conn, &lookup))
-        .await
-        .internal("loading the session")?
+    let Some(session) =
+        state.db.run(move |conn| db::sessions::find(conn, &lookup)).await.internal("loading the session")?
     else {
         return Err(ApiError::Unauthorized("the session has expired; sign in again"));
     };

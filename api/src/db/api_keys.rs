@@ -65,11 +65,8 @@ pub fn insert(conn: &mut AnyConnection, key: &NewKey<'_>) -> anyhow::Result<ApiK
 }
 
 pub fn list(conn: &mut AnyConnection) -> anyhow::Result<Vec<ApiKey>> {
-    let rows: Vec<Row> = k::api_keys
-        .select(Row::as_select())
-        .order(k::created_at.asc())
-        .load(conn)
-        .context("listing API keys")?;
+    let rows: Vec<Row> =
+        k::api_keys.select(Row::as_select()).order(k::created_at.asc()).load(conn).context("listing API keys")?;
     Ok(rows.into_iter().map(Row::into_wire).collect())
 }
 

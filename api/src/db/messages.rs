@@ -134,8 +134,12 @@ pub struct Row {
 }
 
 pub fn get(conn: &mut AnyConnection, id: &str) -> anyhow::Result<Option<(Row, bool)>> {
-    let row: Option<Row> =
-        m::messages.filter(m::id.eq(id)).select(Row::as_select()).first(conn).optional().context("loading a message")?;
+    let row: Option<Row> = m::messages
+        .filter(m::id.eq(id))
+        .select(Row::as_select())
+        .first(conn)
+        .optional()
+        .context("loading a message")?;
     let Some(row) = row else { return Ok(None) };
     let has_body: i64 = b::message_bodies.filter(b::message_id.eq(id)).count().get_result(conn)?;
     Ok(Some((row, has_body > 0)))

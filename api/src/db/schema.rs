@@ -70,8 +70,6 @@ diesel::table! {
     }
 }
 
-
-
 diesel::table! {
     messages (id) {
         id -> Text,

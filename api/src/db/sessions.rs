@@ -12,7 +12,12 @@ pub struct SessionRow {
     pub expires_at: NaiveDateTime,
 }
 
-pub fn create(conn: &mut AnyConnection, token_hash: &str, csrf_token: &str, expires_at: NaiveDateTime) -> anyhow::Result<()> {
+pub fn create(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    csrf_token: &str,
+    expires_at: NaiveDateTime,
+) -> anyhow::Result<()> {
     // Sweep expired sessions while we are writing anyway.
     diesel::delete(s::admin_sessions.filter(s::expires_at.lt(now()))).execute(conn)?;
     diesel::insert_into(s::admin_sessions)

@@ -85,7 +85,9 @@ pub fn load(conn: &mut AnyConnection) -> anyhow::Result<Option<Loaded>> {
 pub enum Outcome<T> {
     Done(T),
     /// The stored version is not the one the caller based its change on.
-    Conflict { current: Option<i64> },
+    Conflict {
+        current: Option<i64>,
+    },
 }
 
 /// Saves `draft` if the stored version is still `expected` (`None`: nothing stored), and

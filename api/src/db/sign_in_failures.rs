@@ -7,7 +7,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 /// Failures of `client` since `since`, and the oldest of them.
-pub fn recent(conn: &mut AnyConnection, client: &str, since: NaiveDateTime) -> anyhow::Result<(i64, Option<NaiveDateTime>)> {
+pub fn recent(
+    conn: &mut AnyConnection,
+    client: &str,
+    since: NaiveDateTime,
+) -> anyhow::Result<(i64, Option<NaiveDateTime>)> {
     let rows: Vec<NaiveDateTime> = f::sign_in_failures
         .filter(f::client.eq(client))
         .filter(f::failed_at.gt(since))
@@ -18,7 +22,12 @@ pub fn recent(conn: &mut AnyConnection, client: &str, since: NaiveDateTime) -> a
     Ok((i64::try_from(rows.len())?, rows.first().copied()))
 }
 
-pub fn record(conn: &mut AnyConnection, client: &str, at: NaiveDateTime, forget_before: NaiveDateTime) -> anyhow::Result<()> {
+pub fn record(
+    conn: &mut AnyConnection,
+    client: &str,
+    at: NaiveDateTime,
+    forget_before: NaiveDateTime,
+) -> anyhow::Result<()> {
     diesel::delete(f::sign_in_failures.filter(f::failed_at.lt(forget_before))).execute(conn)?;
     diesel::insert_into(f::sign_in_failures)
         .values((f::client.eq(client), f::failed_at.eq(at)))

@@ -43,9 +43,9 @@ pub fn compose(msg: &OutgoingMessage, sender: &EffectiveSender) -> anyhow::Resul
 
     let text = msg.text.clone().or_else(|| msg.html.as_deref().map(html_to_text)).unwrap_or_default();
     let body = match &msg.html {
-        Some(html) => MultiPart::alternative()
-            .singlepart(SinglePart::plain(text))
-            .singlepart(SinglePart::html(html.clone())),
+        Some(html) => {
+            MultiPart::alternative().singlepart(SinglePart::plain(text)).singlepart(SinglePart::html(html.clone()))
+        }
         None => MultiPart::mixed().singlepart(SinglePart::plain(text)),
     };
     let message = if msg.attachments.is_empty() {
@@ -81,7 +81,12 @@ mod tests {
             headers: [("X-Module".to_owned(), "calendar".to_owned())].into(),
             ..Default::default()
         };
-        let msg = OutgoingMessage::parse(request, MessageLimits { max_message_bytes: 1 << 20, max_recipients: 10 }, "example.org").unwrap();
+        let msg = OutgoingMessage::parse(
+            request,
+            MessageLimits { max_message_bytes: 1 << 20, max_recipients: 10 },
+            "example.org",
+        )
+        .unwrap();
         let sender = EffectiveSender::apply("TEAMBOX", "teambox@example.org", true, true, None);
         let bytes = String::from_utf8(compose(&msg, &sender).unwrap()).unwrap();
         assert!(bytes.contains("From: TEAMBOX <teambox@example.org>"), "{bytes}");

@@ -49,16 +49,36 @@ impl Metrics {
         let counter = |out: &mut String, name: &str, help: &str, value: u64| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
         };
-        counter(&mut out, "postamt_messages_accepted_total", "Messages accepted by the send API.", self.accepted.load(Ordering::Relaxed));
-        counter(&mut out, "postamt_messages_sent_total", "Messages delivered to the SMTP server.", self.sent.load(Ordering::Relaxed));
+        counter(
+            &mut out,
+            "postamt_messages_accepted_total",
+            "Messages accepted by the send API.",
+            self.accepted.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "postamt_messages_sent_total",
+            "Messages delivered to the SMTP server.",
+            self.sent.load(Ordering::Relaxed),
+        );
         let labelled = |out: &mut String, name: &str, help: &str, map: &Mutex<BTreeMap<&'static str, u64>>| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
             for (class, n) in map.lock().unwrap_or_else(|p| p.into_inner()).iter() {
                 let _ = writeln!(out, "{name}{{class=\"{class}\"}} {n}");
             }
         };
-        labelled(&mut out, "postamt_messages_failed_total", "Messages failed for good, by failure class.", &self.failed);
-        labelled(&mut out, "postamt_delivery_retries_total", "Temporary failures that scheduled a retry, by class.", &self.retries);
+        labelled(
+            &mut out,
+            "postamt_messages_failed_total",
+            "Messages failed for good, by failure class.",
+            &self.failed,
+        );
+        labelled(
+            &mut out,
+            "postamt_delivery_retries_total",
+            "Temporary failures that scheduled a retry, by class.",
+            &self.retries,
+        );
         let _ = writeln!(
             out,
             "# HELP postamt_outbox_depth Messages queued, retrying or being sent (all instances).\n\
@@ -67,7 +87,8 @@ impl Metrics {
         let name = "postamt_delivery_latency_seconds";
         let _ = writeln!(out, "# HELP {name} Time from acceptance to delivery.\n# TYPE {name} histogram");
         for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
-            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {}", self.latency_buckets[i].load(Ordering::Relaxed));
+            let _ =
+                writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {}", self.latency_buckets[i].load(Ordering::Relaxed));
         }
         let count = self.latency_count.load(Ordering::Relaxed);
         let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");

@@ -177,7 +177,9 @@ impl Worker {
             Ok(m) => m,
             Err(e) => {
                 let failure = internal_failure(format!("the stored message cannot be read: {e}"));
-                return self.record(&msg, None, Some(route), Err(DeliveryFailure { permanent: true, ..failure }), None).await;
+                return self
+                    .record(&msg, None, Some(route), Err(DeliveryFailure { permanent: true, ..failure }), None)
+                    .await;
             }
         };
         let sender = EffectiveSender::apply(
@@ -275,12 +277,16 @@ impl Worker {
                 let (completion, status) = match next {
                     Some(delay) => {
                         metrics.retry(f.class.as_str());
-                        let at = now() + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::hours(1));
+                        let at =
+                            now() + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::hours(1));
                         (Completion::Retry { at }, MessageStatus::Retrying)
                     }
                     None => {
                         metrics.failed(f.class.as_str());
-                        (Completion::Failed { keep_body_until: now() + delivery.failed_retention }, MessageStatus::Failed)
+                        (
+                            Completion::Failed { keep_body_until: now() + delivery.failed_retention },
+                            MessageStatus::Failed,
+                        )
                     }
                 };
                 (completion, status, f.reply.clone(), Some(f), 0)
@@ -356,7 +362,8 @@ fn internal_failure(detail: String) -> DeliveryFailure {
         reply_code: None,
         reply: None,
         permanent: false,
-        hint_de: "Interner Fehler beim Versand; Details stehen im Server-Log. Die Nachricht wird erneut versucht.".into(),
+        hint_de: "Interner Fehler beim Versand; Details stehen im Server-Log. Die Nachricht wird erneut versucht."
+            .into(),
         hint_en: "Internal error while sending; see the server log. The message will be tried again.".into(),
         detail: None,
     }

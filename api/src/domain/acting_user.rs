@@ -10,8 +10,5 @@ pub fn parse_acting_user(v: &mut Violations, user: &ActingUser) -> Option<Acting
         None | Some("") => Some(None),
         Some(name) => v.check("acting_user.name", SingleLine::parse(name, 200)).map(Some),
     };
-    Some(ActingUser {
-        name: name?.map(|n| n.as_str().to_owned()),
-        address: address?.as_str().to_owned(),
-    })
+    Some(ActingUser { name: name?.map(|n| n.as_str().to_owned()), address: address?.as_str().to_owned() })
 }

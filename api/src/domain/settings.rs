@@ -108,16 +108,12 @@ impl SettingsDraft {
                     .ok_or_else(|| FieldProblem::new("out_of_range", "must be between 1 and 65535")),
             ),
         };
-        let encryption = v.check(
-            "encryption",
-            input.encryption.ok_or_else(|| FieldProblem::new("required", "is required")),
-        );
-        let sender_name = required(&mut v, "sender_name", input.sender_name.as_deref(), |s| {
-            SingleLine::parse(s, MAX_NAME_CHARS)
-        });
-        let sender_address = required(&mut v, "sender_address", input.sender_address.as_deref(), |s| {
-            EmailAddress::try_from(s)
-        });
+        let encryption =
+            v.check("encryption", input.encryption.ok_or_else(|| FieldProblem::new("required", "is required")));
+        let sender_name =
+            required(&mut v, "sender_name", input.sender_name.as_deref(), |s| SingleLine::parse(s, MAX_NAME_CHARS));
+        let sender_address =
+            required(&mut v, "sender_address", input.sender_address.as_deref(), |s| EmailAddress::try_from(s));
         let auth_username = if input.auth.enabled {
             required(&mut v, "auth.username", input.auth.username.as_deref(), |s| {
                 SingleLine::parse(s, MAX_USERNAME_CHARS)
@@ -155,7 +151,17 @@ impl SettingsDraft {
         let password = password_change(&mut v, &input, stored, host.as_ref(), port, encryption, &auth_username);
 
         v.into_result()?;
-        match (host, port, encryption, sender_name, sender_address, auth_username, tls_trusted_ca_pem, timeout_seconds, password) {
+        match (
+            host,
+            port,
+            encryption,
+            sender_name,
+            sender_address,
+            auth_username,
+            tls_trusted_ca_pem,
+            timeout_seconds,
+            password,
+        ) {
             (
                 Some(host),
                 Some(port),
@@ -185,7 +191,13 @@ impl SettingsDraft {
     }
 
     /// The settings as they will be stored (version and audit fields filled in by the caller).
-    pub fn to_stored(&self, password_set: bool, version: i64, updated_at: DateTime<Utc>, updated_by: &str) -> StoredSettings {
+    pub fn to_stored(
+        &self,
+        password_set: bool,
+        version: i64,
+        updated_at: DateTime<Utc>,
+        updated_by: &str,
+    ) -> StoredSettings {
         StoredSettings {
             host: self.host.as_str().to_owned(),
             port: self.port,
@@ -233,7 +245,9 @@ fn password_change(
         return Some(PasswordChange::Clear);
     }
     match input.auth.password.as_deref() {
-        Some("") => v.check(FIELD, Err(FieldProblem::new("required", "must not be empty; omit it to keep the stored password"))),
+        Some("") => {
+            v.check(FIELD, Err(FieldProblem::new("required", "must not be empty; omit it to keep the stored password")))
+        }
         Some(p) if p.len() > MAX_PASSWORD_BYTES => {
             v.check(FIELD, Err(FieldProblem::new("too_long", "must be at most 1024 bytes")))
         }
@@ -243,12 +257,14 @@ fn password_change(
         Some(p) => Some(PasswordChange::Set(SecretString::from(p.to_owned()))),
         None => {
             let Some(stored) = stored.filter(|s| s.auth_enabled && s.password_set) else {
-                return v.check(FIELD, Err(FieldProblem::new("required", "is required when authentication is enabled")));
+                return v
+                    .check(FIELD, Err(FieldProblem::new("required", "is required when authentication is enabled")));
             };
             let same_connection = host.map(SmtpHost::as_str) == Some(stored.host.as_str())
                 && port == Some(stored.port)
                 && encryption == Some(stored.encryption)
-                && username.as_ref().and_then(|u| u.as_ref()).map(SingleLine::as_str) == stored.auth_username.as_deref();
+                && username.as_ref().and_then(|u| u.as_ref()).map(SingleLine::as_str)
+                    == stored.auth_username.as_deref();
             if same_connection {
                 Some(PasswordChange::Keep)
             } else {
@@ -299,7 +315,11 @@ fn history_value(s: &StoredSettings, field: &str) -> Option<String> {
 }
 
 /// Field-by-field differences for the history. The password appears only as "changed".
-pub fn changed_fields(old: Option<&StoredSettings>, new: Option<&StoredSettings>, password_changed: bool) -> Vec<FieldChange> {
+pub fn changed_fields(
+    old: Option<&StoredSettings>,
+    new: Option<&StoredSettings>,
+    password_changed: bool,
+) -> Vec<FieldChange> {
     let mut changes: Vec<FieldChange> = HISTORY_FIELDS
         .iter()
         .filter_map(|field| {
@@ -314,12 +334,7 @@ pub fn changed_fields(old: Option<&StoredSettings>, new: Option<&StoredSettings>
         })
         .collect();
     if password_changed {
-        changes.push(FieldChange {
-            field: "auth.password".to_owned(),
-            old: None,
-            new: None,
-            secret: true,
-        });
+        changes.push(FieldChange { field: "auth.password".to_owned(), old: None, new: None, secret: true });
     }
     changes
 }
@@ -372,8 +387,17 @@ mod tests {
         };
         let got = fields(SettingsDraft::parse(bad, None).unwrap_err());
         let names: Vec<&str> = got.iter().map(|(f, _)| f.as_str()).collect();
-        for expected in ["host", "port", "encryption", "sender_name", "sender_address", "auth.username",
-            "auth.password", "reply_to_individual_sender", "timeout_seconds"] {
+        for expected in [
+            "host",
+            "port",
+            "encryption",
+            "sender_name",
+            "sender_address",
+            "auth.username",
+            "auth.password",
+            "reply_to_individual_sender",
+            "timeout_seconds",
+        ] {
             assert!(names.contains(&expected), "{expected} missing in {got:?}");
         }
     }

@@ -20,7 +20,10 @@ impl TryFrom<&str> for SmtpHost {
             return Err(FieldProblem::new("required", "must not be empty"));
         }
         if value.contains("://") {
-            return Err(FieldProblem::new("invalid_host", "enter the host name only, without a scheme such as smtp://"));
+            return Err(FieldProblem::new(
+                "invalid_host",
+                "enter the host name only, without a scheme such as smtp://",
+            ));
         }
         if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(FieldProblem::new("invalid_host", "must not contain spaces or line breaks"));

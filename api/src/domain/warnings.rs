@@ -6,11 +6,7 @@ use postamt_wire::{Encryption, SettingsWarning};
 pub fn warnings_for(s: &StoredSettings) -> Vec<SettingsWarning> {
     let mut warnings = Vec::new();
     let mut warn = |field: &str, code: &str, message: &str| {
-        warnings.push(SettingsWarning {
-            field: field.to_owned(),
-            code: code.to_owned(),
-            message: message.to_owned(),
-        });
+        warnings.push(SettingsWarning { field: field.to_owned(), code: code.to_owned(), message: message.to_owned() });
     };
     if let (true, Some(username)) = (s.auth_enabled, s.auth_username.as_deref()) {
         // Most providers refuse senders other than the signed-in account.
@@ -23,11 +19,7 @@ pub fn warnings_for(s: &StoredSettings) -> Vec<SettingsWarning> {
         }
     }
     if s.encryption == Encryption::None && s.auth_enabled {
-        warn(
-            "encryption",
-            "insecure_encryption",
-            "the password is sent unencrypted; use STARTTLS or TLS",
-        );
+        warn("encryption", "insecure_encryption", "the password is sent unencrypted; use STARTTLS or TLS");
     }
     if s.tls_accept_invalid_certificates {
         warn(
@@ -36,7 +28,8 @@ pub fn warnings_for(s: &StoredSettings) -> Vec<SettingsWarning> {
             "any certificate is accepted, so the connection can be intercepted; prefer trusting the server's CA",
         );
     }
-    let usual_mismatch = matches!((s.encryption, s.port), (Encryption::Tls, 25 | 587) | (Encryption::Starttls | Encryption::None, 465));
+    let usual_mismatch =
+        matches!((s.encryption, s.port), (Encryption::Tls, 25 | 587) | (Encryption::Starttls | Encryption::None, 465));
     if usual_mismatch {
         warn(
             "port",

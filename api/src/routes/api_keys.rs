@@ -19,7 +19,8 @@ const SHOWN_PREFIX_LEN: usize = KEY_PREFIX.len() + 8;
     tag = "api-keys",
     responses(
         (status = 200, body = Vec<ApiKey>),
-        (status = 401, body = Problem, content_type = "application/problem+json")
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "API keys cannot manage keys", body = Problem, content_type = "application/problem+json")
     ),
     security(("session_cookie" = []))
 )]
@@ -83,9 +84,7 @@ pub async fn create_api_key(
         .await
         .internal("creating an API key")?;
     tracing::info!(key_id = %key.id, name = %key.name, "API key created");
-    Ok(HttpResponse::Created()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(ApiKeyCreated { key, secret }))
+    Ok(HttpResponse::Created().insert_header(("Cache-Control", "no-store")).json(ApiKeyCreated { key, secret }))
 }
 
 /// Delete an API key; it stops working at once on every instance.
@@ -110,11 +109,7 @@ pub async fn delete_api_key(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let deleted = state
-        .db
-        .run(move |conn| db::api_keys::delete(conn, &id))
-        .await
-        .internal("deleting an API key")?;
+    let deleted = state.db.run(move |conn| db::api_keys::delete(conn, &id)).await.internal("deleting an API key")?;
     if deleted {
         Ok(HttpResponse::NoContent().finish())
     } else {

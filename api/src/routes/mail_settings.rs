@@ -78,10 +78,9 @@ pub async fn replace_mail_settings(
         let draft = SettingsDraft::parse(input.clone(), current.as_ref().map(|c| &c.settings))?;
         let (password_enc, password_changed) = match &draft.password {
             PasswordChange::Keep => (current.as_ref().and_then(|c| c.password_enc.clone()), false),
-            PasswordChange::Set(secret) => (
-                Some(state.cipher.encrypt(secret, SMTP_PASSWORD_PURPOSE).internal("encrypting the password")?),
-                true,
-            ),
+            PasswordChange::Set(secret) => {
+                (Some(state.cipher.encrypt(secret, SMTP_PASSWORD_PURPOSE).internal("encrypting the password")?), true)
+            }
             PasswordChange::Clear => (None, current.as_ref().is_some_and(|c| c.password_enc.is_some())),
         };
         let actor = auth.caller.actor.clone();
@@ -180,10 +179,7 @@ pub async fn list_mail_settings_history(
     if !(1..=500).contains(&limit) {
         return Err(ApiError::field("limit", "out_of_range", "must be between 1 and 500"));
     }
-    let entries = state
-        .db
-        .run(move |conn| db::history::list(conn, limit))
-        .await
-        .internal("loading the settings history")?;
+    let entries =
+        state.db.run(move |conn| db::history::list(conn, limit)).await.internal("loading the settings history")?;
     Ok(HttpResponse::Ok().json(SettingsHistory { entries }))
 }

@@ -49,7 +49,8 @@ pub async fn test_mail_settings(
     let acting_user = acting_user.and_then(|u| parse_acting_user(&mut v, &u));
     let (settings, password): (StoredSettings, Option<SecretString>) = match settings {
         Some(input) => {
-            let draft = SettingsDraft::parse(input, saved.as_ref().map(|s| &s.settings)).map_err(|e| std::mem::take(&mut v).merged_into(e))?;
+            let draft = SettingsDraft::parse(input, saved.as_ref().map(|s| &s.settings))
+                .map_err(|e| std::mem::take(&mut v).merged_into(e))?;
             let password = match &draft.password {
                 PasswordChange::Set(secret) => Some(secret.clone()),
                 PasswordChange::Keep => stored_password(&state, saved.as_ref())?,
@@ -66,13 +67,10 @@ pub async fn test_mail_settings(
     v.into_result()?;
     let recipient = recipient.map(|r| r.as_str().to_owned()).unwrap_or_default();
 
-    state
-        .test_limiter
-        .hit(&auth.caller.actor)
-        .map_err(|retry_after_seconds| ApiError::TooManyRequests {
-            retry_after_seconds,
-            detail: "too many test mails from this caller",
-        })?;
+    state.test_limiter.hit(&auth.caller.actor).map_err(|retry_after_seconds| ApiError::TooManyRequests {
+        retry_after_seconds,
+        detail: "too many test mails from this caller",
+    })?;
 
     let sender = EffectiveSender::apply(
         &settings.sender_name,

@@ -167,7 +167,8 @@ pub async fn get_message(
         headers,
         created_at: db::messages::row_created_at(&row),
         sent_at: row.sent_at.map(db::utc),
-        next_attempt_at: matches!(status, MessageStatus::Queued | MessageStatus::Retrying).then(|| db::utc(row.next_attempt_at)),
+        next_attempt_at: matches!(status, MessageStatus::Queued | MessageStatus::Retrying)
+            .then(|| db::utc(row.next_attempt_at)),
         attempts: attempts
             .into_iter()
             .map(|e| DeliveryAttempt {

@@ -31,11 +31,7 @@ pub async fn create_session(
 ) -> Result<HttpResponse, ApiError> {
     let client = client_key(&req);
     throttle::check(&state.db, client.clone()).await?;
-    let stored = state
-        .db
-        .run(db::admin::password_hash)
-        .await
-        .internal("loading the admin password hash")?;
+    let stored = state.db.run(db::admin::password_hash).await.internal("loading the admin password hash")?;
     let candidate = body.0.password;
     // argon2 is CPU-heavy on purpose: keep it off the async workers.
     let valid = actix_web::rt::task::spawn_blocking(move || {
@@ -70,10 +66,11 @@ pub async fn create_session(
         .secure(secure)
         .max_age(time::Duration::hours(hours))
         .finish();
-    Ok(HttpResponse::Created()
-        .insert_header(("Cache-Control", "no-store"))
-        .cookie(cookie)
-        .json(SessionInfo { subject: "admin".to_owned(), csrf_token, expires_at: utc(expires_at) }))
+    Ok(HttpResponse::Created().insert_header(("Cache-Control", "no-store")).cookie(cookie).json(SessionInfo {
+        subject: "admin".to_owned(),
+        csrf_token,
+        expires_at: utc(expires_at),
+    }))
 }
 
 /// The signed-in session, with the CSRF token the page must send on changes.
@@ -90,9 +87,11 @@ pub async fn get_session(session: AdminSession) -> Result<HttpResponse, ApiError
     let Via::Session { csrf_token, expires_at, .. } = session.0.via else {
         return Err(ApiError::Unauthorized("sign in first"));
     };
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(SessionInfo { subject: "admin".to_owned(), csrf_token, expires_at: utc(expires_at) }))
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(SessionInfo {
+        subject: "admin".to_owned(),
+        csrf_token,
+        expires_at: utc(expires_at),
+    }))
 }
 
 /// Sign out.
@@ -109,11 +108,7 @@ pub async fn get_session(session: AdminSession) -> Result<HttpResponse, ApiError
 #[delete("/api/v1/session")]
 pub async fn delete_session(state: web::Data<AppState>, session: AdminSession) -> Result<HttpResponse, ApiError> {
     if let Via::Session { token_hash, .. } = session.0.via {
-        state
-            .db
-            .run(move |conn| db::sessions::delete(conn, &token_hash))
-            .await
-            .internal("deleting the session")?;
+        state.db.run(move |conn| db::sessions::delete(conn, &token_hash)).await.internal("deleting the session")?;
     }
     let mut expired = Cookie::build(SESSION_COOKIE, "").path("/").http_only(true).same_site(SameSite::Strict).finish();
     expired.make_removal();

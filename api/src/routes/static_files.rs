@@ -28,12 +28,10 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 }
 
 async fn page_not_built() -> HttpResponse {
-    HttpResponse::ServiceUnavailable()
-        .content_type("text/html; charset=utf-8")
-        .body(
-            "<!doctype html><meta charset=utf-8><title>Postamt</title>\
+    HttpResponse::ServiceUnavailable().content_type("text/html; charset=utf-8").body(
+        "<!doctype html><meta charset=utf-8><title>Postamt</title>\
              <h1>Postamt</h1><p>The settings page has not been built. Run <code>scripts/build-frontend</code> \
              (or start with <code>scripts/run</code>), or point <code>--static-dir</code> at a built \
              <code>frontend/dist</code>. The API works without it: see <a href=\"/api-docs/\">/api-docs/</a>.</p>",
-        )
+    )
 }

@@ -19,14 +19,16 @@ async fn keys_are_shown_once_listed_without_secret_and_deleted(backend: Backend)
     assert_eq!(keys, vec![created.key.clone()]);
 
     // Using the key records when it was last used.
-    let use_key = app.anonymous().get(app.url("/api/v1/mail-settings")).bearer_auth(&created.secret).send().await.unwrap();
+    let use_key =
+        app.anonymous().get(app.url("/api/v1/mail-settings")).bearer_auth(&created.secret).send().await.unwrap();
     assert_eq!(use_key.status(), 404, "authorised, nothing configured yet");
     let keys: Vec<ApiKey> = app.client.get(app.url("/api/v1/api-keys")).send().await.unwrap().json().await.unwrap();
     assert!(keys[0].last_used_at.is_some());
 
     assert_eq!(app.delete_api_key(&created.key.id).await.status(), 204);
     assert_eq!(app.delete_api_key(&created.key.id).await.status(), 404);
-    let after = app.anonymous().get(app.url("/api/v1/mail-settings")).bearer_auth(&created.secret).send().await.unwrap();
+    let after =
+        app.anonymous().get(app.url("/api/v1/mail-settings")).bearer_auth(&created.secret).send().await.unwrap();
     assert_eq!(after.status(), 401);
 }
 
@@ -66,5 +68,9 @@ async fn key_creation_is_validated_and_needs_the_admin() {
         .send()
         .await
         .unwrap();
-    assert_eq!(by_key.status(), 401);
+    assert_eq!(by_key.status(), 403, "a valid key without the right is forbidden, not unknown");
+    let list_by_key = app.anonymous().get(app.url("/api/v1/api-keys")).bearer_auth(&key.secret).send().await.unwrap();
+    assert_eq!(list_by_key.status(), 403);
+    let bogus = app.anonymous().get(app.url("/api/v1/api-keys")).bearer_auth("pa_bogus").send().await.unwrap();
+    assert_eq!(bogus.status(), 401);
 }

@@ -57,11 +57,8 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         Backend::Sqlite => None,
         Backend::Postgres => Some(PgDatabase::create()),
     };
-    let config = Config::for_tests(
-        data_dir.path().to_path_buf(),
-        database.as_ref().map(|d| d.url.clone()),
-        ADMIN_PASSWORD,
-    );
+    let config =
+        Config::for_tests(data_dir.path().to_path_buf(), database.as_ref().map(|d| d.url.clone()), ADMIN_PASSWORD);
     let app = Application::build(config).await.expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
@@ -145,10 +142,7 @@ impl TestApp {
     }
 
     pub async fn delete_api_key(&self, id: &str) -> Response {
-        self.with_csrf(self.client.delete(self.url(&format!("/api/v1/api-keys/{id}"))))
-            .send()
-            .await
-            .expect("request")
+        self.with_csrf(self.client.delete(self.url(&format!("/api/v1/api-keys/{id}")))).send().await.expect("request")
     }
 }
 
@@ -192,7 +186,8 @@ pub struct PgDatabase {
 
 impl PgDatabase {
     fn create() -> PgDatabase {
-        let server = std::env::var("POSTAMT_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+        let server =
+            std::env::var("POSTAMT_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
         let name = format!("postamt_test_{}", uuid::Uuid::new_v4().simple());
         let mut admin = PgConnection::establish(&format!("{server}/postgres"))
             .unwrap_or_else(|e| panic!("PostgreSQL must run at {server} for the tests (POSTAMT_TEST_PG_URL): {e}"));
@@ -209,7 +204,8 @@ impl Drop for PgDatabase {
     fn drop(&mut self) {
         if let Ok(mut admin) = PgConnection::establish(&format!("{}/postgres", self.server)) {
             // FORCE ends the connections of the still-running test server.
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut admin);
+            let _ =
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut admin);
         }
     }
 }

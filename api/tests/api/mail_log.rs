@@ -48,7 +48,10 @@ async fn the_log_pages_filters_and_exports_without_bodies() {
     let csv = get("/api/v1/mail-log/export?format=csv".into()).await;
     assert_eq!(csv.status(), 200);
     let disposition = csv.headers()["content-disposition"].to_str().unwrap().to_owned();
-    assert!(disposition.starts_with("attachment; filename=\"mail-log-") && disposition.ends_with(".csv\""), "{disposition}");
+    assert!(
+        disposition.starts_with("attachment; filename=\"mail-log-") && disposition.ends_with(".csv\""),
+        "{disposition}"
+    );
     let text = csv.text().await.unwrap();
     assert!(text.starts_with("\u{feff}id,at,kind,"), "BOM and header");
     assert_eq!(text.lines().count(), 4, "{text}");
@@ -71,7 +74,8 @@ async fn a_large_export_streams_in_batches_instead_of_one_buffer() {
     use diesel::{Connection, RunQueryDsl};
     let server = SmtpServer::start(&[]);
     let (app, key) = app_sending_to(Backend::Sqlite, &server).await;
-    let mut conn = diesel::SqliteConnection::establish(app.data_dir.path().join("postamt.sqlite3").to_str().unwrap()).unwrap();
+    let mut conn =
+        diesel::SqliteConnection::establish(app.data_dir.path().join("postamt.sqlite3").to_str().unwrap()).unwrap();
     diesel::sql_query(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 12000) \
          INSERT INTO mail_log (at, kind, category, status, recipients, sender, duration_ms, details) \
@@ -79,7 +83,8 @@ async fn a_large_export_streams_in_batches_instead_of_one_buffer() {
     )
     .execute(&mut conn)
     .unwrap();
-    let response = app.anonymous().get(app.url("/api/v1/mail-log/export?format=ndjson")).bearer_auth(&key).send().await.unwrap();
+    let response =
+        app.anonymous().get(app.url("/api/v1/mail-log/export?format=ndjson")).bearer_auth(&key).send().await.unwrap();
     assert_eq!(response.status(), 200);
     // Streamed: no length known up front, the body arrives in chunks.
     assert!(response.content_length().is_none(), "the export was buffered whole");

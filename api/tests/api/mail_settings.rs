@@ -107,7 +107,8 @@ async fn stored_password_never_follows_a_connection_to_a_new_server(backend: Bac
     assert!(kept.auth.password_set);
     assert_eq!(kept.version, 2);
 
-    for (field, value) in [("host", json!("attacker.example.net")), ("port", json!(2525)), ("encryption", json!("tls"))] {
+    for (field, value) in [("host", json!("attacker.example.net")), ("port", json!(2525)), ("encryption", json!("tls"))]
+    {
         let mut moved = same.clone();
         moved[field] = value;
         let response = app.put_settings(&moved, None).await;
@@ -175,7 +176,10 @@ async fn delete_returns_to_not_configured_and_history_tells_who_changed_what(bac
         .iter()
         .map(|e| (e.version, serde_json::to_value(e.action).unwrap().as_str().unwrap().to_owned()))
         .collect();
-    assert_eq!(summary, vec![(4, "created".into()), (3, "deleted".into()), (2, "updated".into()), (1, "created".into())]);
+    assert_eq!(
+        summary,
+        vec![(4, "created".into()), (3, "deleted".into()), (2, "updated".into()), (1, "created".into())]
+    );
     let update = &history.entries[2];
     assert_eq!(update.changed_by, "admin");
     let changed_fields: Vec<&str> = update.changes.iter().map(|c| c.field.as_str()).collect();
@@ -198,7 +202,10 @@ async fn warnings_point_at_probable_mistakes() {
     risky.tls.accept_invalid_certificates = true;
     let saved: MailSettings = app.put_settings(&risky, None).await.json().await.unwrap();
     let codes: Vec<&str> = saved.warnings.iter().map(|w| w.code.as_str()).collect();
-    assert_eq!(codes, vec!["sender_differs_from_username", "insecure_encryption", "certificate_checks_disabled", "unusual_port"]);
+    assert_eq!(
+        codes,
+        vec!["sender_differs_from_username", "insecure_encryption", "certificate_checks_disabled", "unusual_port"]
+    );
 }
 
 #[tokio::test]

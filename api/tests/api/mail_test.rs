@@ -36,11 +36,7 @@ fn plain_settings(port: u16) -> Value {
 
 fn assert_no_secret(text: &str) {
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-    for needle in [
-        PASSWORD.to_owned(),
-        b64(PASSWORD),
-        b64(&format!("\0teambox@example.org\0{PASSWORD}")),
-    ] {
+    for needle in [PASSWORD.to_owned(), b64(PASSWORD), b64(&format!("\0teambox@example.org\0{PASSWORD}"))] {
         assert!(!text.contains(&needle), "secret leaked: {needle}");
     }
 }
@@ -74,7 +70,11 @@ async fn a_test_with_unsaved_settings_delivers_through_a_real_server_and_stores_
     assert_eq!(mail["login"], "teambox@example.org");
     let content = mail["content"].as_str().unwrap();
     assert!(content.contains("From: TEAMBOX <teambox@example.org>"), "{content}");
-    assert!(content.contains("Reply-To: \"Erika Mustermann\" <erika@example.org>") || content.contains("Reply-To: Erika Mustermann <erika@example.org>"), "{content}");
+    assert!(
+        content.contains("Reply-To: \"Erika Mustermann\" <erika@example.org>")
+            || content.contains("Reply-To: Erika Mustermann <erika@example.org>"),
+        "{content}"
+    );
     assert!(!content.contains(PASSWORD));
 
     // Nothing of the test was saved.
@@ -91,11 +91,12 @@ async fn the_stored_password_never_goes_to_another_server() {
     // Saved server, no password in the request: the stored one is used.
     let mut same = plain_settings(server.port);
     same["auth"].as_object_mut().unwrap().remove("password");
-    let result: MailTestResult = run_test(&app, json!({ "settings": same, "recipient": "a@example.org", "mode": "probe" }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let result: MailTestResult =
+        run_test(&app, json!({ "settings": same, "recipient": "a@example.org", "mode": "probe" }))
+            .await
+            .json()
+            .await
+            .unwrap();
     assert!(result.ok, "{result:?}");
     assert_eq!(server.deliveries().len(), 0, "a probe delivers nothing");
     assert_eq!(server.events().iter().filter(|e| e["event"] == "auth" && e["ok"] == true).count(), 1);
@@ -118,7 +119,8 @@ async fn failures_are_a_200_with_class_field_and_hint_and_invalid_requests_a_422
     let mut app = spawn_app(Backend::Sqlite).await;
     app.sign_in().await;
     let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let response = run_test(&app, json!({ "settings": plain_settings(closed_port), "recipient": "a@example.org" })).await;
+    let response =
+        run_test(&app, json!({ "settings": plain_settings(closed_port), "recipient": "a@example.org" })).await;
     assert_eq!(response.status(), 200);
     let text = response.text().await.unwrap();
     assert_no_secret(&text);
@@ -128,7 +130,9 @@ async fn failures_are_a_200_with_class_field_and_hint_and_invalid_requests_a_422
     assert_eq!(failure.class, FailureClass::ConnectionRefused);
     assert!(!failure.hint_de.is_empty() && !failure.hint_en.is_empty());
 
-    let bad = run_test(&app, json!({ "settings": { "port": 0 }, "recipient": "nobody", "acting_user": { "address": "x" } })).await;
+    let bad =
+        run_test(&app, json!({ "settings": { "port": 0 }, "recipient": "nobody", "acting_user": { "address": "x" } }))
+            .await;
     assert_eq!(bad.status(), 422);
     let got = problem(bad).await;
     let names: Vec<&str> = fields(&got).into_iter().map(|(f, _)| f).collect();
@@ -147,11 +151,8 @@ async fn a_silent_server_cannot_hold_the_test_past_its_deadline() {
     let mut settings = plain_settings(port);
     settings["timeout_seconds"] = json!(2);
     let started = Instant::now();
-    let result: MailTestResult = run_test(&app, json!({ "settings": settings, "recipient": "a@example.org" }))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let result: MailTestResult =
+        run_test(&app, json!({ "settings": settings, "recipient": "a@example.org" })).await.json().await.unwrap();
     let elapsed = started.elapsed();
     assert!(elapsed <= Duration::from_secs(3), "took {elapsed:?}");
     assert!(!result.ok);

@@ -44,7 +44,8 @@ pub async fn send(app: &TestApp, key: &str, body: &Value, idempotency_key: Optio
 }
 
 pub async fn message(app: &TestApp, key: &str, id: &str) -> MessageView {
-    let response = app.anonymous().get(app.url(&format!("/api/v1/messages/{id}"))).bearer_auth(key).send().await.unwrap();
+    let response =
+        app.anonymous().get(app.url(&format!("/api/v1/messages/{id}"))).bearer_auth(key).send().await.unwrap();
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }
@@ -108,7 +109,8 @@ async fn a_module_posts_mail_and_it_arrives_with_the_policy_headers(backend: Bac
 }
 
 async fn a_temporary_failure_is_retried_then_delivered(backend: Backend) {
-    let server = SmtpServer::start(&["--reject-rcpt", "451 4.7.1 Greylisted, try again later", "--reject-rcpt-times", "1"]);
+    let server =
+        SmtpServer::start(&["--reject-rcpt", "451 4.7.1 Greylisted, try again later", "--reject-rcpt-times", "1"]);
     let (app, key) = app_sending_to(backend, &server).await;
     let accepted: MessageAccepted = send(&app, &key, &invoice(), None).await.json().await.unwrap();
     let view = wait_for(&app, &key, &accepted.id, MessageStatus::Sent).await;

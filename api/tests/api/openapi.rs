@@ -32,7 +32,8 @@ fn every_operation_has_a_tag_an_id_and_security_unless_public() {
             let id = op["operationId"].as_str().unwrap_or_default();
             let verb = id.split('_').next().unwrap_or_default();
             assert!(
-                ["get", "list", "create", "replace", "update", "delete", "send", "resend", "test", "preview", "export"].contains(&verb)
+                ["get", "list", "create", "replace", "update", "delete", "send", "resend", "test", "preview", "export"]
+                    .contains(&verb)
                     && id.contains('_'),
                 "{method} {path}: operationId `{id}` is not verb_resource"
             );

@@ -48,7 +48,8 @@ async fn preview_follows_the_sender_policy_for_saved_and_unsaved_settings(backen
     let sender: EffectiveSender = preview(&app, json!({})).await.json().await.unwrap();
     assert_eq!((sender.from, sender.reply_to), (mailbox("TEAMBOX", "teambox@example.org"), None));
 
-    let bad = preview(&app, json!({ "settings": { "sender_address": "x" }, "acting_user": { "address": "nope" } })).await;
+    let bad =
+        preview(&app, json!({ "settings": { "sender_address": "x" }, "acting_user": { "address": "nope" } })).await;
     assert_eq!(bad.status(), 422);
     let got = problem(bad).await;
     let names: Vec<&str> = fields(&got).into_iter().map(|(f, _)| f).collect();

@@ -19,19 +19,15 @@ async fn sign_in_sets_a_strict_http_only_cookie_and_sign_out_ends_it(backend: Ba
     let session: postamt_wire::SessionInfo = response.json().await.unwrap();
     app.csrf = Some(session.csrf_token.clone());
 
-    let me: postamt_wire::SessionInfo = app.client.get(app.url("/api/v1/session")).send().await.unwrap().json().await.unwrap();
+    let me: postamt_wire::SessionInfo =
+        app.client.get(app.url("/api/v1/session")).send().await.unwrap().json().await.unwrap();
     assert_eq!(me.csrf_token, session.csrf_token);
 
     // Signing out is a change: it needs the CSRF token.
     let without = app.client.delete(app.url("/api/v1/session")).send().await.unwrap();
     assert_eq!(without.status(), 403);
-    let out = app
-        .client
-        .delete(app.url("/api/v1/session"))
-        .header(CSRF_HEADER, &session.csrf_token)
-        .send()
-        .await
-        .unwrap();
+    let out =
+        app.client.delete(app.url("/api/v1/session")).header(CSRF_HEADER, &session.csrf_token).send().await.unwrap();
     assert_eq!(out.status(), 204);
     assert_eq!(app.client.get(app.url("/api/v1/session")).send().await.unwrap().status(), 401);
     assert_eq!(app.get_settings().await.status(), 401);

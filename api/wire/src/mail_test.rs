@@ -108,27 +108,14 @@ impl EffectiveSender {
             name: Some(default_name.to_owned()).filter(|n| !n.trim().is_empty()),
             address: default_address.to_owned(),
         };
-        let user = acting_user.map(|u| MailAddress {
-            name: u.name.clone().filter(|n| !n.trim().is_empty()),
-            address: u.address.clone(),
-        });
+        let user = acting_user
+            .map(|u| MailAddress { name: u.name.clone().filter(|n| !n.trim().is_empty()), address: u.address.clone() });
         let (from, reply_to) = if force_default_sender {
-            (
-                default,
-                if reply_to_individual_sender {
-                    user
-                } else {
-                    None
-                },
-            )
+            (default, if reply_to_individual_sender { user } else { None })
         } else {
             (user.unwrap_or(default), None)
         };
-        EffectiveSender {
-            from,
-            reply_to,
-            envelope_from: default_address.to_owned(),
-        }
+        EffectiveSender { from, reply_to, envelope_from: default_address.to_owned() }
     }
 }
 
@@ -509,16 +496,12 @@ mod tests {
     use super::*;
 
     fn user() -> ActingUser {
-        ActingUser {
-            name: Some("Erika Mustermann".into()),
-            address: "erika@example.org".into(),
-        }
+        ActingUser { name: Some("Erika Mustermann".into()), address: "erika@example.org".into() }
     }
 
     #[test]
     fn sender_policy_force_off_uses_the_acting_user() {
-        let s =
-            EffectiveSender::apply("TEAMBOX", "teambox@example.org", false, true, Some(&user()));
+        let s = EffectiveSender::apply("TEAMBOX", "teambox@example.org", false, true, Some(&user()));
         assert_eq!(s.from.address, "erika@example.org");
         assert_eq!(s.from.name.as_deref(), Some("Erika Mustermann"));
         assert_eq!(s.reply_to, None);
@@ -530,16 +513,12 @@ mod tests {
 
     #[test]
     fn sender_policy_force_on_with_and_without_reply_to() {
-        let s =
-            EffectiveSender::apply("TEAMBOX", "teambox@example.org", true, false, Some(&user()));
+        let s = EffectiveSender::apply("TEAMBOX", "teambox@example.org", true, false, Some(&user()));
         assert_eq!(s.from.address, "teambox@example.org");
         assert_eq!(s.reply_to, None);
         let s = EffectiveSender::apply("TEAMBOX", "teambox@example.org", true, true, Some(&user()));
         assert_eq!(s.from.address, "teambox@example.org");
-        assert_eq!(
-            s.reply_to.as_ref().map(|r| r.address.as_str()),
-            Some("erika@example.org")
-        );
+        assert_eq!(s.reply_to.as_ref().map(|r| r.address.as_str()), Some("erika@example.org"));
         let s = EffectiveSender::apply("TEAMBOX", "teambox@example.org", true, true, None);
         assert_eq!(s.reply_to, None);
         assert_eq!(s.envelope_from, "teambox@example.org");
@@ -550,27 +529,17 @@ mod tests {
         let r: MailTestRequest = serde_json::from_str(r#"{"recipient":"a@example.org"}"#).unwrap();
         assert_eq!(r.mode, MailTestMode::Send);
         assert!(r.settings.is_none());
-        let r: MailTestRequest =
-            serde_json::from_str(r#"{"recipient":"a@example.org","mode":"probe"}"#).unwrap();
+        let r: MailTestRequest = serde_json::from_str(r#"{"recipient":"a@example.org","mode":"probe"}"#).unwrap();
         assert_eq!(r.mode, MailTestMode::Probe);
-        assert!(
-            serde_json::from_str::<MailTestRequest>(r#"{"recipient":"a@example.org","x":1}"#)
-                .is_err()
-        );
+        assert!(serde_json::from_str::<MailTestRequest>(r#"{"recipient":"a@example.org","x":1}"#).is_err());
     }
 
     #[test]
     fn class_and_field_names_are_stable() {
         for class in FailureClass::ALL {
-            assert_eq!(
-                serde_json::to_value(class).unwrap(),
-                serde_json::json!(class.as_str())
-            );
+            assert_eq!(serde_json::to_value(class).unwrap(), serde_json::json!(class.as_str()));
         }
-        assert_eq!(
-            serde_json::to_value(SettingsField::AuthPassword).unwrap(),
-            serde_json::json!("auth.password")
-        );
+        assert_eq!(serde_json::to_value(SettingsField::AuthPassword).unwrap(), serde_json::json!("auth.password"));
         assert_eq!(
             serde_json::to_value(SettingsField::TlsTrustedCaPem).unwrap(),
             serde_json::json!("tls.trusted_ca_pem")

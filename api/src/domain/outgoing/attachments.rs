@@ -32,25 +32,22 @@ pub fn parse(v: &mut Violations, index: usize, input: &AttachmentInput) -> Optio
     if decoded.is_err() {
         v.add(&field("content_base64"), "invalid_base64", "is not valid base64");
     }
-    let content_type = input.content_type.as_deref().map(str::trim).filter(|t| !t.is_empty()).unwrap_or("application/octet-stream");
+    let content_type =
+        input.content_type.as_deref().map(str::trim).filter(|t| !t.is_empty()).unwrap_or("application/octet-stream");
     if !is_mime_type(content_type) {
         v.add(&field("content_type"), "invalid_content_type", "must be a MIME type like application/pdf");
     }
     let filename = sanitize_filename(&input.filename);
     let size = decoded.ok()?.len();
-    Some(StoredAttachment {
-        filename,
-        content_type: content_type.to_ascii_lowercase(),
-        content_base64: compact,
-        size,
-    })
+    Some(StoredAttachment { filename, content_type: content_type.to_ascii_lowercase(), content_base64: compact, size })
 }
 
 /// The last path component, without control characters or quotes; `attachment` if
 /// nothing is left.
 fn sanitize_filename(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
-    let cleaned: String = base.chars().filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | ':' | '*' | '?' | '|')).collect();
+    let cleaned: String =
+        base.chars().filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | ':' | '*' | '?' | '|')).collect();
     let cleaned = cleaned.trim().trim_start_matches('.').trim();
     let cleaned: String = cleaned.chars().take(200).collect();
     if cleaned.is_empty() {

@@ -21,7 +21,9 @@ pub fn html_to_text(html: &str) -> String {
         }
         match name.as_str() {
             "br" => out.push('\n'),
-            "p" | "div" | "tr" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "ul" | "ol" | "table" if tag.starts_with('/') => {
+            "p" | "div" | "tr" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "ul" | "ol" | "table"
+                if tag.starts_with('/') =>
+            {
                 out.push_str("\n\n")
             }
             "li" if !tag.starts_with('/') => out.push_str("\n- "),

@@ -67,14 +67,15 @@ impl OutgoingMessage {
         let mut v = Violations::default();
         let category = request.category.trim().to_owned();
         if !is_category(&category) {
-            v.add("category", "invalid_category", "must be a lowercase word of up to 32 letters, digits, - or _, e.g. `finance`");
+            v.add(
+                "category",
+                "invalid_category",
+                "must be a lowercase word of up to 32 letters, digits, - or _, e.g. `finance`",
+            );
         }
         let acting_user = request.acting_user.as_ref().and_then(|u| parse_acting_user(&mut v, u));
         let mut mailboxes = |field: &str, list: &[postamt_wire::MailboxInput]| -> Vec<MailAddress> {
-            list.iter()
-                .enumerate()
-                .filter_map(|(i, m)| v.check(&format!("{field}[{i}]"), parse_mailbox(m)))
-                .collect()
+            list.iter().enumerate().filter_map(|(i, m)| v.check(&format!("{field}[{i}]"), parse_mailbox(m))).collect()
         };
         let to = mailboxes("to", &request.to);
         let cc = mailboxes("cc", &request.cc);
@@ -84,7 +85,11 @@ impl OutgoingMessage {
         if recipients == 0 {
             v.add("to", "required", "at least one recipient (to, cc or bcc) is required");
         } else if recipients > limits.max_recipients {
-            v.add("to", "too_many_recipients", format!("at most {} recipients (to, cc and bcc together)", limits.max_recipients));
+            v.add(
+                "to",
+                "too_many_recipients",
+                format!("at most {} recipients (to, cc and bcc together)", limits.max_recipients),
+            );
         }
         let subject = if request.subject.trim().is_empty() {
             Some(String::new())
@@ -106,12 +111,8 @@ impl OutgoingMessage {
                 v.add(&field, "too_long", "must be at most 998 characters");
             }
         }
-        let attachments: Vec<StoredAttachment> = request
-            .attachments
-            .iter()
-            .enumerate()
-            .filter_map(|(i, a)| attachments::parse(&mut v, i, a))
-            .collect();
+        let attachments: Vec<StoredAttachment> =
+            request.attachments.iter().enumerate().filter_map(|(i, a)| attachments::parse(&mut v, i, a)).collect();
         v.into_result()?;
 
         let size = subject.as_ref().map_or(0, String::len)
@@ -201,17 +202,35 @@ mod tests {
         r.text = None;
         r.headers.insert("Subject".into(), "x".into());
         r.headers.insert("X-Ok".into(), "a\nb".into());
-        r.attachments.push(AttachmentInput { filename: "a.pdf".into(), content_type: None, content_base64: "***".into() });
+        r.attachments.push(AttachmentInput {
+            filename: "a.pdf".into(),
+            content_type: None,
+            content_base64: "***".into(),
+        });
         let got = codes(OutgoingMessage::parse(r, LIMITS, "example.org").unwrap_err());
         let fields: Vec<&str> = got.iter().map(|(f, _)| f.as_str()).collect();
-        assert_eq!(fields, vec!["category", "to[1]", "subject", "text", "headers.Subject", "headers.X-Ok", "attachments[0].content_base64"]);
+        assert_eq!(
+            fields,
+            vec![
+                "category",
+                "to[1]",
+                "subject",
+                "text",
+                "headers.Subject",
+                "headers.X-Ok",
+                "attachments[0].content_base64"
+            ]
+        );
     }
 
     #[test]
     fn limits_recipients_and_size() {
         let mut many = request();
         many.bcc = (0..3).map(|i| MailboxInput::Text(format!("r{i}@example.org"))).collect();
-        assert_eq!(codes(OutgoingMessage::parse(many, LIMITS, "x").unwrap_err()), vec![("to".into(), "too_many_recipients".into())]);
+        assert_eq!(
+            codes(OutgoingMessage::parse(many, LIMITS, "x").unwrap_err()),
+            vec![("to".into(), "too_many_recipients".into())]
+        );
         let mut big = request();
         big.text = Some("x".repeat(2000));
         assert!(matches!(OutgoingMessage::parse(big, LIMITS, "x"), Err(ApiError::PayloadTooLarge)));

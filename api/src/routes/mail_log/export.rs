@@ -106,8 +106,23 @@ pub async fn export_mail_log(
 }
 
 const CSV_HEADER: [&str; 17] = [
-    "id", "at", "kind", "message_id", "category", "status", "recipients", "sender", "attempt", "stage", "class",
-    "field", "smtp_reply", "server", "duration_ms", "hint_en", "hint_de",
+    "id",
+    "at",
+    "kind",
+    "message_id",
+    "category",
+    "status",
+    "recipients",
+    "sender",
+    "attempt",
+    "stage",
+    "class",
+    "field",
+    "smtp_reply",
+    "server",
+    "duration_ms",
+    "hint_en",
+    "hint_de",
 ];
 
 fn render(format: Format, entries: &[MailLogEntry]) -> web::Bytes {

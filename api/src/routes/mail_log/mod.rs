@@ -17,9 +17,9 @@ fn timestamp(v: &mut Violations, field: &str, raw: Option<&str>) -> Option<Naive
     let raw = raw?.trim();
     v.check(
         field,
-        DateTime::parse_from_rfc3339(raw)
-            .map(|t| t.with_timezone(&Utc).naive_utc())
-            .map_err(|_| crate::domain::FieldProblem::new("invalid_timestamp", "must be an RFC 3339 time like 2026-11-27T08:00:00Z")),
+        DateTime::parse_from_rfc3339(raw).map(|t| t.with_timezone(&Utc).naive_utc()).map_err(|_| {
+            crate::domain::FieldProblem::new("invalid_timestamp", "must be an RFC 3339 time like 2026-11-27T08:00:00Z")
+        }),
     )
 }
 
@@ -74,7 +74,8 @@ pub async fn list_mail_log(
     let q = query.into_inner();
     let mut v = Violations::default();
     let status = q.status.as_deref().and_then(|s| {
-        let parsed = MessageStatus::parse(s).filter(|s| matches!(s, MessageStatus::Sent | MessageStatus::Retrying | MessageStatus::Failed));
+        let parsed = MessageStatus::parse(s)
+            .filter(|s| matches!(s, MessageStatus::Sent | MessageStatus::Retrying | MessageStatus::Failed));
         if parsed.is_none() {
             v.add("status", "invalid_value", "must be sent, retrying or failed");
         }
@@ -141,7 +142,8 @@ pub async fn list_mail_errors(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let mut v = Violations::default();
-    let since = timestamp(&mut v, "since", q.since.as_deref()).unwrap_or_else(|| db::now() - chrono::Duration::hours(24));
+    let since =
+        timestamp(&mut v, "since", q.since.as_deref()).unwrap_or_else(|| db::now() - chrono::Duration::hours(24));
     let grouped = match q.group.as_deref() {
         None | Some("") => false,
         Some("class") => true,
@@ -178,7 +180,10 @@ pub async fn list_mail_errors(
     security(("api_key" = ["log:read"]), ("session_cookie" = []))
 )]
 #[get("/metrics")]
-pub async fn get_metrics(state: web::Data<AppState>, _auth: Authorized<scopes::LogRead>) -> Result<HttpResponse, ApiError> {
+pub async fn get_metrics(
+    state: web::Data<AppState>,
+    _auth: Authorized<scopes::LogRead>,
+) -> Result<HttpResponse, ApiError> {
     let depth = state.db.run(db::messages::outbox_depth).await.internal("counting the outbox")?;
     Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render(depth)))
 }
