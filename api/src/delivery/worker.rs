@@ -62,12 +62,14 @@ struct Worker {
     state: web::Data<AppState>,
     id: String,
     open: Option<OpenSession>,
+    /// When the current batch's claims were taken or last renewed.
+    lease_renewed: std::sync::Mutex<Instant>,
 }
 
 impl Worker {
     fn new(state: web::Data<AppState>, n: usize) -> Self {
         let id = format!("{}:{n}", state.delivery.instance_id);
-        Worker { state, id, open: None }
+        Worker { state, id, open: None, lease_renewed: std::sync::Mutex::new(Instant::now()) }
     }
 
     async fn run(mut self) {
@@ -99,7 +101,10 @@ impl Worker {
         let id = self.id.clone();
         let lease = lease(timeout);
         match self.state.db.run(move |conn| db::messages::claim(conn, &id, BATCH, lease)).await {
-            Ok(batch) => batch,
+            Ok(batch) => {
+                *self.lease_renewed.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+                batch
+            }
             Err(e) => {
                 tracing::error!(error = format!("{e:#}"), "claiming messages failed");
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -318,11 +323,20 @@ impl Worker {
         let id = msg.id.clone();
         let headers = headers.cloned();
         let timeout = route.map_or(Duration::from_secs(60), |r| r.config.timeout);
-        let renew = (self.id.clone(), now() + lease(timeout));
+        // Renew the batch's claims once half the lease is gone (not on every message: on
+        // PostgreSQL each renewal walks the claimed rows).
+        let half_lease = lease(timeout).to_std().unwrap_or(Duration::from_secs(60)) / 2;
+        let renew = {
+            let mut renewed = self.lease_renewed.lock().unwrap_or_else(|p| p.into_inner());
+            (renewed.elapsed() > half_lease).then(|| {
+                *renewed = Instant::now();
+                (self.id.clone(), now() + lease(timeout))
+            })
+        };
         let stored = self
             .state
             .db
-            .run(move |conn| db::messages::complete(conn, &id, &completion, headers.as_ref(), &entry, &renew))
+            .run(move |conn| db::messages::complete(conn, &id, &completion, headers.as_ref(), &entry, renew.as_ref()))
             .await;
         if let Err(e) = stored {
             // The claim expires and the message is tried again: at-least-once.
