@@ -176,6 +176,21 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         if let ApiError::Internal(cause) = self {
+            if is_overload(cause) {
+                // No database connection within the pool's timeout: the store is saturated.
+                // Say so (503, retry soon) rather than an opaque 500.
+                tracing::warn!(error = format!("{cause:#}"), "request refused: database busy");
+                let problem = Problem {
+                    problem_type: types::UNAVAILABLE.to_owned(),
+                    title: "Temporarily unavailable".to_owned(),
+                    status: 503,
+                    detail: Some("the database is busy; retry in a moment".to_owned()),
+                    errors: vec![],
+                };
+                let mut response = problem_response(StatusCode::SERVICE_UNAVAILABLE, &problem);
+                response.headers_mut().insert(header::RETRY_AFTER, 1.into());
+                return response;
+            }
             // `{:#}` prints the whole chain: "saving settings: database is locked".
             tracing::error!(error = format!("{cause:#}"), "request failed");
         }
@@ -191,6 +206,11 @@ impl ResponseError for ApiError {
         }
         response
     }
+}
+
+/// Whether the cause is a connection pool that had no connection in time.
+fn is_overload(cause: &anyhow::Error) -> bool {
+    cause.chain().any(|c| c.is::<diesel::r2d2::PoolError>())
 }
 
 /// Turns anything into an opaque 500 with context for the log.
