@@ -15,6 +15,7 @@ pub mod extract;
 pub mod openapi;
 pub mod rate_limit;
 pub mod routes;
+pub mod settings_snapshot;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

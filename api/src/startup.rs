@@ -101,6 +101,7 @@ impl Application {
             delivery: delivery_options(&config),
             delivery_notify: tokio::sync::Notify::new(),
             metrics: Default::default(),
+            settings: Default::default(),
         });
         let released = delivery::release_stale_claims(&state).await?;
         if released > 0 {

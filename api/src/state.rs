@@ -6,6 +6,7 @@ use crate::delivery::metrics::Metrics;
 use crate::delivery::DeliveryOptions;
 use crate::domain::outgoing::MessageLimits;
 use crate::rate_limit::RateLimiter;
+use crate::settings_snapshot::SettingsSnapshot;
 
 pub struct AppState {
     pub db: Db,
@@ -18,6 +19,8 @@ pub struct AppState {
     /// Wakes this instance's idle workers when a message is accepted.
     pub delivery_notify: tokio::sync::Notify,
     pub metrics: Metrics,
+    /// The settings as the send API reads them (re-read at most once a second).
+    pub settings: SettingsSnapshot,
 }
 
 /// Purpose string bound to the encrypted SMTP password.

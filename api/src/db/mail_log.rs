@@ -29,7 +29,7 @@ pub struct NewEntry {
     pub details: Details,
 }
 
-/// Less-queried fields, kept together as JSON.
+/// Less-queried fields, kept together as JSON (`details`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Details {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,20 +45,20 @@ pub struct Details {
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = super::schema::mail_log)]
 pub struct Row {
-    id: i64,
-    at: NaiveDateTime,
-    kind: String,
-    message_id: Option<String>,
-    category: String,
-    status: String,
-    recipients: String,
-    sender: String,
-    attempt: Option<i32>,
-    stage: Option<String>,
-    failure_class: Option<String>,
-    smtp_reply: Option<String>,
-    duration_ms: i64,
-    details: String,
+    pub id: i64,
+    pub at: NaiveDateTime,
+    pub kind: String,
+    pub message_id: Option<String>,
+    pub category: String,
+    pub status: String,
+    pub recipients: String,
+    pub sender: String,
+    pub attempt: Option<i32>,
+    pub stage: Option<String>,
+    pub failure_class: Option<String>,
+    pub smtp_reply: Option<String>,
+    pub duration_ms: i64,
+    pub details: String,
 }
 
 fn enum_from<'a, T: Deserialize<'a>>(s: &'a str) -> Option<T> {
@@ -209,23 +209,31 @@ pub fn failure_groups(conn: &mut AnyConnection, since: NaiveDateTime) -> anyhow:
     Ok(groups)
 }
 
-/// A batch of the export: entries with `id > after_id` in the time range, oldest first.
-pub fn export_batch(
+/// The lowest and highest id in the log (both primary-key lookups), to split an export
+/// into id ranges.
+pub fn id_span(conn: &mut AnyConnection) -> anyhow::Result<Option<(i64, i64)>> {
+    let (low, high): (Option<i64>, Option<i64>) =
+        l::mail_log.select((min(l::id), max(l::id))).first(conn).context("finding the log's id range")?;
+    Ok(low.zip(high))
+}
+
+/// A slice of the export: rows with `ids` in the time range, oldest first, as stored (the
+/// export renders them without building `MailLogEntry`s).
+pub fn export_range(
     conn: &mut AnyConnection,
     from: Option<NaiveDateTime>,
     to: Option<NaiveDateTime>,
-    after_id: i64,
-    batch: i64,
-) -> anyhow::Result<Vec<MailLogEntry>> {
-    let mut query = l::mail_log.select(Row::as_select()).filter(l::id.gt(after_id)).into_boxed();
+    ids: std::ops::Range<i64>,
+) -> anyhow::Result<Vec<Row>> {
+    let mut query =
+        l::mail_log.select(Row::as_select()).filter(l::id.ge(ids.start)).filter(l::id.lt(ids.end)).into_boxed();
     if let Some(from) = from {
         query = query.filter(l::at.ge(from));
     }
     if let Some(to) = to {
         query = query.filter(l::at.lt(to));
     }
-    let rows: Vec<Row> = query.order(l::id.asc()).limit(batch).load(conn).context("exporting the mail log")?;
-    Ok(rows.into_iter().map(Row::into_wire).collect())
+    query.order(l::id.asc()).load(conn).context("exporting the mail log")
 }
 
 /// Attempts of one message, oldest first.

@@ -3,7 +3,7 @@
 
 use super::schema::message_bodies::dsl as b;
 use super::schema::messages::dsl as m;
-use super::{mail_log, now, utc, write_transaction, AnyConnection};
+use super::{mail_log, now, utc, write_transaction, AnyConnection, Db, Durability};
 use anyhow::Context;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -19,16 +19,17 @@ pub struct Recipients {
     pub bcc: Vec<MailAddress>,
 }
 
-pub struct NewMessage<'a> {
-    pub id: &'a str,
-    pub created_by: &'a str,
-    pub idempotency_key: Option<&'a str>,
-    pub request_hash: &'a str,
-    pub category: &'a str,
-    pub recipients: &'a Recipients,
-    pub headers: &'a PolicyHeaders,
+/// A message to store, owned so that it can wait in the writer's queue.
+pub struct NewMessage {
+    pub id: String,
+    pub created_by: String,
+    pub idempotency_key: Option<String>,
+    pub request_hash: String,
+    pub category: String,
+    pub recipients: Recipients,
+    pub headers: PolicyHeaders,
     pub size_bytes: i64,
-    pub content: &'a [u8],
+    pub content: Vec<u8>,
 }
 
 /// A message already accepted under the same idempotency key.
@@ -61,55 +62,61 @@ fn find_by_key(conn: &mut AnyConnection, created_by: &str, key: &str, hash: &str
     }))
 }
 
-/// Stores a new message with its content, or finds the one stored under the same
-/// idempotency key within 24 hours.
-pub fn insert(conn: &mut AnyConnection, msg: &NewMessage<'_>) -> anyhow::Result<Inserted> {
-    let attempt = |conn: &mut AnyConnection| {
-        write_transaction(conn, |conn| {
-            if let Some(key) = msg.idempotency_key {
-                if let Some(existing) = find_by_key(conn, msg.created_by, key, msg.request_hash)? {
-                    return Ok(Inserted::Replay(existing));
-                }
-                // An expired key of the same caller must not block the unique index.
-                diesel::update(m::messages.filter(m::created_by.eq(msg.created_by)).filter(m::idempotency_key.eq(key)))
-                    .set(m::idempotency_key.eq(None::<String>))
-                    .execute(conn)?;
-            }
-            let at = now();
-            diesel::insert_into(m::messages)
-                .values((
-                    m::id.eq(msg.id),
-                    m::created_by.eq(msg.created_by),
-                    m::idempotency_key.eq(msg.idempotency_key),
-                    m::request_hash.eq(msg.request_hash),
-                    m::category.eq(msg.category),
-                    m::status.eq(MessageStatus::Queued.as_str()),
-                    m::recipients.eq(serde_json::to_string(msg.recipients)?),
-                    m::headers.eq(serde_json::to_string(msg.headers)?),
-                    m::attempts.eq(0),
-                    m::next_attempt_at.eq(at),
-                    m::created_at.eq(at),
-                    m::updated_at.eq(at),
-                    m::size_bytes.eq(msg.size_bytes),
-                ))
-                .execute(conn)?;
-            diesel::insert_into(b::message_bodies)
-                .values((b::message_id.eq(msg.id), b::content.eq(msg.content)))
-                .execute(conn)?;
-            Ok(Inserted::New)
-        })
-    };
-    match attempt(conn) {
+/// Stores a new message with its content (committed before this returns), or finds the
+/// one stored under the same idempotency key within 24 hours. Concurrent accepts share
+/// their commit (see `db::writer`).
+pub async fn accept(db: &Db, msg: NewMessage) -> anyhow::Result<Inserted> {
+    let msg = std::sync::Arc::new(msg);
+    let job = msg.clone();
+    match db.write(Durability::Flushed, move |conn| insert(conn, &job)).await {
         Ok(done) => Ok(done),
-        // Two requests with one key at the same moment: the unique index let one win.
+        // Two instances took one key at the same moment: the unique index let one win.
         Err(e) if msg.idempotency_key.is_some() && is_unique_violation(&e) => {
-            let key = msg.idempotency_key.unwrap_or_default();
-            find_by_key(conn, msg.created_by, key, msg.request_hash)?
-                .map(Inserted::Replay)
-                .context("idempotency key conflict without a stored message")
+            db.run(move |conn| {
+                let key = msg.idempotency_key.as_deref().unwrap_or_default();
+                find_by_key(conn, &msg.created_by, key, &msg.request_hash)?
+                    .map(Inserted::Replay)
+                    .context("idempotency key conflict without a stored message")
+            })
+            .await
         }
         Err(e) => Err(e.context("storing the message")),
     }
+}
+
+/// The statements of [`accept`], inside the writer's transaction.
+fn insert(conn: &mut AnyConnection, msg: &NewMessage) -> anyhow::Result<Inserted> {
+    if let Some(key) = &msg.idempotency_key {
+        if let Some(existing) = find_by_key(conn, &msg.created_by, key, &msg.request_hash)? {
+            return Ok(Inserted::Replay(existing));
+        }
+        // An expired key of the same caller must not block the unique index.
+        diesel::update(m::messages.filter(m::created_by.eq(&msg.created_by)).filter(m::idempotency_key.eq(key)))
+            .set(m::idempotency_key.eq(None::<String>))
+            .execute(conn)?;
+    }
+    let at = now();
+    diesel::insert_into(m::messages)
+        .values((
+            m::id.eq(&msg.id),
+            m::created_by.eq(&msg.created_by),
+            m::idempotency_key.eq(&msg.idempotency_key),
+            m::request_hash.eq(&msg.request_hash),
+            m::category.eq(&msg.category),
+            m::status.eq(MessageStatus::Queued.as_str()),
+            m::recipients.eq(serde_json::to_string(&msg.recipients)?),
+            m::headers.eq(serde_json::to_string(&msg.headers)?),
+            m::attempts.eq(0),
+            m::next_attempt_at.eq(at),
+            m::created_at.eq(at),
+            m::updated_at.eq(at),
+            m::size_bytes.eq(msg.size_bytes),
+        ))
+        .execute(conn)?;
+    diesel::insert_into(b::message_bodies)
+        .values((b::message_id.eq(&msg.id), b::content.eq(&msg.content)))
+        .execute(conn)?;
+    Ok(Inserted::New)
 }
 
 fn is_unique_violation(e: &anyhow::Error) -> bool {
@@ -160,45 +167,76 @@ struct ClaimedId {
     id: String,
 }
 
-/// Claims up to `limit` due messages for `worker` until `now + lease`: queued and retrying
-/// ones whose time has come, and those whose claim expired (their instance died).
+/// Claims up to `limit` due messages for `worker` until `now + lease`: those whose claim
+/// expired (their instance died), then retrying and queued ones whose time has come.
 /// On PostgreSQL `FOR UPDATE SKIP LOCKED` lets instances claim side by side without
 /// waiting or double claims; SQLite serialises writers, which has the same effect.
-pub fn claim(conn: &mut AnyConnection, worker: &str, limit: i64, lease: Duration) -> anyhow::Result<Vec<Claimed>> {
+///
+/// One statement per status, each walking `messages_due` in order and stopping at the
+/// limit: a single statement over all three needed a sort of every due message, which
+/// grew with the backlog exactly when the backlog needed the workers most. Expired claims
+/// only exist after an instance died, so callers look for them only now and then
+/// (`reclaim_expired`).
+///
+/// PostgreSQL: the planner, misled by a queue table's ever-stale statistics, picked bitmap
+/// scans that read and sorted every due row (and every dead index entry) to return 32;
+/// they are switched off for these statements so that the ordered index scan stops at the
+/// limit and marks dead entries as it passes them.
+pub fn claim(
+    conn: &mut AnyConnection,
+    worker: &str,
+    limit: i64,
+    lease: Duration,
+    reclaim_expired: bool,
+) -> anyhow::Result<Vec<Claimed>> {
     let at = now();
     let until = at + lease;
-    let ids: Vec<ClaimedId> = match conn {
-        AnyConnection::Postgresql(c) => diesel::sql_query(
-            "UPDATE messages SET status = 'sending', claimed_by = $1, claim_expires_at = $2, updated_at = $3 \
-             WHERE id IN (SELECT id FROM messages \
-                 WHERE (status IN ('queued', 'retrying') AND next_attempt_at <= $3) \
-                    OR (status = 'sending' AND claim_expires_at < $3) \
-                 ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
-             RETURNING id",
-        )
-        .bind::<Text, _>(worker)
-        .bind::<Timestamp, _>(until)
-        .bind::<Timestamp, _>(at)
-        .bind::<BigInt, _>(limit)
-        .load(c)?,
-        AnyConnection::Sqlite(c) => diesel::sql_query(
-            "UPDATE messages SET status = 'sending', claimed_by = ?1, claim_expires_at = ?2, updated_at = ?3 \
-             WHERE id IN (SELECT id FROM messages \
-                 WHERE (status IN ('queued', 'retrying') AND next_attempt_at <= ?3) \
-                    OR (status = 'sending' AND claim_expires_at < ?3) \
-                 ORDER BY next_attempt_at LIMIT ?4) \
-             RETURNING id",
-        )
-        .bind::<Text, _>(worker)
-        .bind::<Timestamp, _>(until)
-        .bind::<Timestamp, _>(at)
-        .bind::<BigInt, _>(limit)
-        .load(c)?,
-    };
+    let mut ids: Vec<String> = Vec::new();
+    if let AnyConnection::Postgresql(c) = conn {
+        diesel::sql_query("SET LOCAL enable_bitmapscan = off").execute(c)?;
+    }
+    let expired = reclaim_expired.then_some((MessageStatus::Sending, "claim_expires_at < "));
+    let due = [(MessageStatus::Retrying, "next_attempt_at <= "), (MessageStatus::Queued, "next_attempt_at <= ")];
+    for (status, due) in expired.into_iter().chain(due) {
+        let wanted = limit - i64::try_from(ids.len()).unwrap_or(limit);
+        if wanted <= 0 {
+            break;
+        }
+        let order = due.split(' ').next().unwrap_or("id");
+        let status = status.as_str();
+        let claimed: Vec<ClaimedId> = match conn {
+            AnyConnection::Postgresql(c) => diesel::sql_query(format!(
+                "UPDATE messages SET status = 'sending', claimed_by = $1, claim_expires_at = $2, updated_at = $3 \
+                 WHERE id IN (SELECT id FROM messages WHERE status = '{status}' AND {due}$3 \
+                     ORDER BY {order} LIMIT $4 FOR UPDATE SKIP LOCKED) \
+                 RETURNING id"
+            ))
+            .bind::<Text, _>(worker)
+            .bind::<Timestamp, _>(until)
+            .bind::<Timestamp, _>(at)
+            .bind::<BigInt, _>(wanted)
+            .load(c)?,
+            AnyConnection::Sqlite(c) => diesel::sql_query(format!(
+                "UPDATE messages SET status = 'sending', claimed_by = ?1, claim_expires_at = ?2, updated_at = ?3 \
+                 WHERE id IN (SELECT id FROM messages WHERE status = '{status}' AND {due}?3 \
+                     ORDER BY {order} LIMIT ?4) \
+                 RETURNING id"
+            ))
+            .bind::<Text, _>(worker)
+            .bind::<Timestamp, _>(until)
+            .bind::<Timestamp, _>(at)
+            .bind::<BigInt, _>(wanted)
+            .load(c)?,
+        };
+        ids.extend(claimed.into_iter().map(|r| r.id));
+    }
+    if let AnyConnection::Postgresql(c) = conn {
+        // The rest of the writer's transaction plans as usual.
+        diesel::sql_query("SET LOCAL enable_bitmapscan = on").execute(c)?;
+    }
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<String> = ids.into_iter().map(|r| r.id).collect();
     let rows: Vec<(String, String, i32, NaiveDateTime, Vec<u8>)> = m::messages
         .inner_join(b::message_bodies)
         .filter(m::id.eq_any(&ids))
@@ -218,6 +256,19 @@ pub enum Completion {
     Failed { keep_body_until: NaiveDateTime },
 }
 
+/// The columns an attempt's end changes; `None` leaves a column as it is.
+#[derive(AsChangeset)]
+#[diesel(table_name = super::schema::messages)]
+struct Outcome<'a> {
+    status: &'a str,
+    updated_at: NaiveDateTime,
+    next_attempt_at: Option<NaiveDateTime>,
+    sent_at: Option<NaiveDateTime>,
+    headers: Option<String>,
+}
+
+/// Records how an attempt ended, with its log entry. Runs in the writer's transaction
+/// (`Durability::Relaxed`: a lost record means the message is sent again).
 pub fn complete(
     conn: &mut AnyConnection,
     id: &str,
@@ -226,74 +277,52 @@ pub fn complete(
     log: &mail_log::NewEntry,
     renew: Option<&(String, NaiveDateTime)>,
 ) -> anyhow::Result<()> {
-    write_transaction(conn, |conn| {
-        let at = now();
-        if let AnyConnection::Postgresql(c) = conn {
-            // Only the accept must reach the disk before we answer. Losing this commit in a
-            // crash means the message is sent again: the at-least-once duplicate of a
-            // message in flight, in exchange for one WAL flush less per message.
-            diesel::sql_query("SET LOCAL synchronous_commit = off").execute(c)?;
+    let at = now();
+    // The worker is alive: extend its other claims (see `claim`).
+    if let Some((worker, until)) = renew {
+        diesel::update(
+            m::messages
+                .filter(m::claimed_by.eq(worker))
+                .filter(m::status.eq(MessageStatus::Sending.as_str()))
+                .filter(m::id.ne(id)),
+        )
+        .set(m::claim_expires_at.eq(Some(*until)))
+        .execute(conn)?;
+    }
+    let (status, next_attempt_at, sent_at) = match completion {
+        Completion::Sent => (MessageStatus::Sent, None, Some(at)),
+        Completion::Retry { at: next } => (MessageStatus::Retrying, Some(*next), None),
+        Completion::Failed { .. } => (MessageStatus::Failed, None, None),
+    };
+    let outcome = Outcome {
+        status: status.as_str(),
+        updated_at: at,
+        next_attempt_at,
+        sent_at,
+        headers: headers.map(serde_json::to_string).transpose()?,
+    };
+    diesel::update(m::messages.filter(m::id.eq(id)))
+        .set((
+            outcome,
+            m::attempts.eq(m::attempts + 1),
+            m::claimed_by.eq(None::<String>),
+            m::claim_expires_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    match completion {
+        // Delivered: the content is not needed any more.
+        Completion::Sent => {
+            diesel::delete(b::message_bodies.filter(b::message_id.eq(id))).execute(conn)?;
         }
-        // The worker is alive: extend its other claims (see `claim`).
-        if let Some((worker, until)) = renew {
-            diesel::update(
-                m::messages
-                    .filter(m::claimed_by.eq(worker))
-                    .filter(m::status.eq(MessageStatus::Sending.as_str()))
-                    .filter(m::id.ne(id)),
-            )
-            .set(m::claim_expires_at.eq(Some(*until)))
-            .execute(conn)?;
+        Completion::Retry { .. } => {}
+        // Kept for resend until the retention job removes it.
+        Completion::Failed { keep_body_until } => {
+            diesel::update(b::message_bodies.filter(b::message_id.eq(id)))
+                .set(b::delete_after.eq(Some(*keep_body_until)))
+                .execute(conn)?;
         }
-        let target = m::messages.filter(m::id.eq(id));
-        let headers = headers.map(serde_json::to_string).transpose()?;
-        match completion {
-            Completion::Sent => {
-                diesel::update(target)
-                    .set((
-                        m::status.eq(MessageStatus::Sent.as_str()),
-                        m::attempts.eq(m::attempts + 1),
-                        m::sent_at.eq(Some(at)),
-                        m::updated_at.eq(at),
-                        m::claimed_by.eq(None::<String>),
-                        m::claim_expires_at.eq(None::<NaiveDateTime>),
-                    ))
-                    .execute(conn)?;
-                // Delivered: the content is not needed any more.
-                diesel::delete(b::message_bodies.filter(b::message_id.eq(id))).execute(conn)?;
-            }
-            Completion::Retry { at: next } => {
-                diesel::update(target)
-                    .set((
-                        m::status.eq(MessageStatus::Retrying.as_str()),
-                        m::attempts.eq(m::attempts + 1),
-                        m::next_attempt_at.eq(*next),
-                        m::updated_at.eq(at),
-                        m::claimed_by.eq(None::<String>),
-                        m::claim_expires_at.eq(None::<NaiveDateTime>),
-                    ))
-                    .execute(conn)?;
-            }
-            Completion::Failed { keep_body_until } => {
-                diesel::update(target)
-                    .set((
-                        m::status.eq(MessageStatus::Failed.as_str()),
-                        m::attempts.eq(m::attempts + 1),
-                        m::updated_at.eq(at),
-                        m::claimed_by.eq(None::<String>),
-                        m::claim_expires_at.eq(None::<NaiveDateTime>),
-                    ))
-                    .execute(conn)?;
-                diesel::update(b::message_bodies.filter(b::message_id.eq(id)))
-                    .set(b::delete_after.eq(Some(*keep_body_until)))
-                    .execute(conn)?;
-            }
-        }
-        if let Some(headers) = headers {
-            diesel::update(m::messages.filter(m::id.eq(id))).set(m::headers.eq(headers)).execute(conn)?;
-        }
-        mail_log::insert(conn, log)
-    })
+    }
+    mail_log::insert(conn, log)
 }
 
 pub enum Resend {

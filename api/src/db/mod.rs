@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod api_keys;
+mod checkpoint;
 pub mod history;
 pub mod mail_log;
 pub mod messages;
@@ -14,6 +15,9 @@ pub mod schema;
 pub mod sessions;
 pub mod settings;
 pub mod sign_in_failures;
+mod writer;
+
+pub use writer::{Durability, Pending};
 
 use anyhow::Context;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
@@ -51,6 +55,9 @@ impl Dialect {
 pub struct Db {
     pool: DbPool,
     pub dialect: Dialect,
+    writer: writer::Writer,
+    /// SQLite: keeps the WAL checkpointer thread alive while any `Db` clone lives.
+    _checkpointer: Option<std::sync::Arc<checkpoint::Checkpointer>>,
 }
 
 impl Db {
@@ -60,7 +67,8 @@ impl Db {
         let (url, max_size) = match dialect {
             // diesel's SQLite connection takes a path; accept `sqlite://` URLs too.
             Dialect::Sqlite => (url.strip_prefix("sqlite://").unwrap_or(url).to_owned(), 8),
-            Dialect::Postgres => (url.to_owned(), 10),
+            // Four of them are the writer threads' (see `writer`).
+            Dialect::Postgres => (url.to_owned(), 16),
         };
         let pool = Pool::builder()
             .max_size(max_size)
@@ -72,7 +80,12 @@ impl Db {
             .context("opening the database (check --database-url / DATABASE_URL)")?;
         let mut conn = pool.get().context("connecting to the database")?;
         migrations::run(&mut conn).context("applying database migrations")?;
-        Ok(Db { pool, dialect })
+        let writer = writer::Writer::start(pool.clone(), dialect)?;
+        let checkpointer = match dialect {
+            Dialect::Sqlite => Some(std::sync::Arc::new(checkpoint::Checkpointer::start(pool.clone())?)),
+            Dialect::Postgres => None,
+        };
+        Ok(Db { pool, dialect, writer, _checkpointer: checkpointer })
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool.
@@ -88,6 +101,16 @@ impl Db {
         })
         .await
         .context("database task panicked")?
+    }
+
+    /// Queues a write on the delivery path for the next group commit (see [`writer`]).
+    /// `f` runs inside a shared transaction and may run twice (see there).
+    pub fn write<T, F>(&self, durability: Durability, f: F) -> Pending<T>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut AnyConnection) -> anyhow::Result<T> + Send + 'static,
+    {
+        self.writer.write(durability, f)
     }
 
     /// `SELECT 1`, for readiness checks.
@@ -110,11 +133,15 @@ impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for ConnectionSetup
         if let AnyConnection::Sqlite(c) = conn {
             // busy_timeout first, so that the pragmas after it wait instead of failing while
             // another connection holds a lock. WAL is persistent; setting it again is cheap.
+            // No automatic checkpoints: they run inside the commit that crosses the limit,
+            // fsync included, which put tens of milliseconds on random requests; the
+            // checkpointer thread (see `checkpoint`) does them in the background instead.
             for pragma in [
                 "PRAGMA busy_timeout = 5000",
                 "PRAGMA journal_mode = WAL",
                 "PRAGMA synchronous = NORMAL",
                 "PRAGMA foreign_keys = ON",
+                "PRAGMA wal_autocheckpoint = 0",
             ] {
                 diesel::sql_query(pragma).execute(c).map_err(diesel::r2d2::Error::QueryError)?;
             }

@@ -3,7 +3,7 @@
 use super::compose::compose;
 use crate::db::mail_log::{Details, NewEntry};
 use crate::db::messages::{Claimed, Completion};
-use crate::db::{self, now, utc};
+use crate::db::{self, now, utc, Durability, Pending};
 use crate::domain::outgoing::OutgoingMessage;
 use crate::state::{AppState, SMTP_PASSWORD_PURPOSE};
 use actix_web::web;
@@ -13,7 +13,9 @@ use postamt_wire::{EffectiveSender, FailureClass, LogKind, MessageStatus, Policy
 use std::time::{Duration, Instant};
 
 /// Messages claimed at once by a worker.
-const BATCH: i64 = 16;
+const BATCH: i64 = 32;
+/// How often a worker looks for claims that expired (see `db::messages::claim`).
+const RECLAIM_EVERY: Duration = Duration::from_secs(10);
 /// An idle connection is closed after this long (servers drop idle clients anyway).
 const IDLE_CLOSE: Duration = Duration::from_secs(30);
 
@@ -63,13 +65,18 @@ struct Worker {
     id: String,
     open: Option<OpenSession>,
     /// When the current batch's claims were taken or last renewed.
-    lease_renewed: std::sync::Mutex<Instant>,
+    lease_renewed: Instant,
+    /// Attempt records submitted to the writer and not yet committed. The worker goes on
+    /// sending meanwhile and waits for them at the end of its batch.
+    recording: Vec<(String, Pending<()>)>,
+    /// When this worker last looked for expired claims.
+    reclaimed_at: Option<Instant>,
 }
 
 impl Worker {
     fn new(state: web::Data<AppState>, n: usize) -> Self {
         let id = format!("{}:{n}", state.delivery.instance_id);
-        Worker { state, id, open: None, lease_renewed: std::sync::Mutex::new(Instant::now()) }
+        Worker { state, id, open: None, lease_renewed: Instant::now(), recording: Vec::new(), reclaimed_at: None }
     }
 
     async fn run(mut self) {
@@ -85,8 +92,9 @@ impl Worker {
                 Ok(route) => route,
                 Err(failure) => {
                     for msg in batch {
-                        self.record(&msg, None, None, Err(failure.clone()), None).await;
+                        self.record(&msg, None, None, Err(failure.clone()), None);
                     }
+                    self.recorded().await;
                     continue;
                 }
             };
@@ -94,15 +102,34 @@ impl Worker {
             for msg in batch {
                 self.deliver(msg, &route, &mut open_failure).await;
             }
+            self.recorded().await;
         }
     }
 
-    async fn claim(&self, timeout: Duration) -> Vec<Claimed> {
+    /// Waits until the batch's attempt records are committed.
+    async fn recorded(&mut self) {
+        for (message, pending) in self.recording.drain(..) {
+            if let Err(e) = pending.await {
+                // The claim expires and the message is tried again: at-least-once.
+                tracing::error!(error = format!("{e:#}"), message = %message, "recording a delivery attempt failed");
+            }
+        }
+    }
+
+    async fn claim(&mut self, timeout: Duration) -> Vec<Claimed> {
         let id = self.id.clone();
         let lease = lease(timeout);
-        match self.state.db.run(move |conn| db::messages::claim(conn, &id, BATCH, lease)).await {
+        // Claims of a dead instance expire after their lease; looking for them once per
+        // RECLAIM_EVERY is soon enough and spares the other claims that scan.
+        let reclaim = self.reclaimed_at.is_none_or(|at| at.elapsed() > RECLAIM_EVERY);
+        if reclaim {
+            self.reclaimed_at = Some(Instant::now());
+        }
+        let claimed =
+            self.state.db.write(Durability::Relaxed, move |conn| db::messages::claim(conn, &id, BATCH, lease, reclaim));
+        match claimed.await {
             Ok(batch) => {
-                *self.lease_renewed.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+                self.lease_renewed = Instant::now();
                 batch
             }
             Err(e) => {
@@ -182,9 +209,7 @@ impl Worker {
             Ok(m) => m,
             Err(e) => {
                 let failure = internal_failure(format!("the stored message cannot be read: {e}"));
-                return self
-                    .record(&msg, None, Some(route), Err(DeliveryFailure { permanent: true, ..failure }), None)
-                    .await;
+                return self.record(&msg, None, Some(route), Err(DeliveryFailure { permanent: true, ..failure }), None);
             }
         };
         let sender = EffectiveSender::apply(
@@ -206,13 +231,13 @@ impl Worker {
             Err(e) => {
                 let failure = internal_failure(format!("the message cannot be built: {e:#}"));
                 let failure = DeliveryFailure { permanent: true, class: FailureClass::MessageRejected, ..failure };
-                return self.record(&msg, Some(&outgoing), Some(route), Err(failure), Some(&headers)).await;
+                return self.record(&msg, Some(&outgoing), Some(route), Err(failure), Some(&headers));
             }
         };
         // One failed connect per batch is enough: the rest of the batch shares its fate
         // instead of each waiting out the same deadline.
         if let Some(failure) = open_failure.clone() {
-            return self.record(&msg, Some(&outgoing), Some(route), Err(failure), Some(&headers)).await;
+            return self.record(&msg, Some(&outgoing), Some(route), Err(failure), Some(&headers));
         }
         let session = match self.session(route).await {
             Ok(session) => session,
@@ -221,7 +246,7 @@ impl Worker {
                 // the message queued (with backoff) so it goes out once the admin fixes it.
                 let failure = DeliveryFailure { permanent: false, ..failure };
                 *open_failure = Some(failure.clone());
-                return self.record(&msg, Some(&outgoing), Some(route), Err(failure), Some(&headers)).await;
+                return self.record(&msg, Some(&outgoing), Some(route), Err(failure), Some(&headers));
             }
         };
         let recipients = outgoing.envelope_recipients();
@@ -238,7 +263,7 @@ impl Worker {
                 }
             }
         }
-        self.record(&msg, Some(&outgoing), Some(route), result, Some(&headers)).await;
+        self.record(&msg, Some(&outgoing), Some(route), result, Some(&headers));
     }
 
     /// The open session for the current settings, (re)opened as needed.
@@ -260,9 +285,10 @@ impl Worker {
         }
     }
 
-    /// Records the attempt: message status, log entry and metrics.
-    async fn record(
-        &self,
+    /// Records the attempt: message status, log entry and metrics. The record is queued for
+    /// the writer's next commit; [`Self::recorded`] waits for it.
+    fn record(
+        &mut self,
         msg: &Claimed,
         outgoing: Option<&OutgoingMessage>,
         route: Option<&Route>,
@@ -326,22 +352,14 @@ impl Worker {
         // Renew the batch's claims once half the lease is gone (not on every message: on
         // PostgreSQL each renewal walks the claimed rows).
         let half_lease = lease(timeout).to_std().unwrap_or(Duration::from_secs(60)) / 2;
-        let renew = {
-            let mut renewed = self.lease_renewed.lock().unwrap_or_else(|p| p.into_inner());
-            (renewed.elapsed() > half_lease).then(|| {
-                *renewed = Instant::now();
-                (self.id.clone(), now() + lease(timeout))
-            })
-        };
-        let stored = self
-            .state
-            .db
-            .run(move |conn| db::messages::complete(conn, &id, &completion, headers.as_ref(), &entry, renew.as_ref()))
-            .await;
-        if let Err(e) = stored {
-            // The claim expires and the message is tried again: at-least-once.
-            tracing::error!(error = format!("{e:#}"), message = %msg.id, "recording a delivery attempt failed");
-        }
+        let renew = (self.lease_renewed.elapsed() > half_lease).then(|| {
+            self.lease_renewed = Instant::now();
+            (self.id.clone(), now() + lease(timeout))
+        });
+        let pending = self.state.db.write(Durability::Relaxed, move |conn| {
+            db::messages::complete(conn, &id, &completion, headers.as_ref(), &entry, renew.as_ref())
+        });
+        self.recording.push((msg.id.clone(), pending));
     }
 }
 

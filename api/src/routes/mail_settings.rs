@@ -89,6 +89,7 @@ pub async fn replace_mail_settings(
             .run(move |conn| db::settings::save(conn, current_version, &draft, password_enc, password_changed, &actor))
             .await
             .internal("saving mail settings")?;
+        state.settings.invalidate();
         match outcome {
             Outcome::Done(saved) => {
                 tracing::info!(version = saved.version, by = %saved.updated_by, "mail settings saved");
@@ -140,6 +141,7 @@ pub async fn delete_mail_settings(
         .run(move |conn| db::settings::delete(conn, expected, &actor))
         .await
         .internal("deleting mail settings")?;
+    state.settings.invalidate();
     match outcome {
         Outcome::Done(()) => {
             tracing::info!("mail settings deleted");

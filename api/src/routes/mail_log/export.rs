@@ -1,19 +1,24 @@
 //! The full mail log as a download, streamed in batches so that a million rows need no
 //! more memory than ten.
 
-use super::timestamp;
+use super::{csv, timestamp};
 use crate::auth::{scopes, Authorized};
 use crate::db;
+use crate::db::mail_log::Row;
 use crate::domain::Violations;
 use crate::error::ApiError;
 use crate::state::AppState;
 use actix_web::{get, web, HttpResponse};
+use chrono::NaiveDateTime;
 use futures_util::stream;
-use postamt_wire::{MailLogEntry, Problem};
+use futures_util::StreamExt;
+use postamt_wire::Problem;
 use serde::Deserialize;
 
-/// Rows read from the database per step.
-const BATCH: i64 = 5000;
+/// Ids per slice read from the database.
+const SLICE: i64 = 5000;
+/// Slices read and rendered at once, ahead of the client.
+const AHEAD: usize = 2;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -71,144 +76,82 @@ pub async fn export_mail_log(
     };
     let filename = format!("mail-log-{}.{extension}", chrono::Utc::now().format("%Y-%m-%d"));
     let head = match format {
-        Format::Csv => web::Bytes::from(format!("\u{feff}{}\r\n", CSV_HEADER.join(","))),
+        Format::Csv => web::Bytes::from(format!("\u{feff}{}\r\n", csv::HEADER.join(","))),
         Format::Ndjson => web::Bytes::new(),
     };
-    // State: (db, last id sent, finished). Each step loads one batch and renders it.
-    let db = state.db.clone();
-    let rows = stream::unfold((db, 0i64, false), move |(db, after, done)| async move {
-        if done {
-            return None;
-        }
-        let batch = db.run(move |conn| db::mail_log::export_batch(conn, from, to, after, BATCH)).await;
-        match batch {
-            Ok(entries) if entries.is_empty() => None,
-            Ok(entries) => {
-                let last = entries.last().map_or(after, |e| e.id);
-                let finished = i64::try_from(entries.len()).unwrap_or(0) < BATCH;
-                let bytes = render(format, &entries);
-                Some((Ok::<_, actix_web::Error>(bytes), (db, last, finished)))
-            }
-            Err(e) => {
-                // Headers are sent already: end the download short; the log has the cause.
-                tracing::error!(error = format!("{e:#}"), "mail log export failed");
-                Some((Err(actix_web::error::ErrorInternalServerError("export failed")), (db, after, true)))
-            }
-        }
-    });
-    let body = stream::once(async move { Ok::<_, actix_web::Error>(head) });
-    use futures_util::StreamExt;
+    let chunks = produce(state.db.clone(), format, from, to);
+    let body = stream::once(async move { Ok::<_, actix_web::Error>(head) }).chain(chunks);
     Ok(HttpResponse::Ok()
         .content_type(content_type)
         .insert_header(("Content-Disposition", format!("attachment; filename=\"{filename}\"")))
         .insert_header(("Cache-Control", "no-store"))
-        .streaming(body.chain(rows)))
+        .streaming(body))
 }
 
-const CSV_HEADER: [&str; 17] = [
-    "id",
-    "at",
-    "kind",
-    "message_id",
-    "category",
-    "status",
-    "recipients",
-    "sender",
-    "attempt",
-    "stage",
-    "class",
-    "field",
-    "smtp_reply",
-    "server",
-    "duration_ms",
-    "hint_en",
-    "hint_de",
-];
+/// The log as of the request, in id ranges of `SLICE`, read and rendered `AHEAD` at a time
+/// on blocking threads and sent in order. Two slices in flight keep both cores busy (one
+/// reads while the other renders); the ranges bound the memory, a client that stops
+/// reading stops the reading, and a database connection is held only while a slice loads.
+/// Ranges rather than "the next N after the last id" so that slices can be read side by
+/// side; a range that retention or the time filter left empty costs one index probe.
+fn produce(
+    db: db::Db,
+    format: Format,
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+) -> impl futures_util::Stream<Item = Result<web::Bytes, actix_web::Error>> {
+    let span = {
+        let db = db.clone();
+        async move { db.run(db::mail_log::id_span).await }
+    };
+    stream::once(span)
+        .map(move |span| {
+            // An empty log (or a failed lookup) gives the empty range 1..=0.
+            let (low, high) = span.as_ref().ok().copied().flatten().unwrap_or((1, 0));
+            let ranges = (low..=high).step_by(SLICE as usize).map(|start| start..start.saturating_add(SLICE));
+            let span_error = span.err().map(|e| Err(failed(e)));
+            let db = db.clone();
+            let slices = stream::iter(ranges)
+                .map(move |ids| {
+                    let db = db.clone();
+                    async move {
+                        db.run(move |conn| Ok(render(format, db::mail_log::export_range(conn, from, to, ids)?)))
+                            .await
+                            .map_err(failed)
+                    }
+                })
+                .buffered(AHEAD);
+            stream::iter(span_error).chain(slices)
+        })
+        .flatten()
+        // Headers are sent already: an error ends the download short; the log has the cause.
+        .scan(false, |broken, chunk| {
+            if *broken {
+                return std::future::ready(None);
+            }
+            *broken = chunk.is_err();
+            std::future::ready(Some(chunk))
+        })
+        .filter(|chunk| std::future::ready(!matches!(chunk, Ok(bytes) if bytes.is_empty())))
+}
 
-fn render(format: Format, entries: &[MailLogEntry]) -> web::Bytes {
-    let mut out = Vec::with_capacity(entries.len() * 256);
-    for e in entries {
+fn failed(e: anyhow::Error) -> actix_web::Error {
+    tracing::error!(error = format!("{e:#}"), "mail log export failed");
+    actix_web::error::ErrorInternalServerError("export failed")
+}
+
+fn render(format: Format, rows: Vec<Row>) -> web::Bytes {
+    let mut out = Vec::with_capacity(rows.len() * 200);
+    let mut csv = csv::Rows::default();
+    for r in rows {
         match format {
+            Format::Csv => csv.row(&mut out, &r),
             Format::Ndjson => {
-                if serde_json::to_writer(&mut out, e).is_ok() {
+                if serde_json::to_writer(&mut out, &r.into_wire()).is_ok() {
                     out.push(b'\n');
                 }
             }
-            Format::Csv => csv_row(&mut out, e),
         }
     }
     web::Bytes::from(out)
-}
-
-fn csv_row(out: &mut Vec<u8>, e: &MailLogEntry) {
-    let opt = |o: Option<&str>| o.unwrap_or("").to_owned();
-    let cells: [String; 17] = [
-        e.id.to_string(),
-        e.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        db::mail_log::enum_str(e.kind),
-        opt(e.message_id.as_deref()),
-        e.category.clone(),
-        e.status.as_str().to_owned(),
-        e.recipients.join(" "),
-        e.sender.clone(),
-        e.attempt.map(|a| a.to_string()).unwrap_or_default(),
-        opt(e.stage.map(|s| s.as_str())),
-        opt(e.class.map(|c| c.as_str())),
-        opt(e.field.map(|f| f.as_str())),
-        opt(e.smtp_reply.as_deref()),
-        opt(e.server.as_deref()),
-        e.duration_ms.to_string(),
-        opt(e.hint_en.as_deref()),
-        opt(e.hint_de.as_deref()),
-    ];
-    for (i, cell) in cells.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        csv_cell(out, cell);
-    }
-    out.extend_from_slice(b"\r\n");
-}
-
-/// RFC 4180 quoting, and a leading `'` before anything a spreadsheet would run as a
-/// formula (`=`, `+`, `-`, `@`, tab, CR): server replies and names come from outside.
-fn csv_cell(out: &mut Vec<u8>, cell: &str) {
-    let formula = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    let quote = formula || cell.contains([',', '"', '\r', '\n']);
-    if quote {
-        out.push(b'"');
-    }
-    if formula {
-        out.push(b'\'');
-    }
-    for b in cell.bytes() {
-        if b == b'"' {
-            out.push(b'"');
-        }
-        out.push(b);
-    }
-    if quote {
-        out.push(b'"');
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cell(s: &str) -> String {
-        let mut out = Vec::new();
-        csv_cell(&mut out, s);
-        String::from_utf8(out).unwrap()
-    }
-
-    #[test]
-    fn cells_are_quoted_and_formulas_defused() {
-        assert_eq!(cell("plain"), "plain");
-        assert_eq!(cell("a,b"), "\"a,b\"");
-        assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(cell("@SUM(A1)"), "\"'@SUM(A1)\"");
-        assert_eq!(cell("-1+2"), "\"'-1+2\"");
-    }
 }

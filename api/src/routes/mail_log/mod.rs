@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use postamt_wire::{MailErrors, MailLogPage, MessageStatus, Problem};
 use serde::Deserialize;
 
+mod csv;
 mod export;
 pub use export::export_mail_log;
 

@@ -1,0 +1,209 @@
+//! Group commit for the hot writes: accepting a message, claiming a batch, recording an
+//! attempt.
+//!
+//! Many requests arrive at once; committing each alone makes SQLite writers queue on its one
+//! lock (SQLite's busy handler sleeps in steps of milliseconds) and makes PostgreSQL wait
+//! for one WAL flush per message. Here a dedicated thread takes every write that is waiting,
+//! runs them all in one transaction and answers each caller only after that commit, so a
+//! caller still never hears "done" for something that is not durable.
+//!
+//! If the shared transaction fails, it is rolled back and each job runs again in a
+//! transaction of its own, so one job's error never becomes another job's error. Jobs must
+//! therefore be safe to run twice: they are plain database statements over captured values.
+//!
+//! Use [`Writer::write`] for writes on the delivery path; everything else (settings,
+//! sessions, keys) is rare and uses `Db::run` with [`super::write_transaction`].
+
+use super::{write_transaction, AnyConnection, DbPool, Dialect};
+use anyhow::Context;
+use diesel::RunQueryDsl;
+use std::sync::mpsc;
+use tokio::sync::oneshot;
+
+/// At most this many jobs share one transaction (bounds its duration and lock time).
+const MAX_BATCH: usize = 256;
+
+/// Whether a job's commit must reach the disk before its caller hears of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Accepting a message: the 202 promises durability.
+    Flushed,
+    /// Recording an attempt: losing it in a crash means the message is sent again (the
+    /// at-least-once duplicate of a message in flight), so PostgreSQL may skip the WAL
+    /// flush wait. SQLite in WAL mode with `synchronous = NORMAL` survives a process crash
+    /// either way.
+    Relaxed,
+}
+
+/// A write waiting for its turn, type-erased so that one queue carries all kinds.
+trait Job: Send {
+    fn durability(&self) -> Durability;
+    /// Runs the statements; the result is kept until the commit is known.
+    fn run(&mut self, conn: &mut AnyConnection) -> anyhow::Result<()>;
+    /// Answers the caller: the kept result if `committed` is Ok, else that error.
+    fn finish(self: Box<Self>, committed: anyhow::Result<()>);
+}
+
+struct TypedJob<T, F> {
+    f: F,
+    durability: Durability,
+    output: Option<T>,
+    reply: oneshot::Sender<anyhow::Result<T>>,
+}
+
+impl<T, F> Job for TypedJob<T, F>
+where
+    T: Send,
+    F: FnMut(&mut AnyConnection) -> anyhow::Result<T> + Send,
+{
+    fn durability(&self) -> Durability {
+        self.durability
+    }
+
+    fn run(&mut self, conn: &mut AnyConnection) -> anyhow::Result<()> {
+        self.output = None;
+        self.output = Some((self.f)(conn)?);
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>, committed: anyhow::Result<()>) {
+        let TypedJob { output, reply, .. } = *self;
+        let result = committed.and_then(|()| output.context("a write job finished without running"));
+        // The caller may have gone away (request cancelled); its write stands regardless.
+        let _ = reply.send(result);
+    }
+}
+
+/// The queue in front of the writer threads. Cloning shares it.
+#[derive(Clone)]
+pub struct Writer {
+    queue: mpsc::Sender<Box<dyn Job>>,
+}
+
+/// A submitted write; await it for the result after commit.
+pub struct Pending<T>(oneshot::Receiver<anyhow::Result<T>>);
+
+impl<T> std::future::Future for Pending<T> {
+    type Output = anyhow::Result<T>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|r| r.unwrap_or_else(|_| Err(anyhow::anyhow!("the database writer stopped"))))
+    }
+}
+
+impl Writer {
+    /// Starts the writer threads: one on SQLite (one writer at a time is all it allows),
+    /// four on PostgreSQL (batches run side by side; each statement is a round trip, so one
+    /// thread would leave the server idle between them). They stop when the last `Writer`
+    /// clone is dropped.
+    pub fn start(pool: DbPool, dialect: Dialect) -> anyhow::Result<Writer> {
+        let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
+        let threads = match dialect {
+            Dialect::Sqlite => 1,
+            Dialect::Postgres => 4,
+        };
+        let jobs = std::sync::Arc::new(std::sync::Mutex::new(jobs));
+        for n in 0..threads {
+            let (pool, jobs) = (pool.clone(), jobs.clone());
+            std::thread::Builder::new()
+                .name(format!("postamt-db-writer-{n}"))
+                .spawn(move || writer_loop(&pool, &jobs))
+                .context("starting the database writer thread")?;
+        }
+        Ok(Writer { queue })
+    }
+
+    /// Queues `f` to run in the next shared transaction. The returned future resolves after
+    /// the commit (or with the error of `f` or of the commit). Submitting happens at once,
+    /// so a caller may queue several writes before awaiting any.
+    pub fn write<T, F>(&self, durability: Durability, f: F) -> Pending<T>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut AnyConnection) -> anyhow::Result<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(TypedJob { f, durability, output: None, reply });
+        if let Err(mpsc::SendError(job)) = self.queue.send(job) {
+            job.finish(Err(anyhow::anyhow!("the database writer stopped")));
+        }
+        Pending(answer)
+    }
+}
+
+fn writer_loop(pool: &DbPool, jobs: &std::sync::Mutex<mpsc::Receiver<Box<dyn Job>>>) {
+    loop {
+        // Take the first waiting job, then everything queued behind it. The lock is held only
+        // while taking, so with two threads one collects while the other commits.
+        let batch = {
+            let jobs = jobs.lock().unwrap_or_else(|p| p.into_inner());
+            let Ok(first) = jobs.recv() else { return };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            batch
+        };
+        run_batch(pool, batch);
+    }
+}
+
+fn run_batch(pool: &DbPool, mut batch: Vec<Box<dyn Job>>) {
+    let mut conn = match pool.get().context("no database connection available for writing") {
+        Ok(conn) => conn,
+        Err(e) => {
+            let message = format!("{e:#}");
+            for job in batch {
+                job.finish(Err(anyhow::anyhow!("{message}")));
+            }
+            return;
+        }
+    };
+    let relaxed = batch.iter().all(|j| j.durability() == Durability::Relaxed);
+    let shared = write_transaction(&mut conn, |conn| {
+        if relaxed {
+            relax_commit(conn)?;
+        }
+        for job in batch.iter_mut() {
+            job.run(conn)?;
+        }
+        Ok(())
+    });
+    match shared {
+        Ok(()) => {
+            for job in batch {
+                job.finish(Ok(()));
+            }
+        }
+        Err(e) if batch.len() == 1 => {
+            if let Some(job) = batch.pop() {
+                job.finish(Err(e));
+            }
+        }
+        Err(_) => {
+            // Someone's statement failed: give each job its own transaction and its own answer.
+            for mut job in batch {
+                let relaxed = job.durability() == Durability::Relaxed;
+                let alone = write_transaction(&mut conn, |conn| {
+                    if relaxed {
+                        relax_commit(conn)?;
+                    }
+                    job.run(conn)
+                });
+                job.finish(alone);
+            }
+        }
+    }
+}
+
+/// PostgreSQL: this transaction's commit does not wait for its WAL flush.
+fn relax_commit(conn: &mut AnyConnection) -> anyhow::Result<()> {
+    if let AnyConnection::Postgresql(c) = conn {
+        diesel::sql_query("SET LOCAL synchronous_commit = off").execute(c)?;
+    }
+    Ok(())
+}
