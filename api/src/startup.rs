@@ -4,6 +4,7 @@ use crate::auth::admin_password::{self, Bootstrap};
 use crate::config::Config;
 use crate::crypto::{KeySource, SecretCipher};
 use crate::db::{Db, Dialect};
+use crate::delivery::handoff::Handoff;
 use crate::delivery::{self, DeliveryOptions, RetryPolicy};
 use crate::domain::outgoing::MessageLimits;
 use crate::error::ApiError;
@@ -102,6 +103,7 @@ impl Application {
             delivery_notify: tokio::sync::Notify::new(),
             metrics: Default::default(),
             settings: Default::default(),
+            handoff: Handoff::new(config.delivery_workers as usize),
         });
         let released = delivery::release_stale_claims(&state).await?;
         if released > 0 {

@@ -2,6 +2,7 @@
 
 use crate::crypto::SecretCipher;
 use crate::db::Db;
+use crate::delivery::handoff::Handoff;
 use crate::delivery::metrics::Metrics;
 use crate::delivery::DeliveryOptions;
 use crate::domain::outgoing::MessageLimits;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The settings as the send API reads them (re-read at most once a second).
     pub settings: SettingsSnapshot,
+    /// Messages accepted here, passed to this instance's workers without a claim query.
+    pub handoff: Handoff,
 }
 
 /// Purpose string bound to the encrypted SMTP password.

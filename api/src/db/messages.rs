@@ -30,6 +30,10 @@ pub struct NewMessage {
     pub headers: PolicyHeaders,
     pub size_bytes: i64,
     pub content: Vec<u8>,
+    pub created_at: NaiveDateTime,
+    /// Stored already claimed (worker, lease end) when it is handed over to this instance's
+    /// workers at once; `None` stores it queued.
+    pub claim: Option<(String, NaiveDateTime)>,
 }
 
 /// A message already accepted under the same idempotency key.
@@ -65,8 +69,7 @@ fn find_by_key(conn: &mut AnyConnection, created_by: &str, key: &str, hash: &str
 /// Stores a new message with its content (committed before this returns), or finds the
 /// one stored under the same idempotency key within 24 hours. Concurrent accepts share
 /// their commit (see `db::writer`).
-pub async fn accept(db: &Db, msg: NewMessage) -> anyhow::Result<Inserted> {
-    let msg = std::sync::Arc::new(msg);
+pub async fn accept(db: &Db, msg: std::sync::Arc<NewMessage>) -> anyhow::Result<Inserted> {
     let job = msg.clone();
     match db.write(Durability::Flushed, move |conn| insert(conn, &job)).await {
         Ok(done) => Ok(done),
@@ -95,7 +98,8 @@ fn insert(conn: &mut AnyConnection, msg: &NewMessage) -> anyhow::Result<Inserted
             .set(m::idempotency_key.eq(None::<String>))
             .execute(conn)?;
     }
-    let at = now();
+    let at = msg.created_at;
+    let status = if msg.claim.is_some() { MessageStatus::Sending } else { MessageStatus::Queued };
     diesel::insert_into(m::messages)
         .values((
             m::id.eq(&msg.id),
@@ -103,7 +107,9 @@ fn insert(conn: &mut AnyConnection, msg: &NewMessage) -> anyhow::Result<Inserted
             m::idempotency_key.eq(&msg.idempotency_key),
             m::request_hash.eq(&msg.request_hash),
             m::category.eq(&msg.category),
-            m::status.eq(MessageStatus::Queued.as_str()),
+            m::status.eq(status.as_str()),
+            m::claimed_by.eq(msg.claim.as_ref().map(|(worker, _)| worker)),
+            m::claim_expires_at.eq(msg.claim.as_ref().map(|(_, until)| *until)),
             m::recipients.eq(serde_json::to_string(&msg.recipients)?),
             m::headers.eq(serde_json::to_string(&msg.headers)?),
             m::attempts.eq(0),
@@ -159,6 +165,9 @@ pub struct Claimed {
     pub attempts: i32,
     pub created_at: NaiveDateTime,
     pub content: Vec<u8>,
+    /// Handed over at acceptance (see `delivery::handoff`): when its claim's lease ends.
+    /// Claims from the outbox are renewed by their worker instead.
+    pub lease_ends: Option<std::time::Instant>,
 }
 
 #[derive(QueryableByName)]
@@ -245,7 +254,14 @@ pub fn claim(
         .context("loading claimed messages")?;
     Ok(rows
         .into_iter()
-        .map(|(id, category, attempts, created_at, content)| Claimed { id, category, attempts, created_at, content })
+        .map(|(id, category, attempts, created_at, content)| Claimed {
+            id,
+            category,
+            attempts,
+            created_at,
+            content,
+            lease_ends: None,
+        })
         .collect())
 }
 

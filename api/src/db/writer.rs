@@ -207,3 +207,86 @@ fn relax_commit(conn: &mut AnyConnection) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::mail_log::{self, Details, NewEntry};
+    use crate::db::{now, Db};
+    use diesel::prelude::*;
+    use postamt_wire::{LogKind, MessageStatus};
+
+    fn entry(category: &str) -> NewEntry {
+        NewEntry {
+            at: now(),
+            kind: LogKind::Delivery,
+            message_id: None,
+            category: category.into(),
+            status: MessageStatus::Sent,
+            recipients: vec!["a@example.com".into()],
+            sender: "s@example.com".into(),
+            attempt: Some(1),
+            stage: None,
+            class: None,
+            smtp_reply: None,
+            duration_ms: 1,
+            details: Details::default(),
+        }
+    }
+
+    fn categories(db_conn: &mut AnyConnection) -> Vec<String> {
+        use crate::db::schema::mail_log::dsl as l;
+        l::mail_log.select(l::category).order(l::id.asc()).load(db_conn).unwrap()
+    }
+
+    /// Jobs queued behind a busy writer share one transaction; one failing job rolls that
+    /// transaction back, and every job then runs alone: the failing one gets its own error,
+    /// the others are committed exactly once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_job_fails_alone_and_the_others_commit_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(dir.path().join("w.sqlite3").to_str().unwrap()).unwrap();
+        // Keeps the writer busy so that the jobs below pile up into one batch.
+        let slow = db.write(Durability::Flushed, |_conn: &mut AnyConnection| {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            Ok(())
+        });
+        let pending: Vec<_> = (0..10)
+            .map(|n| {
+                db.write(Durability::Relaxed, move |conn: &mut AnyConnection| {
+                    mail_log::insert(conn, &entry(&format!("job{n}")))?;
+                    anyhow::ensure!(n != 6, "job 6 refuses");
+                    Ok(n)
+                })
+            })
+            .collect();
+        slow.await.unwrap();
+        let mut answers = Vec::new();
+        for p in pending {
+            answers.push(p.await.map_err(|e| e.to_string()));
+        }
+        for (n, answer) in answers.iter().enumerate() {
+            if n == 6 {
+                assert_eq!(answer.as_ref().unwrap_err(), "job 6 refuses");
+            } else {
+                assert_eq!(answer.as_ref().unwrap(), &n);
+            }
+        }
+        let stored = db.run(|conn| Ok(categories(conn))).await.unwrap();
+        let expected: Vec<String> = (0..10).filter(|n| *n != 6).map(|n| format!("job{n}")).collect();
+        assert_eq!(stored, expected);
+    }
+
+    /// The caller hears "done" only after the commit: what a finished write wrote is visible
+    /// to every other connection.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_answered_write_is_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(dir.path().join("w.sqlite3").to_str().unwrap()).unwrap();
+        for n in 0..20 {
+            db.write(Durability::Flushed, move |conn| mail_log::insert(conn, &entry(&format!("c{n}")))).await.unwrap();
+            let seen = db.run(|conn| Ok(categories(conn).len())).await.unwrap();
+            assert_eq!(seen, n + 1);
+        }
+    }
+}

@@ -6,13 +6,14 @@
 
 mod backoff;
 pub mod compose;
+pub mod handoff;
 pub mod metrics;
 mod retention;
 mod worker;
 
 pub use backoff::RetryPolicy;
 pub use retention::spawn_retention;
-pub use worker::{release_stale_claims, spawn_workers};
+pub use worker::{lease, release_stale_claims, spawn_workers};
 
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! The delivery loop of one worker.
 
 use super::compose::compose;
+use super::handoff;
 use crate::db::mail_log::{Details, NewEntry};
 use crate::db::messages::{Claimed, Completion};
 use crate::db::{self, now, utc, Durability, Pending};
@@ -14,6 +15,8 @@ use std::time::{Duration, Instant};
 
 /// Messages claimed at once by a worker.
 const BATCH: i64 = 32;
+/// How often a busy worker also claims from the outbox besides handed-over messages.
+const OUTBOX_EVERY: Duration = Duration::from_secs(1);
 /// How often a worker looks for claims that expired (see `db::messages::claim`).
 const RECLAIM_EVERY: Duration = Duration::from_secs(10);
 /// An idle connection is closed after this long (servers drop idle clients anyway).
@@ -71,19 +74,35 @@ struct Worker {
     recording: Vec<(String, Pending<()>)>,
     /// When this worker last looked for expired claims.
     reclaimed_at: Option<Instant>,
+    /// When this worker last claimed from the outbox.
+    outbox_checked: Instant,
 }
 
 impl Worker {
     fn new(state: web::Data<AppState>, n: usize) -> Self {
         let id = format!("{}:{n}", state.delivery.instance_id);
-        Worker { state, id, open: None, lease_renewed: Instant::now(), recording: Vec::new(), reclaimed_at: None }
+        Worker {
+            state,
+            id,
+            open: None,
+            lease_renewed: Instant::now(),
+            recording: Vec::new(),
+            reclaimed_at: None,
+            outbox_checked: Instant::now(),
+        }
     }
 
     async fn run(mut self) {
         loop {
             let route = self.route().await;
             let timeout = route.as_ref().map_or(Duration::from_secs(60), |r| r.config.timeout);
-            let batch = self.claim(timeout).await;
+            let mut batch = self.state.handoff.take(BATCH as usize).await;
+            // Retries, and messages stored while the workers were behind, wait in the outbox:
+            // look there when nothing was handed over, and at least once a second under load.
+            if batch.is_empty() || self.outbox_checked.elapsed() > OUTBOX_EVERY {
+                self.outbox_checked = Instant::now();
+                batch.extend(self.claim(timeout).await);
+            }
             if batch.is_empty() {
                 self.idle().await;
                 continue;
@@ -205,6 +224,11 @@ impl Worker {
     }
 
     async fn deliver(&mut self, msg: Claimed, route: &Route, open_failure: &mut Option<DeliveryFailure>) {
+        if !handoff::still_ours(msg.lease_ends, route.config.timeout) {
+            // Its claim may lapse mid-attempt: leave it to expire and to the outbox path.
+            tracing::warn!(message = %msg.id, "a handed-over message waited too long; the outbox delivers it later");
+            return;
+        }
         let outgoing: OutgoingMessage = match serde_json::from_slice(&msg.content) {
             Ok(m) => m,
             Err(e) => {
@@ -367,7 +391,7 @@ impl Worker {
 /// margin. Every completed attempt renews the worker's remaining claims, so a batch never
 /// outlives its lease while its worker lives, and a dead instance's messages are picked
 /// up by others within about a minute.
-fn lease(timeout: Duration) -> chrono::Duration {
+pub fn lease(timeout: Duration) -> chrono::Duration {
     chrono::Duration::from_std(timeout * 2 + Duration::from_secs(20)).unwrap_or_else(|_| chrono::Duration::minutes(5))
 }
 

@@ -2,6 +2,7 @@
 
 use crate::auth::{scopes, Authorized};
 use crate::db::{self, messages::Inserted, messages::Recipients, messages::Resend};
+use crate::delivery;
 use crate::domain::outgoing::OutgoingMessage;
 use crate::error::{ApiError, Context};
 use crate::extract::{parse_json, JsonBody};
@@ -71,7 +72,15 @@ pub async fn send_message(
     let request_hash: String = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
     let content = serde_json::to_vec(&message).internal("serialising the message")?;
     let size = i64::try_from(message.size()).unwrap_or(i64::MAX);
-    let new = db::messages::NewMessage {
+    // Hand the message to this instance's workers at once when they have room (see
+    // `delivery::handoff`): stored already claimed, under a lease like any claim.
+    let slot = state.handoff.reserve();
+    let lease = delivery::lease(std::time::Duration::from_secs(u64::from(settings.timeout_seconds)));
+    let claim = slot
+        .as_ref()
+        .map(|_| (format!("{}:{}", state.delivery.instance_id, delivery::handoff::CLAIM_SUFFIX), db::now() + lease));
+    let lease_ends = std::time::Instant::now() + lease.to_std().unwrap_or_default();
+    let new = std::sync::Arc::new(db::messages::NewMessage {
         id: id.clone(),
         created_by: auth.caller.actor.clone(),
         idempotency_key: key,
@@ -81,8 +90,20 @@ pub async fn send_message(
         headers,
         size_bytes: size,
         content,
-    };
-    let inserted = db::messages::accept(&state.db, new).await.internal("storing the message")?;
+        created_at: db::now(),
+        claim,
+    });
+    let inserted = db::messages::accept(&state.db, new.clone()).await.internal("storing the message")?;
+    if let (Inserted::New, Some(slot)) = (&inserted, slot) {
+        slot.send(db::messages::Claimed {
+            id: new.id.clone(),
+            category: new.category.clone(),
+            attempts: 0,
+            created_at: new.created_at,
+            content: new.content.clone(),
+            lease_ends: Some(lease_ends),
+        });
+    }
     match inserted {
         Inserted::New => {
             state.metrics.accepted();
