@@ -24,7 +24,8 @@ pub struct NewMessage {
     pub id: String,
     pub created_by: String,
     pub idempotency_key: Option<String>,
-    pub request_hash: String,
+    /// With an idempotency key: the hash of the request, to tell a replay from a conflict.
+    pub request_hash: Option<String>,
     pub category: String,
     pub recipients: Recipients,
     pub headers: PolicyHeaders,
@@ -77,7 +78,7 @@ pub async fn accept(db: &Db, msg: std::sync::Arc<NewMessage>) -> anyhow::Result<
         Err(e) if msg.idempotency_key.is_some() && is_unique_violation(&e) => {
             db.run(move |conn| {
                 let key = msg.idempotency_key.as_deref().unwrap_or_default();
-                find_by_key(conn, &msg.created_by, key, &msg.request_hash)?
+                find_by_key(conn, &msg.created_by, key, msg.request_hash.as_deref().unwrap_or_default())?
                     .map(Inserted::Replay)
                     .context("idempotency key conflict without a stored message")
             })
@@ -90,7 +91,9 @@ pub async fn accept(db: &Db, msg: std::sync::Arc<NewMessage>) -> anyhow::Result<
 /// The statements of [`accept`], inside the writer's transaction.
 fn insert(conn: &mut AnyConnection, msg: &NewMessage) -> anyhow::Result<Inserted> {
     if let Some(key) = &msg.idempotency_key {
-        if let Some(existing) = find_by_key(conn, &msg.created_by, key, &msg.request_hash)? {
+        if let Some(existing) =
+            find_by_key(conn, &msg.created_by, key, msg.request_hash.as_deref().unwrap_or_default())?
+        {
             return Ok(Inserted::Replay(existing));
         }
         // An expired key of the same caller must not block the unique index.

@@ -21,7 +21,7 @@ use std::sync::mpsc;
 use tokio::sync::oneshot;
 
 /// At most this many jobs share one transaction (bounds its duration and lock time).
-const MAX_BATCH: usize = 256;
+const MAX_BATCH: usize = 128;
 
 /// Whether a job's commit must reach the disk before its caller hears of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +77,10 @@ where
 /// The queue in front of the writer threads. Cloning shares it.
 #[derive(Clone)]
 pub struct Writer {
-    queue: mpsc::Sender<Box<dyn Job>>,
+    /// Where `Durability::Flushed` jobs go.
+    flushed: mpsc::Sender<Box<dyn Job>>,
+    /// Where `Durability::Relaxed` jobs go (the same queue on SQLite).
+    relaxed: mpsc::Sender<Box<dyn Job>>,
 }
 
 /// A submitted write; await it for the result after commit.
@@ -94,25 +97,21 @@ impl<T> std::future::Future for Pending<T> {
 }
 
 impl Writer {
-    /// Starts the writer threads: one on SQLite (one writer at a time is all it allows),
-    /// four on PostgreSQL (batches run side by side; each statement is a round trip, so one
-    /// thread would leave the server idle between them). They stop when the last `Writer`
-    /// clone is dropped.
+    /// Starts the writer threads. SQLite: one thread, one queue (one writer at a time is all
+    /// it allows). PostgreSQL: two queues with two threads each, one for accepts and one for
+    /// attempt records and claims, so that an accept never waits behind a long batch of
+    /// records; each statement is a round trip, and side-by-side batches keep the server
+    /// busy between them. The threads stop when the last `Writer` clone is dropped.
     pub fn start(pool: DbPool, dialect: Dialect) -> anyhow::Result<Writer> {
-        let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
-        let threads = match dialect {
-            Dialect::Sqlite => 1,
-            Dialect::Postgres => 4,
-        };
-        let jobs = std::sync::Arc::new(std::sync::Mutex::new(jobs));
-        for n in 0..threads {
-            let (pool, jobs) = (pool.clone(), jobs.clone());
-            std::thread::Builder::new()
-                .name(format!("postamt-db-writer-{n}"))
-                .spawn(move || writer_loop(&pool, &jobs))
-                .context("starting the database writer thread")?;
+        match dialect {
+            Dialect::Sqlite => {
+                let queue = spawn_lane(&pool, "writer", 1)?;
+                Ok(Writer { flushed: queue.clone(), relaxed: queue })
+            }
+            Dialect::Postgres => {
+                Ok(Writer { flushed: spawn_lane(&pool, "accept", 2)?, relaxed: spawn_lane(&pool, "record", 2)? })
+            }
         }
-        Ok(Writer { queue })
     }
 
     /// Queues `f` to run in the next shared transaction. The returned future resolves after
@@ -125,11 +124,29 @@ impl Writer {
     {
         let (reply, answer) = oneshot::channel();
         let job = Box::new(TypedJob { f, durability, output: None, reply });
-        if let Err(mpsc::SendError(job)) = self.queue.send(job) {
+        let queue = match durability {
+            Durability::Flushed => &self.flushed,
+            Durability::Relaxed => &self.relaxed,
+        };
+        if let Err(mpsc::SendError(job)) = queue.send(job) {
             job.finish(Err(anyhow::anyhow!("the database writer stopped")));
         }
         Pending(answer)
     }
+}
+
+/// A queue and `threads` threads that take batches from it.
+fn spawn_lane(pool: &DbPool, name: &str, threads: usize) -> anyhow::Result<mpsc::Sender<Box<dyn Job>>> {
+    let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
+    let jobs = std::sync::Arc::new(std::sync::Mutex::new(jobs));
+    for n in 0..threads {
+        let (pool, jobs) = (pool.clone(), jobs.clone());
+        std::thread::Builder::new()
+            .name(format!("postamt-db-{name}-{n}"))
+            .spawn(move || writer_loop(&pool, &jobs))
+            .context("starting a database writer thread")?;
+    }
+    Ok(queue)
 }
 
 fn writer_loop(pool: &DbPool, jobs: &std::sync::Mutex<mpsc::Receiver<Box<dyn Job>>>) {

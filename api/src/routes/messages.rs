@@ -48,6 +48,16 @@ pub async fn send_message(
     let body = body.0;
     let request: SendMessageRequest = parse_json(&body)?;
     let key = idempotency_key(&req)?;
+    // What "the same request" means for a replay: the parsed request, serialised again, so
+    // that a client that re-serialises its retry (other whitespace or key order) still gets
+    // the first message back instead of a conflict.
+    let request_hash = match &key {
+        Some(_) => {
+            let canonical = serde_json::to_vec(&request).internal("serialising the request")?;
+            Some(Sha256::digest(&canonical).iter().map(|b| format!("{b:02x}")).collect::<String>())
+        }
+        None => None,
+    };
     let settings = state.settings.get(&state.db).await.internal("loading mail settings")?;
     let settings = settings.ok_or(ApiError::SettingsMissing)?;
     let message = OutgoingMessage::parse(request, state.limits, domain_of(&settings.sender_address))?;
@@ -69,7 +79,6 @@ pub async fn send_message(
     // Time-ordered ids: new rows append to the primary-key index instead of landing on
     // random pages of it.
     let id = uuid::Uuid::now_v7().to_string();
-    let request_hash: String = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
     let content = serde_json::to_vec(&message).internal("serialising the message")?;
     let size = i64::try_from(message.size()).unwrap_or(i64::MAX);
     // Hand the message to this instance's workers at once when they have room (see

@@ -195,6 +195,29 @@ async fn the_idempotency_key_holds() {
     assert_eq!(replay.headers()["idempotent-replayed"], "true");
     let replay: MessageAccepted = replay.json().await.unwrap();
     assert_eq!(replay.id, first.id);
+    // A client that serialises its retry differently (key order, whitespace) sends the same
+    // request: still a replay.
+    let fields_reversed: Vec<String> = invoice()
+        .as_object()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|(k, v)| format!("{}: {}", serde_json::to_string(k).unwrap(), serde_json::to_string_pretty(v).unwrap()))
+        .collect();
+    let reserialised = format!("{{\n  {}\n}}", fields_reversed.join(",\n  "));
+    assert_ne!(reserialised.as_bytes(), serde_json::to_vec(&invoice()).unwrap().as_slice());
+    let retry = app
+        .anonymous()
+        .post(app.url("/api/v1/messages"))
+        .bearer_auth(&key)
+        .header("Content-Type", "application/json")
+        .header("Idempotency-Key", "invoice-2026-117")
+        .body(reserialised)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retry.status(), 200, "a re-serialised retry is a replay");
+    assert_eq!(retry.json::<MessageAccepted>().await.unwrap().id, first.id);
     let mut other = invoice();
     other["subject"] = json!("Another invoice");
     let conflict = send(&app, &key, &other, Some("invoice-2026-117")).await;
