@@ -165,7 +165,12 @@ fn writer_loop(pool: &DbPool, jobs: &std::sync::Mutex<mpsc::Receiver<Box<dyn Job
             }
             batch
         };
-        run_batch(pool, batch);
+        // A panicking job must not take the writer (and with it every later write) down:
+        // its batch's callers hear "stopped" (their reply channels are dropped), the
+        // connection is discarded by the pool as broken, and the thread goes on.
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_batch(pool, batch))).is_err() {
+            tracing::error!("a database write panicked; its batch was rolled back");
+        }
     }
 }
 
@@ -305,5 +310,17 @@ mod tests {
             let seen = db.run(|conn| Ok(categories(conn).len())).await.unwrap();
             assert_eq!(seen, n + 1);
         }
+    }
+
+    /// A job that panics fails its batch, not the writer: later writes still work.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_writer_survives_a_panicking_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(dir.path().join("w.sqlite3").to_str().unwrap()).unwrap();
+        let panicked = db
+            .write(Durability::Flushed, |_conn: &mut AnyConnection| -> anyhow::Result<()> { panic!("a bug in a job") });
+        assert!(panicked.await.is_err());
+        db.write(Durability::Flushed, |conn| mail_log::insert(conn, &entry("after"))).await.unwrap();
+        assert_eq!(db.run(|conn| Ok(categories(conn))).await.unwrap(), ["after"]);
     }
 }
