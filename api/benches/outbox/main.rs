@@ -1,0 +1,297 @@
+//! `cargo bench -p postamt --bench outbox`: the figures of issue 4, measured against the real
+//! `postamt` binary (the release build cargo makes for this bench), a Postfix `smtp-sink` on
+//! loopback, SQLite and a fresh PostgreSQL database.
+//!
+//! 1. ceiling: `smtp-source` -> `smtp-sink` (connections reused), messages/s;
+//! 2. end to end per database: messages/s from `POST /api/v1/messages` until `smtp-sink` has
+//!    them all (`postamt_messages_sent_total`), and the ratio to the ceiling;
+//! 3. accept latency (POST -> 202) p50/p99 at a fixed, open-loop request rate;
+//! 4. `GET /api/v1/mail-log/errors` p50/p95 over a 1 M-row mail log;
+//! 5. `GET /api/v1/mail-log/export?format=csv` of that log: rows/s and the server's peak RSS.
+//!
+//! Prints figures and a table with targets; always exits 0 (figures, not tests). Every loop is
+//! bounded in count and time; all traffic stays on 127.0.0.1. Knobs (environment):
+//! `POSTAMT_BENCH_MESSAGES` (20000), `POSTAMT_BENCH_CONCURRENCY` (32), `POSTAMT_BENCH_RATE`
+//! (500), `POSTAMT_BENCH_RATE_SECONDS` (10), `POSTAMT_BENCH_LOG_ROWS` (1000000),
+//! `POSTAMT_BENCH_DELIVERY_WORKERS` (4), `POSTAMT_BENCH_BACKENDS` (`sqlite,postgres`),
+//! `POSTAMT_BENCH_PG_URL` (`postgres://postgres@127.0.0.1:5432`), `POSTAMT_BENCH_BIN`,
+//! `POSTAMT_BENCH_SKIP_DEPS=1`.
+
+mod api;
+mod ceiling;
+mod end_to_end;
+mod mail_log;
+mod report;
+mod server;
+mod usage;
+
+use anyhow::{anyhow, bail, Context, Result};
+use api::Api;
+use ceiling::ceiling_pass;
+use end_to_end::{accept_latency, end_to_end};
+use mail_log::log_figures;
+use report::print_table;
+use server::{PgDatabase, Server, Sink};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Duration;
+use usage::{cores, loadavg};
+
+const PASSWORD: &str = "bench-admin-password-0123456789";
+
+fn main() -> ExitCode {
+    // `cargo bench` passes --bench; `cargo test --benches` does not: do not run the whole
+    // benchmark as a test.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("outbox benchmark: run it with `cargo bench -p postamt --bench outbox`");
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            println!("cannot start the tokio runtime: {e}");
+            return ExitCode::SUCCESS;
+        }
+    };
+    let settings = Settings::from_env();
+    let mut figures = Figures::default();
+    if let Err(e) = runtime.block_on(run(&settings, &mut figures)) {
+        println!("\nbenchmark aborted: {e:#}");
+    }
+    print_table(&settings, &figures);
+    ExitCode::SUCCESS
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settings and results
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+struct Settings {
+    repo: PathBuf,
+    bin: PathBuf,
+    work_root: PathBuf,
+    pg_base: String,
+    messages: usize,
+    concurrency: usize,
+    rate: u32,
+    rate_seconds: u32,
+    log_rows: u64,
+    delivery_workers: u32,
+    ceiling_messages: u32,
+    backends: Vec<Backend>,
+    skip_deps: bool,
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(default)
+}
+
+impl Settings {
+    fn from_env() -> Settings {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let bin = std::env::var_os("POSTAMT_BENCH_BIN")
+            .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_postamt")), PathBuf::from);
+        let pg_base = std::env::var("POSTAMT_BENCH_PG_URL")
+            .or_else(|_| std::env::var("POSTAMT_TEST_PG_URL"))
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+            .trim_end_matches('/')
+            .to_owned();
+        let backends = std::env::var("POSTAMT_BENCH_BACKENDS")
+            .unwrap_or_else(|_| "sqlite,postgres".to_owned())
+            .split(',')
+            .filter_map(|b| match b.trim().to_ascii_lowercase().as_str() {
+                "sqlite" => Some(Backend::Sqlite),
+                "postgres" | "postgresql" | "pg" => Some(Backend::Postgres),
+                _ => None,
+            })
+            .collect();
+        Settings {
+            repo,
+            bin,
+            work_root: PathBuf::from(env!("CARGO_TARGET_TMPDIR")),
+            pg_base,
+            messages: env_or("POSTAMT_BENCH_MESSAGES", 20_000usize).clamp(100, 1_000_000),
+            concurrency: env_or("POSTAMT_BENCH_CONCURRENCY", 32usize).clamp(1, 512),
+            rate: env_or("POSTAMT_BENCH_RATE", 500u32).clamp(1, 20_000),
+            rate_seconds: env_or("POSTAMT_BENCH_RATE_SECONDS", 10u32).clamp(1, 300),
+            log_rows: env_or("POSTAMT_BENCH_LOG_ROWS", 1_000_000u64).clamp(1000, 50_000_000),
+            delivery_workers: env_or("POSTAMT_BENCH_DELIVERY_WORKERS", 4u32).clamp(1, 64),
+            ceiling_messages: 20_000,
+            backends,
+            skip_deps: std::env::var("POSTAMT_BENCH_SKIP_DEPS").is_ok_and(|v| v == "1"),
+        }
+    }
+}
+
+type Measured<T> = Result<T, String>;
+
+struct EndToEnd {
+    rate: f64,
+}
+
+struct Percentiles {
+    p50: Duration,
+    high: Duration,
+}
+
+struct Export {
+    rows_per_s: f64,
+    peak_kib: u64,
+}
+
+#[derive(Default)]
+struct Figures {
+    ceiling: Vec<f64>,
+    ceiling_error: Option<String>,
+    end_to_end: Vec<(Backend, Measured<EndToEnd>)>,
+    accept: Vec<(Backend, Measured<Percentiles>)>,
+    errors: Vec<(Backend, Measured<Percentiles>)>,
+    errors_hour: Vec<(Backend, Measured<Percentiles>)>,
+    export: Vec<(Backend, Measured<Export>)>,
+}
+
+fn err_string(e: &anyhow::Error) -> String {
+    let s = format!("{e:#}");
+    if s.len() > 140 {
+        format!("{}...", &s[..s.char_indices().nth(137).map_or(s.len(), |(i, _)| i)])
+    } else {
+        s
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+
+async fn run(s: &Settings, figures: &mut Figures) -> Result<()> {
+    println!("Postamt outbox benchmark");
+    println!("  server binary: {}", s.bin.display());
+    println!("  machine: {} cores, load average {}", cores(), loadavg());
+    if !s.skip_deps {
+        let script = s.repo.join("scripts/lib/bench-deps.sh");
+        println!("  dependencies: bash {}", script.display());
+        let status = Command::new("bash").arg(&script).stdin(Stdio::null()).status();
+        match status {
+            Ok(st) if st.success() => {}
+            Ok(st) => println!("  warning: bench-deps.sh exited with {st}; figures needing its tools will be missing"),
+            Err(e) => println!("  warning: cannot run bench-deps.sh: {e}"),
+        }
+    }
+    if !s.bin.is_file() {
+        bail!("{} does not exist: build it with `cargo build --release -p postamt`", s.bin.display());
+    }
+    std::fs::create_dir_all(&s.work_root).ok();
+    let tmp = tempfile::Builder::new().prefix("postamt-bench-").tempdir_in(&s.work_root).context("temporary folder")?;
+    println!("  scratch folder: {}", tmp.path().display());
+
+    let sink = Sink::start(tmp.path()).context("starting smtp-sink")?;
+    println!("  smtp-sink on 127.0.0.1:{} (pid {})", sink.port, sink.proc.pid());
+
+    // The ceiling is taken before and after the Postamt runs (the machine is shared, its load
+    // changes); the better pass counts.
+    ceiling_pass(s, &sink, figures, "before the Postamt runs");
+    for backend in s.backends.clone() {
+        bench_backend(s, backend, &sink, tmp.path(), figures).await;
+    }
+    ceiling_pass(s, &sink, figures, "after the Postamt runs");
+    drop(sink);
+    println!("\n  load average at the end: {}", loadavg());
+    Ok(())
+}
+
+async fn bench_backend(s: &Settings, backend: Backend, sink: &Sink, tmp: &Path, figures: &mut Figures) {
+    let name = backend.name();
+    println!("\n== {name}");
+    let fail_all = |figures: &mut Figures, e: &anyhow::Error| {
+        let msg = err_string(e);
+        figures.end_to_end.push((backend, Err(msg.clone())));
+        figures.accept.push((backend, Err(msg.clone())));
+        figures.errors.push((backend, Err(msg.clone())));
+        figures.errors_hour.push((backend, Err(msg.clone())));
+        figures.export.push((backend, Err(msg)));
+    };
+    let data_dir = tmp.join(name.to_ascii_lowercase());
+    if let Err(e) = std::fs::create_dir_all(&data_dir) {
+        fail_all(figures, &anyhow!(e));
+        return;
+    }
+    let pg = match backend {
+        Backend::Postgres => match PgDatabase::create(&s.pg_base) {
+            Ok(db) => {
+                println!("  database: {} (created; dropped at the end)", db.name);
+                Some(db)
+            }
+            Err(e) => {
+                println!("  cannot create the PostgreSQL database: {e:#}");
+                fail_all(figures, &e);
+                return;
+            }
+        },
+        Backend::Sqlite => None,
+    };
+    let db_url = pg.as_ref().map(PgDatabase::url);
+
+    // Part 1: the outbox (end to end and accept latency) on a fresh database.
+    let server = match Server::start(s, &data_dir, db_url.as_deref(), backend).await {
+        Ok(server) => server,
+        Err(e) => {
+            println!("  server did not start: {e:#}");
+            fail_all(figures, &e);
+            return;
+        }
+    };
+    let api = match Api::configure(&server.base, sink.port).await {
+        Ok(api) => api,
+        Err(e) => {
+            println!("  setting up the server failed: {e:#}\n{}", server.log_tail());
+            fail_all(figures, &e);
+            return;
+        }
+    };
+    let e2e = end_to_end(s, &api, &server, sink).await;
+    if let Err(e) = &e2e {
+        println!("  end to end failed: {e:#}\n{}", server.log_tail());
+    }
+    figures.end_to_end.push((backend, e2e.map_err(|e| err_string(&e))));
+    let accept = accept_latency(s, &api, &server).await;
+    if let Err(e) = &accept {
+        println!("  accept latency failed: {e:#}\n{}", server.log_tail());
+    }
+    figures.accept.push((backend, accept.map_err(|e| err_string(&e))));
+    server.stop();
+
+    // Part 2: the mail log, filled with SQL, read by a freshly started server.
+    let log = log_figures(s, backend, &data_dir, db_url.as_deref(), &api).await;
+    drop(api);
+    match log {
+        Ok((errors, export)) => {
+            let (day, hour) = match errors {
+                Ok((day, hour)) => (Ok(day), Ok(hour)),
+                Err(e) => (Err(err_string(&e)), Err(err_string(&e))),
+            };
+            figures.errors.push((backend, day));
+            figures.errors_hour.push((backend, hour));
+            figures.export.push((backend, export.map_err(|e| err_string(&e))));
+        }
+        Err(e) => {
+            println!("  mail log figures failed: {e:#}");
+            figures.errors.push((backend, Err(err_string(&e))));
+            figures.errors_hour.push((backend, Err(err_string(&e))));
+            figures.export.push((backend, Err(err_string(&e))));
+        }
+    }
+    drop(pg);
+}
