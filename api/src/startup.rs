@@ -101,6 +101,7 @@ impl Application {
             limits,
             delivery: delivery_options(&config),
             delivery_notify: tokio::sync::Notify::new(),
+            outbox_pending: Default::default(),
             metrics: Default::default(),
             settings: Default::default(),
             handoff: Handoff::new(config.delivery_workers as usize),

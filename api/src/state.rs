@@ -17,8 +17,11 @@ pub struct AppState {
     pub test_limiter: RateLimiter,
     pub limits: MessageLimits,
     pub delivery: DeliveryOptions,
-    /// Wakes this instance's idle workers when a message is accepted.
+    /// Wakes one idle worker of this instance per accepted message.
     pub delivery_notify: tokio::sync::Notify,
+    /// Set when a message was stored queued (not handed over): the next worker round
+    /// claims from the outbox.
+    pub outbox_pending: std::sync::atomic::AtomicBool,
     pub metrics: Metrics,
     /// The settings as the send API reads them (re-read at most once a second).
     pub settings: SettingsSnapshot,

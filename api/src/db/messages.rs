@@ -275,17 +275,6 @@ pub enum Completion {
     Failed { keep_body_until: NaiveDateTime },
 }
 
-/// The columns an attempt's end changes; `None` leaves a column as it is.
-#[derive(AsChangeset)]
-#[diesel(table_name = super::schema::messages)]
-struct Outcome<'a> {
-    status: &'a str,
-    updated_at: NaiveDateTime,
-    next_attempt_at: Option<NaiveDateTime>,
-    sent_at: Option<NaiveDateTime>,
-    headers: Option<String>,
-}
-
 /// Records how an attempt ended, with its log entry. Runs in the writer's transaction
 /// (`Durability::Relaxed`: a lost record means the message is sent again).
 pub fn complete(
@@ -308,26 +297,35 @@ pub fn complete(
         .set(m::claim_expires_at.eq(Some(*until)))
         .execute(conn)?;
     }
-    let (status, next_attempt_at, sent_at) = match completion {
-        Completion::Sent => (MessageStatus::Sent, None, Some(at)),
-        Completion::Retry { at: next } => (MessageStatus::Retrying, Some(*next), None),
-        Completion::Failed { .. } => (MessageStatus::Failed, None, None),
+    // One fixed statement per case rather than one changeset with optional columns: diesel
+    // caches prepared statements only for SQL that does not vary, and on PostgreSQL an
+    // uncached statement is parsed and planned again for every message.
+    macro_rules! finish {
+        ($($set:expr),+) => {
+            diesel::update(m::messages.filter(m::id.eq(id)))
+                .set((
+                    m::attempts.eq(m::attempts + 1),
+                    m::claimed_by.eq(None::<String>),
+                    m::claim_expires_at.eq(None::<NaiveDateTime>),
+                    m::updated_at.eq(at),
+                    $($set),+
+                ))
+                .execute(conn)?
+        };
+    }
+    let headers = headers.map(serde_json::to_string).transpose()?;
+    let (sent, retrying, failed) =
+        (MessageStatus::Sent.as_str(), MessageStatus::Retrying.as_str(), MessageStatus::Failed.as_str());
+    match (completion, headers.as_deref()) {
+        (Completion::Sent, Some(h)) => finish!(m::status.eq(sent), m::sent_at.eq(Some(at)), m::headers.eq(h)),
+        (Completion::Sent, None) => finish!(m::status.eq(sent), m::sent_at.eq(Some(at))),
+        (Completion::Retry { at: next }, Some(h)) => {
+            finish!(m::status.eq(retrying), m::next_attempt_at.eq(*next), m::headers.eq(h))
+        }
+        (Completion::Retry { at: next }, None) => finish!(m::status.eq(retrying), m::next_attempt_at.eq(*next)),
+        (Completion::Failed { .. }, Some(h)) => finish!(m::status.eq(failed), m::headers.eq(h)),
+        (Completion::Failed { .. }, None) => finish!(m::status.eq(failed)),
     };
-    let outcome = Outcome {
-        status: status.as_str(),
-        updated_at: at,
-        next_attempt_at,
-        sent_at,
-        headers: headers.map(serde_json::to_string).transpose()?,
-    };
-    diesel::update(m::messages.filter(m::id.eq(id)))
-        .set((
-            outcome,
-            m::attempts.eq(m::attempts + 1),
-            m::claimed_by.eq(None::<String>),
-            m::claim_expires_at.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)?;
     match completion {
         // Delivered: the content is not needed any more.
         Completion::Sent => {

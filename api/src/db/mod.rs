@@ -75,6 +75,9 @@ impl Db {
             // Open connections as needed rather than all at once at start-up.
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
+            // A checkout costs a `SELECT 1`; worth it for a server connection that may have
+            // dropped, not for a SQLite file handle.
+            .test_on_check_out(dialect == Dialect::Postgres)
             .connection_customizer(Box::new(ConnectionSetup))
             .build(ConnectionManager::<AnyConnection>::new(url))
             .context("opening the database (check --database-url / DATABASE_URL)")?;

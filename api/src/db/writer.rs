@@ -14,7 +14,7 @@
 //! Use [`Writer::write`] for writes on the delivery path; everything else (settings,
 //! sessions, keys) is rare and uses `Db::run` with [`super::write_transaction`].
 
-use super::{write_transaction, AnyConnection, DbPool, Dialect};
+use super::{write_transaction, AnyConnection, DbConn, DbPool, Dialect};
 use anyhow::Context;
 use diesel::RunQueryDsl;
 use std::sync::mpsc;
@@ -150,6 +150,10 @@ fn spawn_lane(pool: &DbPool, name: &str, threads: usize) -> anyhow::Result<mpsc:
 }
 
 fn writer_loop(pool: &DbPool, jobs: &std::sync::Mutex<mpsc::Receiver<Box<dyn Job>>>) {
+    // The thread keeps its connection between batches: the pool checks a connection with a
+    // `SELECT 1` round trip on every checkout. After a failed batch it takes a fresh one, so
+    // a connection that broke is not reused.
+    let mut conn: Option<DbConn> = None;
     loop {
         // Take the first waiting job, then everything queued behind it. The lock is held only
         // while taking, so with two threads one collects while the other commits.
@@ -168,25 +172,33 @@ fn writer_loop(pool: &DbPool, jobs: &std::sync::Mutex<mpsc::Receiver<Box<dyn Job
         // A panicking job must not take the writer (and with it every later write) down:
         // its batch's callers hear "stopped" (their reply channels are dropped), the
         // connection is discarded by the pool as broken, and the thread goes on.
-        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_batch(pool, batch))).is_err() {
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_batch(pool, &mut conn, batch)));
+        if !matches!(ran, Ok(true)) {
+            conn = None;
+        }
+        if ran.is_err() {
             tracing::error!("a database write panicked; its batch was rolled back");
         }
     }
 }
 
-fn run_batch(pool: &DbPool, mut batch: Vec<Box<dyn Job>>) {
-    let mut conn = match pool.get().context("no database connection available for writing") {
-        Ok(conn) => conn,
-        Err(e) => {
-            let message = format!("{e:#}");
-            for job in batch {
-                job.finish(Err(anyhow::anyhow!("{message}")));
+/// Runs one batch; false when something failed (the connection is then replaced).
+fn run_batch(pool: &DbPool, kept: &mut Option<DbConn>, mut batch: Vec<Box<dyn Job>>) -> bool {
+    if kept.is_none() {
+        match pool.get().context("no database connection available for writing") {
+            Ok(fresh) => *kept = Some(fresh),
+            Err(e) => {
+                let message = format!("{e:#}");
+                for job in batch {
+                    job.finish(Err(anyhow::anyhow!("{message}")));
+                }
+                return false;
             }
-            return;
         }
-    };
+    }
+    let Some(conn) = kept.as_mut() else { return false };
     let relaxed = batch.iter().all(|j| j.durability() == Durability::Relaxed);
-    let shared = write_transaction(&mut conn, |conn| {
+    let shared = write_transaction(conn, |conn| {
         if relaxed {
             relax_commit(conn)?;
         }
@@ -200,17 +212,19 @@ fn run_batch(pool: &DbPool, mut batch: Vec<Box<dyn Job>>) {
             for job in batch {
                 job.finish(Ok(()));
             }
+            true
         }
         Err(e) if batch.len() == 1 => {
             if let Some(job) = batch.pop() {
                 job.finish(Err(e));
             }
+            false
         }
         Err(_) => {
             // Someone's statement failed: give each job its own transaction and its own answer.
             for mut job in batch {
                 let relaxed = job.durability() == Durability::Relaxed;
-                let alone = write_transaction(&mut conn, |conn| {
+                let alone = write_transaction(conn, |conn| {
                     if relaxed {
                         relax_commit(conn)?;
                     }
@@ -218,6 +232,7 @@ fn run_batch(pool: &DbPool, mut batch: Vec<Box<dyn Job>>) {
                 });
                 job.finish(alone);
             }
+            false
         }
     }
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 /// Messages claimed at once by a worker.
 const BATCH: i64 = 32;
-/// How often a busy worker also claims from the outbox besides handed-over messages.
+/// How often a worker claims from the outbox when nothing told it to.
 const OUTBOX_EVERY: Duration = Duration::from_secs(1);
 /// How often a worker looks for claims that expired (see `db::messages::claim`).
 const RECLAIM_EVERY: Duration = Duration::from_secs(10);
@@ -76,6 +76,10 @@ struct Worker {
     reclaimed_at: Option<Instant>,
     /// When this worker last claimed from the outbox.
     outbox_checked: Instant,
+    /// Claim from the outbox in the next round: the last claim was full, or something is due.
+    claim_now: bool,
+    /// The settings' timeout at the last delivery, for the lease of the next claim.
+    claim_timeout: Duration,
 }
 
 impl Worker {
@@ -89,23 +93,28 @@ impl Worker {
             recording: Vec::new(),
             reclaimed_at: None,
             outbox_checked: Instant::now(),
+            claim_now: true,
+            claim_timeout: Duration::from_secs(60),
         }
     }
 
     async fn run(mut self) {
         loop {
-            let route = self.route().await;
-            let timeout = route.as_ref().map_or(Duration::from_secs(60), |r| r.config.timeout);
             let mut batch = self.state.handoff.take(BATCH as usize).await;
-            // Retries, and messages stored while the workers were behind, wait in the outbox:
-            // look there when nothing was handed over, and at least once a second under load.
-            if batch.is_empty() || self.outbox_checked.elapsed() > OUTBOX_EVERY {
-                self.outbox_checked = Instant::now();
-                batch.extend(self.claim(timeout).await);
+            if self.outbox_due() {
+                let claimed = self.claim(self.claim_timeout).await;
+                // A full batch: more may be waiting.
+                self.claim_now = claimed.len() == BATCH as usize;
+                batch.extend(claimed);
             }
             if batch.is_empty() {
                 self.idle().await;
                 continue;
+            }
+            // The settings are read only with work in hand: idle rounds cost no query.
+            let route = self.route().await;
+            if let Ok(route) = &route {
+                self.claim_timeout = route.config.timeout;
             }
             let route = match route {
                 Ok(route) => route,
@@ -123,6 +132,19 @@ impl Worker {
             }
             self.recorded().await;
         }
+    }
+
+    /// Whether to claim from the outbox this round. Retries, messages stored queued while the
+    /// workers were behind, and those another instance accepted wait there; handed-over
+    /// messages do not, so a round with only those (the common case) makes no claim query.
+    fn outbox_due(&mut self) -> bool {
+        let due = std::mem::take(&mut self.claim_now)
+            || self.state.outbox_pending.swap(false, std::sync::atomic::Ordering::AcqRel)
+            || self.outbox_checked.elapsed() > OUTBOX_EVERY;
+        if due {
+            self.outbox_checked = Instant::now();
+        }
+        due
     }
 
     /// Waits until the batch's attempt records are committed.
@@ -172,11 +194,14 @@ impl Worker {
             _ => poll,
         };
         if wait.is_zero() {
+            self.claim_now = true;
             return;
         }
         tokio::select! {
+            // A hand-over, or a message stored queued (`outbox_pending`).
             _ = self.state.delivery_notify.notified() => {}
-            _ = tokio::time::sleep(wait) => {}
+            // A retry came due, or the poll interval passed.
+            _ = tokio::time::sleep(wait) => self.claim_now = true,
         }
     }
 

@@ -103,6 +103,7 @@ pub async fn send_message(
         claim,
     });
     let inserted = db::messages::accept(&state.db, new.clone()).await.internal("storing the message")?;
+    let handed_over = slot.is_some();
     if let (Inserted::New, Some(slot)) = (&inserted, slot) {
         slot.send(db::messages::Claimed {
             id: new.id.clone(),
@@ -116,7 +117,12 @@ pub async fn send_message(
     match inserted {
         Inserted::New => {
             state.metrics.accepted();
-            state.delivery_notify.notify_waiters();
+            if !handed_over {
+                state.outbox_pending.store(true, std::sync::atomic::Ordering::Release);
+            }
+            // One worker per message (notify_waiters woke all of them, and all but one
+            // then found nothing to do).
+            state.delivery_notify.notify_one();
             Ok(HttpResponse::Accepted().json(MessageAccepted { id, status: MessageStatus::Queued }))
         }
         Inserted::Replay(existing) if existing.same_request => Ok(HttpResponse::Ok()
@@ -235,7 +241,8 @@ pub async fn resend_message(
     let lookup = id.clone();
     match state.db.run(move |conn| db::messages::resend(conn, &lookup)).await.internal("re-queueing")? {
         Resend::Queued => {
-            state.delivery_notify.notify_waiters();
+            state.outbox_pending.store(true, std::sync::atomic::Ordering::Release);
+            state.delivery_notify.notify_one();
             Ok(HttpResponse::Accepted().json(MessageAccepted { id, status: MessageStatus::Queued }))
         }
         Resend::NotFound => Err(ApiError::NotFound("message")),
