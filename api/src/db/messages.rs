@@ -216,29 +216,25 @@ pub fn claim(
         }
         let order = due.split(' ').next().unwrap_or("id");
         let status = status.as_str();
+        // The same statement on both; PostgreSQL numbers its parameters `$n` and also
+        // skips rows another instance is claiming right now.
+        let (p, lock) = match conn {
+            AnyConnection::Postgresql(_) => ("$", " FOR UPDATE SKIP LOCKED"),
+            AnyConnection::Sqlite(_) => ("?", ""),
+        };
+        let query = diesel::sql_query(format!(
+            "UPDATE messages SET status = 'sending', claimed_by = {p}1, claim_expires_at = {p}2, updated_at = {p}3 \
+             WHERE id IN (SELECT id FROM messages WHERE status = '{status}' AND {due}{p}3 \
+                 ORDER BY {order} LIMIT {p}4{lock}) \
+             RETURNING id"
+        ))
+        .bind::<Text, _>(worker)
+        .bind::<Timestamp, _>(until)
+        .bind::<Timestamp, _>(at)
+        .bind::<BigInt, _>(wanted);
         let claimed: Vec<ClaimedId> = match conn {
-            AnyConnection::Postgresql(c) => diesel::sql_query(format!(
-                "UPDATE messages SET status = 'sending', claimed_by = $1, claim_expires_at = $2, updated_at = $3 \
-                 WHERE id IN (SELECT id FROM messages WHERE status = '{status}' AND {due}$3 \
-                     ORDER BY {order} LIMIT $4 FOR UPDATE SKIP LOCKED) \
-                 RETURNING id"
-            ))
-            .bind::<Text, _>(worker)
-            .bind::<Timestamp, _>(until)
-            .bind::<Timestamp, _>(at)
-            .bind::<BigInt, _>(wanted)
-            .load(c)?,
-            AnyConnection::Sqlite(c) => diesel::sql_query(format!(
-                "UPDATE messages SET status = 'sending', claimed_by = ?1, claim_expires_at = ?2, updated_at = ?3 \
-                 WHERE id IN (SELECT id FROM messages WHERE status = '{status}' AND {due}?3 \
-                     ORDER BY {order} LIMIT ?4) \
-                 RETURNING id"
-            ))
-            .bind::<Text, _>(worker)
-            .bind::<Timestamp, _>(until)
-            .bind::<Timestamp, _>(at)
-            .bind::<BigInt, _>(wanted)
-            .load(c)?,
+            AnyConnection::Postgresql(c) => query.load(c)?,
+            AnyConnection::Sqlite(c) => query.load(c)?,
         };
         ids.extend(claimed.into_iter().map(|r| r.id));
     }
