@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod extract;
+pub mod fresh_cache;
 pub mod openapi;
 pub mod rate_limit;
 pub mod routes;

@@ -8,6 +8,7 @@ use crate::delivery::handoff::Handoff;
 use crate::delivery::{self, DeliveryOptions, RetryPolicy};
 use crate::domain::outgoing::MessageLimits;
 use crate::error::ApiError;
+use crate::fresh_cache::FreshCache;
 use crate::openapi::ApiDoc;
 use crate::rate_limit::RateLimiter;
 use crate::routes;
@@ -104,6 +105,7 @@ impl Application {
             outbox_pending: Default::default(),
             metrics: Default::default(),
             settings: Default::default(),
+            api_keys: FreshCache::new(std::time::Duration::from_secs(1)),
             handoff: Handoff::new(config.delivery_workers as usize),
         });
         let released = delivery::release_stale_claims(&state).await?;

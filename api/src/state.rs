@@ -6,8 +6,11 @@ use crate::delivery::handoff::Handoff;
 use crate::delivery::metrics::Metrics;
 use crate::delivery::DeliveryOptions;
 use crate::domain::outgoing::MessageLimits;
+use crate::fresh_cache::FreshCache;
 use crate::rate_limit::RateLimiter;
 use crate::settings_snapshot::SettingsSnapshot;
+use postamt_wire::ApiKey;
+use std::sync::Arc;
 
 pub struct AppState {
     pub db: Db,
@@ -25,6 +28,9 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The settings as the send API reads them (re-read at most once a second).
     pub settings: SettingsSnapshot,
+    /// API keys by the hash of the presented token (see `fresh_cache`): a deleted key is
+    /// refused here at once, on other instances within a second.
+    pub api_keys: FreshCache<String, Arc<ApiKey>>,
     /// Messages accepted here, passed to this instance's workers without a claim query.
     pub handoff: Handoff,
 }

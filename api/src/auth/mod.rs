@@ -18,6 +18,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use postamt_wire::{Scope, CSRF_HEADER, SESSION_COOKIE};
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
@@ -135,13 +136,22 @@ async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
             .ok_or(ApiError::Unauthorized("the Authorization header must be `Bearer <api key>`"))?;
         let hash = tokens::token_hash(key);
         let state = app_state(req)?;
-        let found = state
-            .db
-            .run(move |conn| db::api_keys::authenticate(conn, &hash))
-            .await
-            .internal("authenticating an API key")?;
-        let key = found.ok_or(ApiError::Unauthorized("the API key is unknown or was deleted"))?;
-        return Ok(Caller { actor: format!("api-key:{}", key.name), via: Via::ApiKey { scopes: key.scopes } });
+        let key = match state.api_keys.lookup(&hash) {
+            Ok(key) => key,
+            Err(generation) => {
+                let lookup = hash.clone();
+                let found = state
+                    .db
+                    .run(move |conn| db::api_keys::authenticate(conn, &lookup))
+                    .await
+                    .internal("authenticating an API key")?;
+                // Only known keys are kept: unknown ones cannot fill the cache.
+                let key = Arc::new(found.ok_or(ApiError::Unauthorized("the API key is unknown or was deleted"))?);
+                state.api_keys.store(hash, generation, key.clone());
+                key
+            }
+        };
+        return Ok(Caller { actor: format!("api-key:{}", key.name), via: Via::ApiKey { scopes: key.scopes.clone() } });
     }
     session_caller(req)
         .await?

@@ -95,22 +95,45 @@ impl Row {
     }
 }
 
+/// The columns of an entry that are derived rather than copied, as stored.
+pub(crate) struct Derived {
+    pub kind: String,
+    /// Lower-cased and comma-separated, for the recipient filter.
+    pub recipients: String,
+    pub attempt: Option<i32>,
+    pub duration_ms: i64,
+    pub details: String,
+}
+
+impl NewEntry {
+    pub(crate) fn derived(&self) -> anyhow::Result<Derived> {
+        Ok(Derived {
+            kind: enum_str(self.kind),
+            recipients: self.recipients.iter().map(|r| r.to_ascii_lowercase()).collect::<Vec<_>>().join(","),
+            attempt: self.attempt.and_then(|a| i32::try_from(a).ok()),
+            duration_ms: i64::try_from(self.duration_ms).unwrap_or(i64::MAX),
+            details: serde_json::to_string(&self.details)?,
+        })
+    }
+}
+
 pub fn insert(conn: &mut AnyConnection, e: &NewEntry) -> anyhow::Result<()> {
+    let d = e.derived()?;
     diesel::insert_into(l::mail_log)
         .values((
             l::at.eq(e.at),
-            l::kind.eq(enum_str(e.kind)),
+            l::kind.eq(&d.kind),
             l::message_id.eq(&e.message_id),
             l::category.eq(&e.category),
             l::status.eq(e.status.as_str()),
-            l::recipients.eq(e.recipients.iter().map(|r| r.to_ascii_lowercase()).collect::<Vec<_>>().join(",")),
+            l::recipients.eq(&d.recipients),
             l::sender.eq(&e.sender),
-            l::attempt.eq(e.attempt.and_then(|a| i32::try_from(a).ok())),
+            l::attempt.eq(d.attempt),
             l::stage.eq(e.stage.map(|s| s.as_str())),
             l::failure_class.eq(e.class.map(|c| c.as_str())),
             l::smtp_reply.eq(&e.smtp_reply),
-            l::duration_ms.eq(i64::try_from(e.duration_ms).unwrap_or(i64::MAX)),
-            l::details.eq(serde_json::to_string(&e.details)?),
+            l::duration_ms.eq(d.duration_ms),
+            l::details.eq(&d.details),
         ))
         .execute(conn)
         .context("writing the mail log")?;

@@ -1,13 +1,15 @@
 //! The outbox. A message is committed here before the API answers 202; workers claim due
 //! messages with a lease, so a crashed instance's messages are delivered by another.
 
+pub use super::completion::{complete, Completion};
 use super::schema::message_bodies::dsl as b;
 use super::schema::messages::dsl as m;
-use super::{mail_log, now, utc, write_transaction, AnyConnection, Db, Durability};
+use super::{now, utc, write_transaction, AnyConnection, Db, Durability};
 use anyhow::Context;
 use chrono::{Duration, NaiveDateTime};
+use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::sql_types::{BigInt, Binary, Nullable, Text, Timestamp};
 use postamt_wire::{MailAddress, MessageStatus, PolicyHeaders};
 use serde::{Deserialize, Serialize};
 
@@ -101,8 +103,14 @@ fn insert(conn: &mut AnyConnection, msg: &NewMessage) -> anyhow::Result<Inserted
             .set(m::idempotency_key.eq(None::<String>))
             .execute(conn)?;
     }
+    let recipients = serde_json::to_string(&msg.recipients)?;
+    let headers = serde_json::to_string(&msg.headers)?;
+    if let AnyConnection::Postgresql(c) = conn {
+        // One round trip for both rows (the foreign key is checked at the statement's end).
+        insert_pg(c, msg, &recipients, &headers)?;
+        return Ok(Inserted::New);
+    }
     let at = msg.created_at;
-    let status = if msg.claim.is_some() { MessageStatus::Sending } else { MessageStatus::Queued };
     diesel::insert_into(m::messages)
         .values((
             m::id.eq(&msg.id),
@@ -110,11 +118,11 @@ fn insert(conn: &mut AnyConnection, msg: &NewMessage) -> anyhow::Result<Inserted
             m::idempotency_key.eq(&msg.idempotency_key),
             m::request_hash.eq(&msg.request_hash),
             m::category.eq(&msg.category),
-            m::status.eq(status.as_str()),
+            m::status.eq(msg.status().as_str()),
             m::claimed_by.eq(msg.claim.as_ref().map(|(worker, _)| worker)),
             m::claim_expires_at.eq(msg.claim.as_ref().map(|(_, until)| *until)),
-            m::recipients.eq(serde_json::to_string(&msg.recipients)?),
-            m::headers.eq(serde_json::to_string(&msg.headers)?),
+            m::recipients.eq(&recipients),
+            m::headers.eq(&headers),
             m::attempts.eq(0),
             m::next_attempt_at.eq(at),
             m::created_at.eq(at),
@@ -126,6 +134,43 @@ fn insert(conn: &mut AnyConnection, msg: &NewMessage) -> anyhow::Result<Inserted
         .values((b::message_id.eq(&msg.id), b::content.eq(&msg.content)))
         .execute(conn)?;
     Ok(Inserted::New)
+}
+
+impl NewMessage {
+    fn status(&self) -> MessageStatus {
+        if self.claim.is_some() {
+            MessageStatus::Sending
+        } else {
+            MessageStatus::Queued
+        }
+    }
+}
+
+const INSERT_PG: &str = "\
+WITH message AS (
+    INSERT INTO messages (id, created_by, idempotency_key, request_hash, category, status, claimed_by,
+        claim_expires_at, recipients, headers, attempts, next_attempt_at, created_at, updated_at, size_bytes)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $11, $11, $12)
+)
+INSERT INTO message_bodies (message_id, content) VALUES ($1, $13)";
+
+fn insert_pg(conn: &mut PgConnection, msg: &NewMessage, recipients: &str, headers: &str) -> anyhow::Result<()> {
+    diesel::sql_query(INSERT_PG)
+        .bind::<Text, _>(&msg.id)
+        .bind::<Text, _>(&msg.created_by)
+        .bind::<Nullable<Text>, _>(&msg.idempotency_key)
+        .bind::<Nullable<Text>, _>(&msg.request_hash)
+        .bind::<Text, _>(&msg.category)
+        .bind::<Text, _>(msg.status().as_str())
+        .bind::<Nullable<Text>, _>(msg.claim.as_ref().map(|(worker, _)| worker))
+        .bind::<Nullable<Timestamp>, _>(msg.claim.as_ref().map(|(_, until)| *until))
+        .bind::<Text, _>(recipients)
+        .bind::<Text, _>(headers)
+        .bind::<Timestamp, _>(msg.created_at)
+        .bind::<BigInt, _>(msg.size_bytes)
+        .bind::<Binary, _>(&msg.content)
+        .execute(conn)?;
+    Ok(())
 }
 
 fn is_unique_violation(e: &anyhow::Error) -> bool {
@@ -262,80 +307,6 @@ pub fn claim(
             lease_ends: None,
         })
         .collect())
-}
-
-/// How an attempt ended, to be recorded with its log entry in one transaction.
-pub enum Completion {
-    Sent,
-    Retry { at: NaiveDateTime },
-    Failed { keep_body_until: NaiveDateTime },
-}
-
-/// Records how an attempt ended, with its log entry. Runs in the writer's transaction
-/// (`Durability::Relaxed`: a lost record means the message is sent again).
-pub fn complete(
-    conn: &mut AnyConnection,
-    id: &str,
-    completion: &Completion,
-    headers: Option<&PolicyHeaders>,
-    log: &mail_log::NewEntry,
-    renew: Option<&(String, NaiveDateTime)>,
-) -> anyhow::Result<()> {
-    let at = now();
-    // The worker is alive: extend its other claims (see `claim`).
-    if let Some((worker, until)) = renew {
-        diesel::update(
-            m::messages
-                .filter(m::claimed_by.eq(worker))
-                .filter(m::status.eq(MessageStatus::Sending.as_str()))
-                .filter(m::id.ne(id)),
-        )
-        .set(m::claim_expires_at.eq(Some(*until)))
-        .execute(conn)?;
-    }
-    // One fixed statement per case rather than one changeset with optional columns: diesel
-    // caches prepared statements only for SQL that does not vary, and on PostgreSQL an
-    // uncached statement is parsed and planned again for every message.
-    macro_rules! finish {
-        ($($set:expr),+) => {
-            diesel::update(m::messages.filter(m::id.eq(id)))
-                .set((
-                    m::attempts.eq(m::attempts + 1),
-                    m::claimed_by.eq(None::<String>),
-                    m::claim_expires_at.eq(None::<NaiveDateTime>),
-                    m::updated_at.eq(at),
-                    $($set),+
-                ))
-                .execute(conn)?
-        };
-    }
-    let headers = headers.map(serde_json::to_string).transpose()?;
-    let (sent, retrying, failed) =
-        (MessageStatus::Sent.as_str(), MessageStatus::Retrying.as_str(), MessageStatus::Failed.as_str());
-    match (completion, headers.as_deref()) {
-        (Completion::Sent, Some(h)) => finish!(m::status.eq(sent), m::sent_at.eq(Some(at)), m::headers.eq(h)),
-        (Completion::Sent, None) => finish!(m::status.eq(sent), m::sent_at.eq(Some(at))),
-        (Completion::Retry { at: next }, Some(h)) => {
-            finish!(m::status.eq(retrying), m::next_attempt_at.eq(*next), m::headers.eq(h))
-        }
-        (Completion::Retry { at: next }, None) => finish!(m::status.eq(retrying), m::next_attempt_at.eq(*next)),
-        (Completion::Failed { .. }, Some(h)) => finish!(m::status.eq(failed), m::headers.eq(h)),
-        (Completion::Failed { .. }, None) => finish!(m::status.eq(failed)),
-    };
-    match completion {
-        // Delivered: the content is not needed any more.
-        Completion::Sent => {
-            diesel::delete(b::message_bodies.filter(b::message_id.eq(id))).execute(conn)?;
-        }
-        Completion::Retry { .. } => {}
-        // Kept for resend until the retention job removes it.
-        Completion::Failed { keep_body_until } => {
-            diesel::update(b::message_bodies.filter(b::message_id.eq(id)))
-                .set(b::delete_after.eq(Some(*keep_body_until)))
-                .execute(conn)?;
-        }
-    }
-    mail_log::insert(conn, log)
 }
 
 pub enum Resend {

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod api_keys;
 mod checkpoint;
+mod completion;
 pub mod history;
 pub mod mail_log;
 pub mod messages;

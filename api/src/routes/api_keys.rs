@@ -110,6 +110,8 @@ pub async fn delete_api_key(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let deleted = state.db.run(move |conn| db::api_keys::delete(conn, &id)).await.internal("deleting an API key")?;
+    // After the commit: a lookup that raced with the delete is discarded, not kept.
+    state.api_keys.invalidate();
     if deleted {
         Ok(HttpResponse::NoContent().finish())
     } else {
