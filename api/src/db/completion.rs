@@ -8,6 +8,7 @@
 //! cost no round trip and data-modifying CTEs do not exist.
 
 use super::mail_log::{self, NewEntry};
+use super::pg_prepared::CompleteAttempt;
 use super::schema::message_bodies::dsl as b;
 use super::schema::messages::dsl as m;
 use super::{now, AnyConnection};
@@ -15,7 +16,6 @@ use anyhow::Context;
 use chrono::NaiveDateTime;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 use postamt_wire::{MessageStatus, PolicyHeaders};
 
 /// How an attempt ended.
@@ -69,7 +69,7 @@ struct Changes {
     status: &'static str,
     sent_at: Option<NaiveDateTime>,
     next_attempt_at: Option<NaiveDateTime>,
-    /// Failed: the content is kept for resend until then. Sent: it is deleted.
+    /// Failed: the content is kept for resend until then.
     keep_body_until: Option<NaiveDateTime>,
 }
 
@@ -86,21 +86,6 @@ fn changes(completion: &Completion, at: NaiveDateTime) -> Changes {
     }
 }
 
-const COMPLETE_PG: &str = "\
-WITH finished AS (
-    UPDATE messages SET attempts = attempts + 1, claimed_by = NULL, claim_expires_at = NULL,
-        updated_at = $2, status = $3, sent_at = COALESCE($4, sent_at),
-        next_attempt_at = COALESCE($5, next_attempt_at), headers = COALESCE($6, headers)
-    WHERE id = $1
-), dropped AS (
-    DELETE FROM message_bodies WHERE message_id = $1 AND $3 = 'sent'
-), kept AS (
-    UPDATE message_bodies SET delete_after = $7 WHERE message_id = $1 AND $7 IS NOT NULL
-)
-INSERT INTO mail_log (at, kind, message_id, category, status, recipients, sender, attempt, stage,
-    failure_class, smtp_reply, duration_ms, details)
-VALUES ($8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)";
-
 fn complete_in_one_statement(
     conn: &mut PgConnection,
     id: &str,
@@ -110,30 +95,21 @@ fn complete_in_one_statement(
     at: NaiveDateTime,
 ) -> anyhow::Result<()> {
     let c = changes(completion, at);
-    let d = log.derived()?;
-    diesel::sql_query(COMPLETE_PG)
-        .bind::<Text, _>(id)
-        .bind::<Timestamp, _>(at)
-        .bind::<Text, _>(c.status)
-        .bind::<Nullable<Timestamp>, _>(c.sent_at)
-        .bind::<Nullable<Timestamp>, _>(c.next_attempt_at)
-        .bind::<Nullable<Text>, _>(headers)
-        .bind::<Nullable<Timestamp>, _>(c.keep_body_until)
-        .bind::<Timestamp, _>(log.at)
-        .bind::<Text, _>(&d.kind)
-        .bind::<Nullable<Text>, _>(&log.message_id)
-        .bind::<Text, _>(&log.category)
-        .bind::<Text, _>(log.status.as_str())
-        .bind::<Text, _>(&d.recipients)
-        .bind::<Text, _>(&log.sender)
-        .bind::<Nullable<Integer>, _>(d.attempt)
-        .bind::<Nullable<Text>, _>(log.stage.map(|s| s.as_str()))
-        .bind::<Nullable<Text>, _>(log.class.map(|c| c.as_str()))
-        .bind::<Nullable<Text>, _>(&log.smtp_reply)
-        .bind::<BigInt, _>(d.duration_ms)
-        .bind::<Text, _>(&d.details)
-        .execute(conn)
-        .context("recording the attempt")?;
+    let derived = log.derived()?;
+    CompleteAttempt {
+        id,
+        at,
+        status: c.status,
+        sent_at: c.sent_at,
+        next_attempt_at: c.next_attempt_at,
+        headers: headers.as_deref(),
+        delete_body: matches!(completion, Completion::Sent),
+        keep_body_until: c.keep_body_until,
+        log,
+        derived: &derived,
+    }
+    .execute(conn)
+    .context("recording the attempt")?;
     Ok(())
 }
 

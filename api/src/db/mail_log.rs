@@ -103,6 +103,8 @@ pub(crate) struct Derived {
     pub attempt: Option<i32>,
     pub duration_ms: i64,
     pub details: String,
+    pub stage: Option<&'static str>,
+    pub class: Option<&'static str>,
 }
 
 impl NewEntry {
@@ -113,6 +115,8 @@ impl NewEntry {
             attempt: self.attempt.and_then(|a| i32::try_from(a).ok()),
             duration_ms: i64::try_from(self.duration_ms).unwrap_or(i64::MAX),
             details: serde_json::to_string(&self.details)?,
+            stage: self.stage.map(|s| s.as_str()),
+            class: self.class.map(|c| c.as_str()),
         })
     }
 }
@@ -129,8 +133,8 @@ pub fn insert(conn: &mut AnyConnection, e: &NewEntry) -> anyhow::Result<()> {
             l::recipients.eq(&d.recipients),
             l::sender.eq(&e.sender),
             l::attempt.eq(d.attempt),
-            l::stage.eq(e.stage.map(|s| s.as_str())),
-            l::failure_class.eq(e.class.map(|c| c.as_str())),
+            l::stage.eq(d.stage),
+            l::failure_class.eq(d.class),
             l::smtp_reply.eq(&e.smtp_reply),
             l::duration_ms.eq(d.duration_ms),
             l::details.eq(&d.details),

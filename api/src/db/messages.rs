@@ -2,6 +2,7 @@
 //! messages with a lease, so a crashed instance's messages are delivered by another.
 
 pub use super::completion::{complete, Completion};
+use super::pg_prepared::InsertMessage;
 use super::schema::message_bodies::dsl as b;
 use super::schema::messages::dsl as m;
 use super::{now, utc, write_transaction, AnyConnection, Db, Durability};
@@ -9,7 +10,7 @@ use anyhow::Context;
 use chrono::{Duration, NaiveDateTime};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Binary, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Text, Timestamp};
 use postamt_wire::{MailAddress, MessageStatus, PolicyHeaders};
 use serde::{Deserialize, Serialize};
 
@@ -146,30 +147,23 @@ impl NewMessage {
     }
 }
 
-const INSERT_PG: &str = "\
-WITH message AS (
-    INSERT INTO messages (id, created_by, idempotency_key, request_hash, category, status, claimed_by,
-        claim_expires_at, recipients, headers, attempts, next_attempt_at, created_at, updated_at, size_bytes)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $11, $11, $12)
-)
-INSERT INTO message_bodies (message_id, content) VALUES ($1, $13)";
-
 fn insert_pg(conn: &mut PgConnection, msg: &NewMessage, recipients: &str, headers: &str) -> anyhow::Result<()> {
-    diesel::sql_query(INSERT_PG)
-        .bind::<Text, _>(&msg.id)
-        .bind::<Text, _>(&msg.created_by)
-        .bind::<Nullable<Text>, _>(&msg.idempotency_key)
-        .bind::<Nullable<Text>, _>(&msg.request_hash)
-        .bind::<Text, _>(&msg.category)
-        .bind::<Text, _>(msg.status().as_str())
-        .bind::<Nullable<Text>, _>(msg.claim.as_ref().map(|(worker, _)| worker))
-        .bind::<Nullable<Timestamp>, _>(msg.claim.as_ref().map(|(_, until)| *until))
-        .bind::<Text, _>(recipients)
-        .bind::<Text, _>(headers)
-        .bind::<Timestamp, _>(msg.created_at)
-        .bind::<BigInt, _>(msg.size_bytes)
-        .bind::<Binary, _>(&msg.content)
-        .execute(conn)?;
+    InsertMessage {
+        id: &msg.id,
+        created_by: &msg.created_by,
+        idempotency_key: msg.idempotency_key.as_deref(),
+        request_hash: msg.request_hash.as_deref(),
+        category: &msg.category,
+        status: msg.status().as_str(),
+        claimed_by: msg.claim.as_ref().map(|(worker, _)| worker.as_str()),
+        claim_expires_at: msg.claim.as_ref().map(|(_, until)| *until),
+        recipients,
+        headers,
+        created_at: msg.created_at,
+        size_bytes: msg.size_bytes,
+        content: &msg.content,
+    }
+    .execute(conn)?;
     Ok(())
 }
 

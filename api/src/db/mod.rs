@@ -12,6 +12,7 @@ pub mod history;
 pub mod mail_log;
 pub mod messages;
 mod migrations;
+mod pg_prepared;
 pub mod schema;
 pub mod sessions;
 pub mod settings;
@@ -57,8 +58,6 @@ pub struct Db {
     pool: DbPool,
     pub dialect: Dialect,
     writer: writer::Writer,
-    /// SQLite: keeps the WAL checkpointer thread alive while any `Db` clone lives.
-    _checkpointer: Option<std::sync::Arc<checkpoint::Checkpointer>>,
 }
 
 impl Db {
@@ -85,11 +84,7 @@ impl Db {
         let mut conn = pool.get().context("connecting to the database")?;
         migrations::run(&mut conn).context("applying database migrations")?;
         let writer = writer::Writer::start(pool.clone(), dialect)?;
-        let checkpointer = match dialect {
-            Dialect::Sqlite => Some(std::sync::Arc::new(checkpoint::Checkpointer::start(pool.clone())?)),
-            Dialect::Postgres => None,
-        };
-        Ok(Db { pool, dialect, writer, _checkpointer: checkpointer })
+        Ok(Db { pool, dialect, writer })
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool.
@@ -138,8 +133,8 @@ impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for ConnectionSetup
             // busy_timeout first, so that the pragmas after it wait instead of failing while
             // another connection holds a lock. WAL is persistent; setting it again is cheap.
             // No automatic checkpoints: they run inside the commit that crosses the limit,
-            // fsync included, which put tens of milliseconds on random requests; the
-            // checkpointer thread (see `checkpoint`) does them in the background instead.
+            // fsync included, which put tens of milliseconds on random requests; the writer
+            // thread runs them between its batches instead (see `checkpoint`).
             for pragma in [
                 "PRAGMA busy_timeout = 5000",
                 "PRAGMA journal_mode = WAL",

@@ -14,6 +14,7 @@
 //! Use [`Writer::write`] for writes on the delivery path; everything else (settings,
 //! sessions, keys) is rare and uses `Db::run` with [`super::write_transaction`].
 
+use super::checkpoint::Checkpoints;
 use super::{write_transaction, AnyConnection, DbConn, DbPool, Dialect};
 use anyhow::Context;
 use diesel::RunQueryDsl;
@@ -105,12 +106,13 @@ impl Writer {
     pub fn start(pool: DbPool, dialect: Dialect) -> anyhow::Result<Writer> {
         match dialect {
             Dialect::Sqlite => {
-                let queue = spawn_lane(&pool, "writer", 1)?;
+                let queue = spawn_lane(&pool, "writer", 1, true)?;
                 Ok(Writer { flushed: queue.clone(), relaxed: queue })
             }
-            Dialect::Postgres => {
-                Ok(Writer { flushed: spawn_lane(&pool, "accept", 2)?, relaxed: spawn_lane(&pool, "record", 2)? })
-            }
+            Dialect::Postgres => Ok(Writer {
+                flushed: spawn_lane(&pool, "accept", 2, false)?,
+                relaxed: spawn_lane(&pool, "record", 2, false)?,
+            }),
         }
     }
 
@@ -136,20 +138,31 @@ impl Writer {
 }
 
 /// A queue and `threads` threads that take batches from it.
-fn spawn_lane(pool: &DbPool, name: &str, threads: usize) -> anyhow::Result<mpsc::Sender<Box<dyn Job>>> {
+/// `checkpoints`: the lane is SQLite's only writer and runs the WAL checkpoints.
+fn spawn_lane(
+    pool: &DbPool,
+    name: &str,
+    threads: usize,
+    checkpoints: bool,
+) -> anyhow::Result<mpsc::Sender<Box<dyn Job>>> {
     let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
     let jobs = std::sync::Arc::new(std::sync::Mutex::new(jobs));
     for n in 0..threads {
         let (pool, jobs) = (pool.clone(), jobs.clone());
+        let checkpoints = checkpoints.then(Checkpoints::new);
         std::thread::Builder::new()
             .name(format!("postamt-db-{name}-{n}"))
-            .spawn(move || writer_loop(&pool, &jobs))
+            .spawn(move || writer_loop(&pool, &jobs, checkpoints))
             .context("starting a database writer thread")?;
     }
     Ok(queue)
 }
 
-fn writer_loop(pool: &DbPool, jobs: &std::sync::Mutex<mpsc::Receiver<Box<dyn Job>>>) {
+fn writer_loop(
+    pool: &DbPool,
+    jobs: &std::sync::Mutex<mpsc::Receiver<Box<dyn Job>>>,
+    mut checkpoints: Option<Checkpoints>,
+) {
     // The thread keeps its connection between batches: the pool checks a connection with a
     // `SELECT 1` round trip on every checkout. After a failed batch it takes a fresh one, so
     // a connection that broke is not reused.
@@ -159,7 +172,26 @@ fn writer_loop(pool: &DbPool, jobs: &std::sync::Mutex<mpsc::Receiver<Box<dyn Job
         // while taking, so with two threads one collects while the other commits.
         let batch = {
             let jobs = jobs.lock().unwrap_or_else(|p| p.into_inner());
-            let Ok(first) = jobs.recv() else { return };
+            let first = match checkpoints.as_mut() {
+                None => jobs.recv().ok(),
+                Some(checkpoints) => match jobs.recv_timeout(super::checkpoint::IDLE_AFTER) {
+                    Ok(job) => Some(job),
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        if let Some(c) = conn.as_mut() {
+                            checkpoints.when_idle(c);
+                        }
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        // Shutting down: leave a small WAL behind.
+                        if let Some(c) = conn.as_mut() {
+                            checkpoints.when_idle(c);
+                        }
+                        None
+                    }
+                },
+            };
+            let Some(first) = first else { return };
             let mut batch = vec![first];
             while batch.len() < MAX_BATCH {
                 match jobs.try_recv() {
@@ -178,6 +210,9 @@ fn writer_loop(pool: &DbPool, jobs: &std::sync::Mutex<mpsc::Receiver<Box<dyn Job
         }
         if ran.is_err() {
             tracing::error!("a database write panicked; its batch was rolled back");
+        }
+        if let (Some(checkpoints), Some(c)) = (checkpoints.as_mut(), conn.as_mut()) {
+            checkpoints.after_batch(c);
         }
     }
 }
