@@ -69,9 +69,13 @@ struct Worker {
     open: Option<OpenSession>,
     /// When the current batch's claims were taken or last renewed.
     lease_renewed: Instant,
-    /// Attempt records submitted to the writer and not yet committed. The worker goes on
-    /// sending meanwhile and waits for them at the end of its batch.
+    /// Attempt records of the current round, submitted to the writer. The worker goes on
+    /// sending meanwhile.
     recording: Vec<(String, Pending<()>)>,
+    /// The previous round's records: awaited at the end of the current round, so that the
+    /// commit overlaps with sending instead of stalling the worker, while a worker never
+    /// has more than two rounds of records outstanding.
+    committing: Vec<(String, Pending<()>)>,
     /// When this worker last looked for expired claims.
     reclaimed_at: Option<Instant>,
     /// When this worker last claimed from the outbox.
@@ -80,6 +84,9 @@ struct Worker {
     claim_now: bool,
     /// The settings' timeout at the last delivery, for the lease of the next claim.
     claim_timeout: Duration,
+    /// When the next queued or retrying message is due, as last read (and when it was
+    /// read): an idle worker sleeps until then without asking the database every time.
+    due_known: Option<(Instant, Option<chrono::NaiveDateTime>)>,
 }
 
 impl Worker {
@@ -91,10 +98,12 @@ impl Worker {
             open: None,
             lease_renewed: Instant::now(),
             recording: Vec::new(),
+            committing: Vec::new(),
             reclaimed_at: None,
             outbox_checked: Instant::now(),
             claim_now: true,
             claim_timeout: Duration::from_secs(60),
+            due_known: None,
         }
     }
 
@@ -108,6 +117,7 @@ impl Worker {
                 batch.extend(claimed);
             }
             if batch.is_empty() {
+                self.all_recorded().await;
                 self.idle().await;
                 continue;
             }
@@ -147,9 +157,21 @@ impl Worker {
         due
     }
 
-    /// Waits until the batch's attempt records are committed.
+    /// Ends a round: waits for the previous round's attempt records to be committed and
+    /// leaves this round's committing.
     async fn recorded(&mut self) {
-        for (message, pending) in self.recording.drain(..) {
+        let previous = std::mem::replace(&mut self.committing, std::mem::take(&mut self.recording));
+        Self::await_records(previous).await;
+    }
+
+    /// Before sleeping: every record committed.
+    async fn all_recorded(&mut self) {
+        self.recorded().await;
+        Self::await_records(std::mem::take(&mut self.committing)).await;
+    }
+
+    async fn await_records(records: Vec<(String, Pending<()>)>) {
+        for (message, pending) in records {
             if let Err(e) = pending.await {
                 // The claim expires and the message is tried again: at-least-once.
                 tracing::error!(error = format!("{e:#}"), message = %message, "recording a delivery attempt failed");
@@ -171,6 +193,8 @@ impl Worker {
         match claimed.await {
             Ok(batch) => {
                 self.lease_renewed = Instant::now();
+                // What is due changed: the next idle round reads it again.
+                self.due_known = None;
                 batch
             }
             Err(e) => {
@@ -189,9 +213,19 @@ impl Worker {
             }
         }
         let poll = self.state.delivery.poll_interval;
-        let wait = match self.state.db.run(db::messages::next_due).await {
-            Ok(Some(due)) => (due - now()).to_std().unwrap_or(Duration::ZERO).min(poll),
-            _ => poll,
+        // Read at most once per poll interval (or after a claim): with messages trickling in,
+        // a worker goes idle after nearly every one of them.
+        let due = match self.due_known {
+            Some((read_at, due)) if read_at.elapsed() < poll => due,
+            _ => {
+                let due = self.state.db.run(db::messages::next_due).await.ok().flatten();
+                self.due_known = Some((Instant::now(), due));
+                due
+            }
+        };
+        let wait = match due {
+            Some(due) => (due - now()).to_std().unwrap_or(Duration::ZERO).min(poll),
+            None => poll,
         };
         if wait.is_zero() {
             self.claim_now = true;
@@ -359,6 +393,9 @@ impl Worker {
                         metrics.retry(f.class.as_str());
                         let at =
                             now() + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::hours(1));
+                        if let Some((_, due)) = self.due_known.as_mut() {
+                            *due = Some(due.map_or(at, |d| d.min(at)));
+                        }
                         (Completion::Retry { at }, MessageStatus::Retrying)
                     }
                     None => {
