@@ -239,7 +239,7 @@ async fn rejected_recipient_is_permanent_nothing_is_sent_and_the_session_stays_u
         );
         let detail = failure.detail.as_deref().unwrap();
         assert!(
-            detail.contains("the recipient <gone@example.org> was rejected") && detail.contains("no DATA was sent"),
+            detail.contains("the recipient <gone@example.org> was rejected") && detail.contains("the message content was not sent"),
             "{detail}"
         );
         assert!(failure.hint_de.contains("„gone@example.org“"), "{}", failure.hint_de);
@@ -255,6 +255,26 @@ async fn rejected_recipient_is_permanent_nothing_is_sent_and_the_session_stays_u
         assert_eq!(count(&server, "connect"), 1);
         assert_eq!(count(&server, "rset"), 1);
     }
+}
+
+/// With PIPELINING and one recipient, DATA travels in the same write as MAIL FROM and RCPT
+/// TO. A refused sender then makes the server refuse the pipelined DATA too: the failure
+/// names the sender, no content goes out, and the session stays in step for the next one.
+#[tokio::test]
+async fn rejected_sender_with_pipelined_data_sends_nothing_and_the_session_stays_usable() {
+    let server = start("none", None, &["--pipelining", "--reject-mail", "550 5.7.1 Sender rejected"]).await;
+    let cfg = delivery_config("127.0.0.1", server.port, Encryption::None, 10);
+    let mut session = open(&cfg).await.expect("open");
+    assert!(session.pipelining());
+    for n in 0..2 {
+        let failure = send(&mut session, &to(&["someone@example.org"]), &message(n, 3)).await.unwrap_err();
+        assert_eq!((failure.stage, failure.class), (StageName::MailFrom, FailureClass::SenderRejected), "{failure:#?}");
+        assert_eq!(failure.reply.as_deref(), Some("550 5.7.1 Sender rejected"));
+        assert!(session.is_usable().await, "the answer to DATA was read; RSET keeps the session usable");
+    }
+    session.close().await;
+    assert!(server.deliveries().is_empty());
+    assert_eq!(count(&server, "connect"), 1);
 }
 
 #[tokio::test]
