@@ -35,27 +35,16 @@ impl Completion {
     }
 }
 
-/// Records how an attempt ended, with its log entry. `renew` extends the worker's other
-/// claims (it is alive; see `messages::claim`).
+/// Records how an attempt ended, with its log entry (one record; see `record_round` for
+/// a round of them).
 pub fn complete(
     conn: &mut AnyConnection,
     id: &str,
     completion: &Completion,
     headers: Option<&PolicyHeaders>,
     log: &NewEntry,
-    renew: Option<&(String, NaiveDateTime)>,
 ) -> anyhow::Result<()> {
     let at = now();
-    if let Some((worker, until)) = renew {
-        diesel::update(
-            m::messages
-                .filter(m::claimed_by.eq(worker))
-                .filter(m::status.eq(MessageStatus::Sending.as_str()))
-                .filter(m::id.ne(id)),
-        )
-        .set(m::claim_expires_at.eq(Some(*until)))
-        .execute(conn)?;
-    }
     let headers = headers.map(serde_json::to_string).transpose()?;
     match conn {
         AnyConnection::Postgresql(c) => complete_in_one_statement(c, id, completion, headers, log, at),
@@ -65,15 +54,15 @@ pub fn complete(
 
 /// The columns a completion sets: one statement text for every case (NULL keeps a column),
 /// so that the database sees the same SQL each time.
-struct Changes {
-    status: &'static str,
-    sent_at: Option<NaiveDateTime>,
-    next_attempt_at: Option<NaiveDateTime>,
+pub(super) struct Changes {
+    pub status: &'static str,
+    pub sent_at: Option<NaiveDateTime>,
+    pub next_attempt_at: Option<NaiveDateTime>,
     /// Failed: the content is kept for resend until then.
-    keep_body_until: Option<NaiveDateTime>,
+    pub keep_body_until: Option<NaiveDateTime>,
 }
 
-fn changes(completion: &Completion, at: NaiveDateTime) -> Changes {
+pub(super) fn changes(completion: &Completion, at: NaiveDateTime) -> Changes {
     let status = completion.status().as_str();
     match completion {
         Completion::Sent => Changes { status, sent_at: Some(at), next_attempt_at: None, keep_body_until: None },

@@ -13,6 +13,7 @@ pub mod mail_log;
 pub mod messages;
 mod migrations;
 mod pg_prepared;
+pub mod record_round;
 pub mod schema;
 pub mod sessions;
 pub mod settings;

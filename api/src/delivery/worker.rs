@@ -4,6 +4,7 @@ use super::compose::compose;
 use super::handoff;
 use crate::db::mail_log::{Details, NewEntry};
 use crate::db::messages::{Claimed, Completion};
+use crate::db::record_round::Record;
 use crate::db::{self, now, utc, Durability, Pending};
 use crate::domain::outgoing::OutgoingMessage;
 use crate::state::{AppState, SMTP_PASSWORD_PURPOSE};
@@ -12,6 +13,9 @@ use postamt_smtp::delivery::{DeliveryConfig, DeliveryFailure, SmtpSession};
 use postamt_smtp::Credentials;
 use postamt_wire::{EffectiveSender, FailureClass, LogKind, MessageStatus, PolicyHeaders, StageName};
 use std::time::{Duration, Instant};
+
+/// Records of a round that could not be written, with their errors.
+type RoundOutcome = Vec<(String, anyhow::Error)>;
 
 /// Messages claimed at once by a worker.
 const BATCH: i64 = 32;
@@ -69,13 +73,15 @@ struct Worker {
     open: Option<OpenSession>,
     /// When the current batch's claims were taken or last renewed.
     lease_renewed: Instant,
-    /// Attempt records of the current round, submitted to the writer. The worker goes on
-    /// sending meanwhile.
-    recording: Vec<(String, Pending<()>)>,
-    /// The previous round's records: awaited at the end of the current round, so that the
-    /// commit overlaps with sending instead of stalling the worker, while a worker never
-    /// has more than two rounds of records outstanding.
-    committing: Vec<(String, Pending<()>)>,
+    /// Attempt records of the current round, written together at its end (see
+    /// `db::record_round`).
+    round: Vec<Record>,
+    /// This round's record jobs, submitted to the writer.
+    submitted: Vec<Pending<RoundOutcome>>,
+    /// The previous round's record jobs: awaited at the end of the current round, so that
+    /// the commit overlaps with sending instead of stalling the worker, while a worker
+    /// never has more than two rounds of records outstanding.
+    committing: Vec<Pending<RoundOutcome>>,
     /// When this worker last looked for expired claims.
     reclaimed_at: Option<Instant>,
     /// When this worker last claimed from the outbox.
@@ -97,7 +103,8 @@ impl Worker {
             id,
             open: None,
             lease_renewed: Instant::now(),
-            recording: Vec::new(),
+            round: Vec::new(),
+            submitted: Vec::new(),
             committing: Vec::new(),
             reclaimed_at: None,
             outbox_checked: Instant::now(),
@@ -157,10 +164,24 @@ impl Worker {
         due
     }
 
-    /// Ends a round: waits for the previous round's attempt records to be committed and
-    /// leaves this round's committing.
+    /// Submits the round's records to the writer, with a renewal of this worker's claims.
+    fn submit(&mut self, renew: Option<(String, chrono::NaiveDateTime)>) {
+        if self.round.is_empty() && renew.is_none() {
+            return;
+        }
+        let records = std::mem::take(&mut self.round);
+        let pending = self
+            .state
+            .db
+            .write(Durability::Relaxed, move |conn| db::record_round::record_round(conn, &records, renew.as_ref()));
+        self.submitted.push(pending);
+    }
+
+    /// Ends a round: submits its records, waits for the previous round's to be committed
+    /// and leaves this round's committing.
     async fn recorded(&mut self) {
-        let previous = std::mem::replace(&mut self.committing, std::mem::take(&mut self.recording));
+        self.submit(None);
+        let previous = std::mem::replace(&mut self.committing, std::mem::take(&mut self.submitted));
         Self::await_records(previous).await;
     }
 
@@ -170,11 +191,16 @@ impl Worker {
         Self::await_records(std::mem::take(&mut self.committing)).await;
     }
 
-    async fn await_records(records: Vec<(String, Pending<()>)>) {
-        for (message, pending) in records {
-            if let Err(e) = pending.await {
-                // The claim expires and the message is tried again: at-least-once.
-                tracing::error!(error = format!("{e:#}"), message = %message, "recording a delivery attempt failed");
+    async fn await_records(jobs: Vec<Pending<RoundOutcome>>) {
+        for pending in jobs {
+            // The claim expires and the message is tried again: at-least-once.
+            match pending.await {
+                Ok(failed) => {
+                    for (message, e) in failed {
+                        tracing::error!(error = format!("{e:#}"), message = %message, "recording a delivery attempt failed");
+                    }
+                }
+                Err(e) => tracing::error!(error = format!("{e:#}"), "recording a round of delivery attempts failed"),
             }
         }
     }
@@ -432,20 +458,16 @@ impl Worker {
         if let Some(f) = failure {
             tracing::warn!(message = %msg.id, attempt, class = f.class.as_str(), stage = f.stage.as_str(), permanent = f.permanent, "delivery attempt failed");
         }
-        let id = msg.id.clone();
-        let headers = headers.cloned();
+        self.round.push(Record { id: msg.id.clone(), completion, headers: headers.cloned(), log: entry });
+        // Renew the worker's claims once half the lease is gone, even mid-round (a round of
+        // slow sends must not outlive its claims); not per message: on PostgreSQL each
+        // renewal walks the claimed rows.
         let timeout = route.map_or(Duration::from_secs(60), |r| r.config.timeout);
-        // Renew the batch's claims once half the lease is gone (not on every message: on
-        // PostgreSQL each renewal walks the claimed rows).
         let half_lease = lease(timeout).to_std().unwrap_or(Duration::from_secs(60)) / 2;
-        let renew = (self.lease_renewed.elapsed() > half_lease).then(|| {
+        if self.lease_renewed.elapsed() > half_lease {
             self.lease_renewed = Instant::now();
-            (self.id.clone(), now() + lease(timeout))
-        });
-        let pending = self.state.db.write(Durability::Relaxed, move |conn| {
-            db::messages::complete(conn, &id, &completion, headers.as_ref(), &entry, renew.as_ref())
-        });
-        self.recording.push((msg.id.clone(), pending));
+            self.submit(Some((self.id.clone(), now() + lease(timeout))));
+        }
     }
 }
 

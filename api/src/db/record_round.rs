@@ -1,0 +1,322 @@
+//! Recording a worker's round of attempts in one writer job.
+//!
+//! Per message, a record is three or four statements (message state, content, log entry).
+//! On SQLite every statement is built, prepared and run by the one writer thread, which
+//! also stores every accepted message: the writer's time per message set the throughput.
+//! Here a round's records share their statements: one UPDATE over a VALUES list for the
+//! messages, one DELETE for the content of the sent ones and one multi-row INSERT for the
+//! log. PostgreSQL already needs only one prepared statement per record (see
+//! `completion`); its records run one after the other in the job.
+//!
+//! One record must not fail the others: the shared statements run under a savepoint, and
+//! if they fail, each record is written alone under its own savepoint. A record that still
+//! fails is returned with its error; its message's claim expires and it is sent again
+//! (at-least-once).
+
+use super::completion::{changes, complete, Completion};
+use super::mail_log::NewEntry;
+use super::schema::mail_log::dsl as l;
+use super::schema::message_bodies::dsl as b;
+use super::schema::messages::dsl as m;
+use super::{now, AnyConnection};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Text, Timestamp};
+use diesel::sqlite::{Sqlite, SqliteConnection};
+use postamt_wire::{MessageStatus, PolicyHeaders};
+
+/// One attempt's record, owned so that it can wait in the writer's queue.
+pub struct Record {
+    pub id: String,
+    pub completion: Completion,
+    /// The headers the delivery used (None: it did not get that far).
+    pub headers: Option<PolicyHeaders>,
+    pub log: NewEntry,
+}
+
+/// Writes a round's records; `renew` extends the worker's claims first (it is alive).
+/// Returns the records that could not be written, with their errors.
+pub fn record_round(
+    conn: &mut AnyConnection,
+    records: &[Record],
+    renew: Option<&(String, NaiveDateTime)>,
+) -> anyhow::Result<Vec<(String, anyhow::Error)>> {
+    if let Some((worker, until)) = renew {
+        diesel::update(
+            m::messages.filter(m::claimed_by.eq(worker)).filter(m::status.eq(MessageStatus::Sending.as_str())),
+        )
+        .set(m::claim_expires_at.eq(Some(*until)))
+        .execute(conn)?;
+    }
+    if records.len() > 1 {
+        let together = savepoint(conn, |conn| match conn {
+            AnyConnection::Sqlite(c) => record_together(c, records),
+            AnyConnection::Postgresql(_) => {
+                records.iter().try_for_each(|r| complete(conn, &r.id, &r.completion, r.headers.as_ref(), &r.log))
+            }
+        });
+        if together.is_ok() {
+            return Ok(Vec::new());
+        }
+    }
+    let mut failed = Vec::new();
+    for r in records {
+        let alone = if records.len() == 1 {
+            complete(conn, &r.id, &r.completion, r.headers.as_ref(), &r.log)
+        } else {
+            savepoint(conn, |conn| complete(conn, &r.id, &r.completion, r.headers.as_ref(), &r.log))
+        };
+        if let Err(e) = alone {
+            failed.push((r.id.clone(), e));
+        }
+    }
+    // A lone record's error aborts a PostgreSQL transaction: fail the job, not just the record.
+    match (records.len(), failed.pop()) {
+        (1, Some((_, e))) => Err(e),
+        (_, last) => Ok(failed.into_iter().chain(last).collect()),
+    }
+}
+
+fn savepoint<T>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    use diesel::Connection;
+    // Inside the writer's transaction diesel makes this a SAVEPOINT.
+    conn.transaction(f)
+}
+
+/// SQLite: the round's records in four statements at most.
+fn record_together(conn: &mut SqliteConnection, records: &[Record]) -> anyhow::Result<()> {
+    let at = now();
+    let mut sql = String::from(
+        "UPDATE messages SET attempts = attempts + 1, claimed_by = NULL, claim_expires_at = NULL, \
+         updated_at = ?, status = v.column2, sent_at = COALESCE(v.column3, sent_at), \
+         next_attempt_at = COALESCE(v.column4, next_attempt_at), headers = COALESCE(v.column5, headers) \
+         FROM (VALUES ",
+    );
+    for i in 0..records.len() {
+        sql.push_str(if i == 0 { "(?, ?, ?, ?, ?)" } else { ", (?, ?, ?, ?, ?)" });
+    }
+    sql.push_str(") AS v WHERE messages.id = v.column1");
+    let mut update = diesel::sql_query(sql).into_boxed::<Sqlite>().bind::<Timestamp, _>(at);
+    for r in records {
+        let c = changes(&r.completion, at);
+        let headers = r.headers.as_ref().map(serde_json::to_string).transpose()?;
+        update = update
+            .bind::<Text, _>(r.id.clone())
+            .bind::<Text, _>(c.status)
+            .bind::<Nullable<Timestamp>, _>(c.sent_at)
+            .bind::<Nullable<Timestamp>, _>(c.next_attempt_at)
+            .bind::<Nullable<Text>, _>(headers);
+    }
+    update.execute(conn)?;
+
+    // Delivered: the content is not needed any more.
+    let sent: Vec<&str> =
+        records.iter().filter(|r| matches!(r.completion, Completion::Sent)).map(|r| r.id.as_str()).collect();
+    if !sent.is_empty() {
+        diesel::delete(b::message_bodies.filter(b::message_id.eq_any(&sent))).execute(conn)?;
+    }
+    // Failed for good: kept for resend until the retention job removes it (rare).
+    for r in records {
+        if let Completion::Failed { keep_body_until } = r.completion {
+            diesel::update(b::message_bodies.filter(b::message_id.eq(&r.id)))
+                .set(b::delete_after.eq(Some(keep_body_until)))
+                .execute(conn)?;
+        }
+    }
+
+    let derived = records.iter().map(|r| r.log.derived()).collect::<anyhow::Result<Vec<_>>>()?;
+    let rows: Vec<_> = records
+        .iter()
+        .zip(&derived)
+        .map(|(r, d)| {
+            let e: &NewEntry = &r.log;
+            (
+                l::at.eq(e.at),
+                l::kind.eq(&d.kind),
+                l::message_id.eq(&e.message_id),
+                l::category.eq(&e.category),
+                l::status.eq(e.status.as_str()),
+                l::recipients.eq(&d.recipients),
+                l::sender.eq(&e.sender),
+                l::attempt.eq(d.attempt),
+                l::stage.eq(d.stage),
+                l::failure_class.eq(d.class),
+                l::smtp_reply.eq(&e.smtp_reply),
+                l::duration_ms.eq(d.duration_ms),
+                l::details.eq(&d.details),
+            )
+        })
+        .collect();
+    diesel::insert_into(l::mail_log).values(rows).execute(conn)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::mail_log::Details;
+    use crate::db::messages::{accept, NewMessage, Recipients};
+    use crate::db::{write_transaction, Db};
+    use postamt_wire::{LogKind, MailAddress};
+    use std::sync::Arc;
+
+    fn headers() -> PolicyHeaders {
+        PolicyHeaders {
+            from: MailAddress { name: None, address: "from@example.com".into() },
+            reply_to: None,
+            envelope_from: "from@example.com".into(),
+            message_id: "<m@example.com>".into(),
+            date: chrono::Utc::now(),
+        }
+    }
+
+    async fn stored(db: &Db, id: &str) {
+        let msg = NewMessage {
+            id: id.into(),
+            created_by: "test".into(),
+            idempotency_key: None,
+            request_hash: None,
+            category: "finance".into(),
+            recipients: Recipients::default(),
+            headers: headers(),
+            size_bytes: 10,
+            content: b"content".to_vec(),
+            created_at: now(),
+            claim: Some(("worker".into(), now() + chrono::Duration::minutes(5))),
+        };
+        accept(db, Arc::new(msg)).await.unwrap();
+    }
+
+    fn record(id: &str, completion: Completion, category: &str) -> Record {
+        let status = match completion {
+            Completion::Sent => MessageStatus::Sent,
+            Completion::Retry { .. } => MessageStatus::Retrying,
+            Completion::Failed { .. } => MessageStatus::Failed,
+        };
+        Record {
+            id: id.into(),
+            completion,
+            headers: Some(headers()),
+            log: NewEntry {
+                at: now(),
+                kind: LogKind::Delivery,
+                message_id: Some(id.into()),
+                category: category.into(),
+                status,
+                recipients: vec!["To@Example.com".into()],
+                sender: "from@example.com".into(),
+                attempt: Some(1),
+                stage: None,
+                class: None,
+                smtp_reply: Some("250 ok".into()),
+                duration_ms: 3,
+                details: Details::default(),
+            },
+        }
+    }
+
+    type State = (String, String, i32, bool, bool, bool);
+
+    /// Status, claim holder, attempts, sent_at set, content kept, content's keep-until set.
+    fn state(conn: &mut AnyConnection, id: &str) -> State {
+        let (status, claimed_by, attempts, sent_at): (String, Option<String>, i32, Option<NaiveDateTime>) = m::messages
+            .filter(m::id.eq(id))
+            .select((m::status, m::claimed_by, m::attempts, m::sent_at))
+            .first(conn)
+            .unwrap();
+        let body: Option<Option<NaiveDateTime>> =
+            b::message_bodies.filter(b::message_id.eq(id)).select(b::delete_after).first(conn).optional().unwrap();
+        (status, claimed_by.unwrap_or_default(), attempts, sent_at.is_some(), body.is_some(), body.flatten().is_some())
+    }
+
+    fn logged(conn: &mut AnyConnection) -> Vec<(Option<String>, String, String)> {
+        l::mail_log.select((l::message_id, l::status, l::recipients)).order(l::id.asc()).load(conn).unwrap()
+    }
+
+    /// A round's records written together land exactly as one by one would: sent ones lose
+    /// their content, failed ones keep it until a time, retried ones get their next time,
+    /// and every record gets its log entry.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_round_is_recorded_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(dir.path().join("r.sqlite3").to_str().unwrap()).unwrap();
+        for id in ["a", "b", "c"] {
+            stored(&db, id).await;
+        }
+        let later = now() + chrono::Duration::minutes(3);
+        let records = vec![
+            record("a", Completion::Sent, "finance"),
+            record("b", Completion::Retry { at: later }, "finance"),
+            record("c", Completion::Failed { keep_body_until: later }, "finance"),
+        ];
+        let failed = db.run(move |conn| write_transaction(conn, |conn| record_round(conn, &records, None))).await;
+        assert!(failed.unwrap().is_empty());
+        db.run(move |conn| {
+            assert_eq!(state(conn, "a"), ("sent".into(), String::new(), 1, true, false, false));
+            assert_eq!(state(conn, "b"), ("retrying".into(), String::new(), 1, false, true, false));
+            assert_eq!(state(conn, "c"), ("failed".into(), String::new(), 1, false, true, true));
+            let next: NaiveDateTime = m::messages.filter(m::id.eq("b")).select(m::next_attempt_at).first(conn)?;
+            assert_eq!(next, later);
+            let log = logged(conn);
+            let ids: Vec<_> = log
+                .iter()
+                .map(|(id, status, recipients)| (id.clone().unwrap(), status.as_str(), recipients.as_str()))
+                .collect();
+            assert_eq!(
+                ids,
+                [
+                    ("a".into(), "sent", "to@example.com"),
+                    ("b".into(), "retrying", "to@example.com"),
+                    ("c".into(), "failed", "to@example.com")
+                ]
+            );
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+
+    /// One record that cannot be written does not take the round down: the others are
+    /// written, and it comes back with its error.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_record_fails_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(dir.path().join("r.sqlite3").to_str().unwrap()).unwrap();
+        for id in ["a", "b", "c"] {
+            stored(&db, id).await;
+        }
+        db.run(|conn| {
+            diesel::sql_query(
+                "CREATE TRIGGER poison BEFORE INSERT ON mail_log WHEN NEW.category = 'poison' \
+                 BEGIN SELECT RAISE(ABORT, 'poisoned'); END",
+            )
+            .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let records = vec![
+            record("a", Completion::Sent, "finance"),
+            record("b", Completion::Sent, "poison"),
+            record("c", Completion::Sent, "finance"),
+        ];
+        let failed =
+            db.run(move |conn| write_transaction(conn, |conn| record_round(conn, &records, None))).await.unwrap();
+        let failed: Vec<_> = failed.iter().map(|(id, e)| (id.as_str(), format!("{e:#}"))).collect();
+        assert_eq!(failed.len(), 1, "{failed:?}");
+        assert_eq!(failed[0].0, "b");
+        assert!(failed[0].1.contains("poisoned"), "{failed:?}");
+        db.run(|conn| {
+            assert_eq!(state(conn, "a").0, "sent");
+            assert_eq!(state(conn, "b"), ("sending".into(), "worker".into(), 0, false, true, false), "left as it was");
+            assert_eq!(state(conn, "c").0, "sent");
+            assert_eq!(logged(conn).len(), 2);
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+}
