@@ -239,7 +239,8 @@ async fn rejected_recipient_is_permanent_nothing_is_sent_and_the_session_stays_u
         );
         let detail = failure.detail.as_deref().unwrap();
         assert!(
-            detail.contains("the recipient <gone@example.org> was rejected") && detail.contains("the message content was not sent"),
+            detail.contains("the recipient <gone@example.org> was rejected")
+                && detail.contains("the message content was not sent"),
             "{detail}"
         );
         assert!(failure.hint_de.contains("„gone@example.org“"), "{}", failure.hint_de);

@@ -573,8 +573,11 @@ fn check_envelope(envelope_from: &str, recipients: &[String]) -> Result<(), (Sta
 fn rejected_recipients(recipients: &[String], rejected: Vec<(usize, Reply)>, ctx: ReplyContext) -> Refused {
     let decisive = rejected.iter().position(|(_, reply)| reply.is_permanent()).unwrap_or(0);
     let (index, reply) = &rejected[decisive];
-    let mut detail =
-        format!("the recipient <{}> was rejected: {}; the message content was not sent", recipients[*index], reply.one_line());
+    let mut detail = format!(
+        "the recipient <{}> was rejected: {}; the message content was not sent",
+        recipients[*index],
+        reply.one_line()
+    );
     let others: Vec<String> = rejected
         .iter()
         .enumerate()
