@@ -121,26 +121,48 @@ impl NewEntry {
     }
 }
 
+/// A log row as inserted: an entry with its derived columns.
+#[derive(Insertable)]
+#[diesel(table_name = super::schema::mail_log)]
+pub(crate) struct InsertRow<'a> {
+    at: NaiveDateTime,
+    kind: &'a str,
+    message_id: Option<&'a str>,
+    category: &'a str,
+    status: &'static str,
+    recipients: &'a str,
+    sender: &'a str,
+    attempt: Option<i32>,
+    stage: Option<&'static str>,
+    failure_class: Option<&'static str>,
+    smtp_reply: Option<&'a str>,
+    duration_ms: i64,
+    details: &'a str,
+}
+
+impl<'a> InsertRow<'a> {
+    pub(crate) fn new(e: &'a NewEntry, d: &'a Derived) -> Self {
+        InsertRow {
+            at: e.at,
+            kind: &d.kind,
+            message_id: e.message_id.as_deref(),
+            category: &e.category,
+            status: e.status.as_str(),
+            recipients: &d.recipients,
+            sender: &e.sender,
+            attempt: d.attempt,
+            stage: d.stage,
+            failure_class: d.class,
+            smtp_reply: e.smtp_reply.as_deref(),
+            duration_ms: d.duration_ms,
+            details: &d.details,
+        }
+    }
+}
+
 pub fn insert(conn: &mut AnyConnection, e: &NewEntry) -> anyhow::Result<()> {
     let d = e.derived()?;
-    diesel::insert_into(l::mail_log)
-        .values((
-            l::at.eq(e.at),
-            l::kind.eq(&d.kind),
-            l::message_id.eq(&e.message_id),
-            l::category.eq(&e.category),
-            l::status.eq(e.status.as_str()),
-            l::recipients.eq(&d.recipients),
-            l::sender.eq(&e.sender),
-            l::attempt.eq(d.attempt),
-            l::stage.eq(d.stage),
-            l::failure_class.eq(d.class),
-            l::smtp_reply.eq(&e.smtp_reply),
-            l::duration_ms.eq(d.duration_ms),
-            l::details.eq(&d.details),
-        ))
-        .execute(conn)
-        .context("writing the mail log")?;
+    diesel::insert_into(l::mail_log).values(InsertRow::new(e, &d)).execute(conn).context("writing the mail log")?;
     Ok(())
 }
 

@@ -14,7 +14,7 @@
 //! (at-least-once).
 
 use super::completion::{changes, complete, Completion};
-use super::mail_log::NewEntry;
+use super::mail_log::{InsertRow, NewEntry};
 use super::schema::mail_log::dsl as l;
 use super::schema::message_bodies::dsl as b;
 use super::schema::messages::dsl as m;
@@ -128,28 +128,7 @@ fn record_together(conn: &mut SqliteConnection, records: &[Record]) -> anyhow::R
     }
 
     let derived = records.iter().map(|r| r.log.derived()).collect::<anyhow::Result<Vec<_>>>()?;
-    let rows: Vec<_> = records
-        .iter()
-        .zip(&derived)
-        .map(|(r, d)| {
-            let e: &NewEntry = &r.log;
-            (
-                l::at.eq(e.at),
-                l::kind.eq(&d.kind),
-                l::message_id.eq(&e.message_id),
-                l::category.eq(&e.category),
-                l::status.eq(e.status.as_str()),
-                l::recipients.eq(&d.recipients),
-                l::sender.eq(&e.sender),
-                l::attempt.eq(d.attempt),
-                l::stage.eq(d.stage),
-                l::failure_class.eq(d.class),
-                l::smtp_reply.eq(&e.smtp_reply),
-                l::duration_ms.eq(d.duration_ms),
-                l::details.eq(&d.details),
-            )
-        })
-        .collect();
+    let rows: Vec<InsertRow<'_>> = records.iter().zip(&derived).map(|(r, d)| InsertRow::new(&r.log, d)).collect();
     diesel::insert_into(l::mail_log).values(rows).execute(conn)?;
     Ok(())
 }
