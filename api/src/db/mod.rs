@@ -18,6 +18,8 @@ pub mod schema;
 pub mod sessions;
 pub mod settings;
 pub mod sign_in_failures;
+#[cfg(test)]
+pub mod test_db;
 mod writer;
 
 pub use writer::{Durability, Pending};

@@ -3,10 +3,10 @@
 //! Per message, a record is three or four statements (message state, content, log entry).
 //! On SQLite every statement is built, prepared and run by the one writer thread, which
 //! also stores every accepted message: the writer's time per message set the throughput.
-//! Here a round's records share their statements: one UPDATE over a VALUES list for the
-//! messages, one DELETE for the content of the sent ones and one multi-row INSERT for the
-//! log. PostgreSQL already needs only one prepared statement per record (see
-//! `completion`); its records run one after the other in the job.
+//! Here a round's records share their statements on SQLite: one UPDATE over a VALUES list
+//! for the messages, one DELETE for the content of the sent ones and one multi-row INSERT
+//! for the log. PostgreSQL needs one prepared statement per record (see `completion`); its
+//! records run one after the other in the job.
 //!
 //! One record must not fail the others: the shared statements run under a savepoint, and
 //! if they fail, each record is written alone under its own savepoint. A record that still
@@ -51,6 +51,8 @@ pub fn record_round(
     if records.len() > 1 {
         let together = savepoint(conn, |conn| match conn {
             AnyConnection::Sqlite(c) => record_together(c, records),
+            // One prepared statement per record: a single statement over arrays of the
+            // round's values (unnest) cost PostgreSQL more CPU than it saved in round trips.
             AnyConnection::Postgresql(_) => {
                 records.iter().try_for_each(|r| complete(conn, &r.id, &r.completion, r.headers.as_ref(), &r.log))
             }
@@ -138,6 +140,7 @@ mod tests {
     use super::*;
     use crate::db::mail_log::Details;
     use crate::db::messages::{accept, NewMessage, Recipients};
+    use crate::db::test_db::TestDb;
     use crate::db::{write_transaction, Db};
     use postamt_wire::{LogKind, MailAddress};
     use std::sync::Arc;
@@ -220,82 +223,95 @@ mod tests {
     /// and every record gets its log entry.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_round_is_recorded_together() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(dir.path().join("r.sqlite3").to_str().unwrap()).unwrap();
-        for id in ["a", "b", "c"] {
-            stored(&db, id).await;
+        for test_db in TestDb::both() {
+            let db = &test_db.db;
+            for id in ["a", "b", "c"] {
+                stored(db, id).await;
+            }
+            let later = now() + chrono::Duration::minutes(3);
+            let records = vec![
+                record("a", Completion::Sent, "finance"),
+                record("b", Completion::Retry { at: later }, "finance"),
+                record("c", Completion::Failed { keep_body_until: later }, "finance"),
+            ];
+            let failed = db.run(move |conn| write_transaction(conn, |conn| record_round(conn, &records, None))).await;
+            assert!(failed.unwrap().is_empty());
+            db.run(move |conn| {
+                assert_eq!(state(conn, "a"), ("sent".into(), String::new(), 1, true, false, false));
+                assert_eq!(state(conn, "b"), ("retrying".into(), String::new(), 1, false, true, false));
+                assert_eq!(state(conn, "c"), ("failed".into(), String::new(), 1, false, true, true));
+                let next: NaiveDateTime = m::messages.filter(m::id.eq("b")).select(m::next_attempt_at).first(conn)?;
+                assert_eq!(next, later);
+                let log = logged(conn);
+                let ids: Vec<_> = log
+                    .iter()
+                    .map(|(id, status, recipients)| (id.clone().unwrap(), status.as_str(), recipients.as_str()))
+                    .collect();
+                assert_eq!(
+                    ids,
+                    [
+                        ("a".into(), "sent", "to@example.com"),
+                        ("b".into(), "retrying", "to@example.com"),
+                        ("c".into(), "failed", "to@example.com")
+                    ]
+                );
+                Ok(())
+            })
+            .await
+            .unwrap();
         }
-        let later = now() + chrono::Duration::minutes(3);
-        let records = vec![
-            record("a", Completion::Sent, "finance"),
-            record("b", Completion::Retry { at: later }, "finance"),
-            record("c", Completion::Failed { keep_body_until: later }, "finance"),
-        ];
-        let failed = db.run(move |conn| write_transaction(conn, |conn| record_round(conn, &records, None))).await;
-        assert!(failed.unwrap().is_empty());
-        db.run(move |conn| {
-            assert_eq!(state(conn, "a"), ("sent".into(), String::new(), 1, true, false, false));
-            assert_eq!(state(conn, "b"), ("retrying".into(), String::new(), 1, false, true, false));
-            assert_eq!(state(conn, "c"), ("failed".into(), String::new(), 1, false, true, true));
-            let next: NaiveDateTime = m::messages.filter(m::id.eq("b")).select(m::next_attempt_at).first(conn)?;
-            assert_eq!(next, later);
-            let log = logged(conn);
-            let ids: Vec<_> = log
-                .iter()
-                .map(|(id, status, recipients)| (id.clone().unwrap(), status.as_str(), recipients.as_str()))
-                .collect();
-            assert_eq!(
-                ids,
-                [
-                    ("a".into(), "sent", "to@example.com"),
-                    ("b".into(), "retrying", "to@example.com"),
-                    ("c".into(), "failed", "to@example.com")
-                ]
-            );
-            Ok(())
-        })
-        .await
-        .unwrap();
     }
 
     /// One record that cannot be written does not take the round down: the others are
     /// written, and it comes back with its error.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failing_record_fails_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(dir.path().join("r.sqlite3").to_str().unwrap()).unwrap();
-        for id in ["a", "b", "c"] {
-            stored(&db, id).await;
+        for test_db in TestDb::both() {
+            let db = &test_db.db;
+            for id in ["a", "b", "c"] {
+                stored(db, id).await;
+            }
+            db.run(|conn| {
+                let poison = match conn {
+                    AnyConnection::Sqlite(_) => {
+                        "CREATE TRIGGER poison BEFORE INSERT ON mail_log WHEN NEW.category = 'poison' \
+                         BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
+                    }
+                    AnyConnection::Postgresql(_) => {
+                        "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                         IF NEW.category = 'poison' THEN RAISE EXCEPTION 'poisoned'; END IF; RETURN NEW; END $$; \
+                         CREATE TRIGGER poison BEFORE INSERT ON mail_log FOR EACH ROW EXECUTE FUNCTION poison()"
+                    }
+                };
+                diesel::connection::SimpleConnection::batch_execute(conn, poison)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+            let records = vec![
+                record("a", Completion::Sent, "finance"),
+                record("b", Completion::Sent, "poison"),
+                record("c", Completion::Sent, "finance"),
+            ];
+            let failed =
+                db.run(move |conn| write_transaction(conn, |conn| record_round(conn, &records, None))).await.unwrap();
+            let failed: Vec<_> = failed.iter().map(|(id, e)| (id.as_str(), format!("{e:#}"))).collect();
+            assert_eq!(failed.len(), 1, "{failed:?}");
+            assert_eq!(failed[0].0, "b");
+            assert!(failed[0].1.contains("poisoned"), "{failed:?}");
+            db.run(|conn| {
+                assert_eq!(state(conn, "a").0, "sent");
+                assert_eq!(
+                    state(conn, "b"),
+                    ("sending".into(), "worker".into(), 0, false, true, false),
+                    "left as it was"
+                );
+                assert_eq!(state(conn, "c").0, "sent");
+                assert_eq!(logged(conn).len(), 2);
+                Ok(())
+            })
+            .await
+            .unwrap();
         }
-        db.run(|conn| {
-            diesel::sql_query(
-                "CREATE TRIGGER poison BEFORE INSERT ON mail_log WHEN NEW.category = 'poison' \
-                 BEGIN SELECT RAISE(ABORT, 'poisoned'); END",
-            )
-            .execute(conn)?;
-            Ok(())
-        })
-        .await
-        .unwrap();
-        let records = vec![
-            record("a", Completion::Sent, "finance"),
-            record("b", Completion::Sent, "poison"),
-            record("c", Completion::Sent, "finance"),
-        ];
-        let failed =
-            db.run(move |conn| write_transaction(conn, |conn| record_round(conn, &records, None))).await.unwrap();
-        let failed: Vec<_> = failed.iter().map(|(id, e)| (id.as_str(), format!("{e:#}"))).collect();
-        assert_eq!(failed.len(), 1, "{failed:?}");
-        assert_eq!(failed[0].0, "b");
-        assert!(failed[0].1.contains("poisoned"), "{failed:?}");
-        db.run(|conn| {
-            assert_eq!(state(conn, "a").0, "sent");
-            assert_eq!(state(conn, "b"), ("sending".into(), "worker".into(), 0, false, true, false), "left as it was");
-            assert_eq!(state(conn, "c").0, "sent");
-            assert_eq!(logged(conn).len(), 2);
-            Ok(())
-        })
-        .await
-        .unwrap();
     }
 }
