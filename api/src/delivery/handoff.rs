@@ -21,6 +21,11 @@ pub const CLAIM_SUFFIX: &str = "handoff";
 /// message never waits long in memory.
 const PER_WORKER: usize = 64;
 
+/// Larger messages are stored queued and read back by the worker that sends them: the
+/// channel holds its messages' content, and 64 per worker of up to the size limit (25 MiB
+/// by default) would be gigabytes. At this size a full channel holds 16 MiB per worker.
+pub const MAX_CONTENT_BYTES: usize = 256 * 1024;
+
 pub struct Handoff {
     tx: mpsc::Sender<Claimed>,
     rx: tokio::sync::Mutex<mpsc::Receiver<Claimed>>,
@@ -35,8 +40,12 @@ impl Handoff {
         Handoff { tx, rx: tokio::sync::Mutex::new(rx) }
     }
 
-    /// A place for one message, if the workers are keeping up.
-    pub fn reserve(&self) -> Option<Slot> {
+    /// A place for one message of `content_bytes`, if the workers are keeping up and it is
+    /// small enough to wait in memory.
+    pub fn reserve(&self, content_bytes: usize) -> Option<Slot> {
+        if content_bytes > MAX_CONTENT_BYTES {
+            return None;
+        }
         self.tx.clone().try_reserve_owned().ok()
     }
 
@@ -77,10 +86,11 @@ mod tests {
     #[tokio::test]
     async fn slots_run_out_and_come_back() {
         let handoff = Handoff::new(1);
-        let slots: Vec<Slot> = std::iter::from_fn(|| handoff.reserve()).take(PER_WORKER + 1).collect();
+        let slots: Vec<Slot> = std::iter::from_fn(|| handoff.reserve(100)).take(PER_WORKER + 1).collect();
         assert_eq!(slots.len(), PER_WORKER, "the channel holds PER_WORKER per worker");
         drop(slots);
-        assert!(handoff.reserve().is_some(), "dropped reservations are free again");
+        assert!(handoff.reserve(100).is_some(), "dropped reservations are free again");
+        assert!(handoff.reserve(MAX_CONTENT_BYTES + 1).is_none(), "large messages go through the outbox");
         assert!(handoff.take(10).await.is_empty());
     }
 }

@@ -21,6 +21,8 @@ type RoundOutcome = Vec<(String, anyhow::Error)>;
 const BATCH: i64 = 32;
 /// How often a worker claims from the outbox when nothing told it to.
 const OUTBOX_EVERY: Duration = Duration::from_secs(1);
+/// At most this long between an attempt and the submission of its record.
+const RECORD_WITHIN: Duration = Duration::from_millis(50);
 /// How often a worker looks for claims that expired (see `db::messages::claim`).
 const RECLAIM_EVERY: Duration = Duration::from_secs(10);
 /// An idle connection is closed after this long (servers drop idle clients anyway).
@@ -74,8 +76,10 @@ struct Worker {
     /// When the current batch's claims were taken or last renewed.
     lease_renewed: Instant,
     /// Attempt records of the current round, written together at its end (see
-    /// `db::record_round`).
+    /// `db::record_round`), or sooner once the oldest is `RECORD_WITHIN` old.
     round: Vec<Record>,
+    /// When the oldest record in `round` was made.
+    round_since: Option<Instant>,
     /// This round's record jobs, submitted to the writer.
     submitted: Vec<Pending<RoundOutcome>>,
     /// The previous round's record jobs: awaited at the end of the current round, so that
@@ -104,6 +108,7 @@ impl Worker {
             open: None,
             lease_renewed: Instant::now(),
             round: Vec::new(),
+            round_since: None,
             submitted: Vec::new(),
             committing: Vec::new(),
             reclaimed_at: None,
@@ -170,6 +175,7 @@ impl Worker {
             return;
         }
         let records = std::mem::take(&mut self.round);
+        self.round_since = None;
         let pending = self
             .state
             .db
@@ -459,6 +465,12 @@ impl Worker {
             tracing::warn!(message = %msg.id, attempt, class = f.class.as_str(), stage = f.stage.as_str(), permanent = f.permanent, "delivery attempt failed");
         }
         self.round.push(Record { id: msg.id.clone(), completion, headers: headers.cloned(), log: entry });
+        // A sent message whose record is lost in a crash is sent again: records wait for the
+        // round's end only while that is soon (a slow server makes long rounds).
+        let since = *self.round_since.get_or_insert_with(Instant::now);
+        if since.elapsed() >= RECORD_WITHIN {
+            self.submit(None);
+        }
         // Renew the worker's claims once half the lease is gone, even mid-round (a round of
         // slow sends must not outlive its claims); not per message: on PostgreSQL each
         // renewal walks the claimed rows.

@@ -83,7 +83,7 @@ pub async fn send_message(
     let size = i64::try_from(message.size()).unwrap_or(i64::MAX);
     // Hand the message to this instance's workers at once when they have room (see
     // `delivery::handoff`): stored already claimed, under a lease like any claim.
-    let slot = state.handoff.reserve();
+    let slot = state.handoff.reserve(content.len());
     let lease = delivery::lease(std::time::Duration::from_secs(u64::from(settings.timeout_seconds)));
     let claim = slot
         .as_ref()

@@ -9,6 +9,7 @@ both_backends!(
     a_module_posts_mail_and_it_arrives_with_the_policy_headers,
     a_temporary_failure_is_retried_then_delivered,
     a_permanent_failure_fails_at_once_shows_in_the_errors_and_can_be_resent,
+    a_large_message_goes_through_the_outbox_and_arrives_whole,
 );
 
 /// Settings pointing at `port` on loopback, plain SMTP without authentication.
@@ -269,6 +270,37 @@ async fn bad_messages_get_a_clear_4xx_and_nothing_is_queued() {
 
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(server.deliveries().is_empty(), "nothing half-stored, nothing sent");
+}
+
+/// A message too large to wait in the workers' memory (above the hand-over limit) is
+/// stored queued, claimed from the outbox and arrives whole.
+async fn a_large_message_goes_through_the_outbox_and_arrives_whole(backend: Backend) {
+    use base64::Engine;
+    let server = SmtpServer::start(&[]);
+    let (app, key) = app_sending_to(backend, &server).await;
+    // 600 KiB of attachment: more than twice the hand-over limit once base64-encoded.
+    let attachment: Vec<u8> = (0..600 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let mut body = invoice();
+    body["attachments"][0]["content_base64"] = json!(base64::engine::general_purpose::STANDARD.encode(&attachment));
+    let response = send(&app, &key, &body, None).await;
+    assert_eq!(response.status(), 202);
+    let accepted: MessageAccepted = response.json().await.unwrap();
+    let view = wait_for(&app, &key, &accepted.id, MessageStatus::Sent).await;
+    assert_eq!(view.attempts.len(), 1);
+    let deliveries = server.deliveries();
+    assert_eq!(deliveries.len(), 1);
+    let content = deliveries[0]["content"].as_str().unwrap();
+    // The attachment's base64 lines, joined, decode to what was sent.
+    let start = content.find("Rechnung 2026-117.pdf").expect("the attachment part");
+    let part = &content[start..];
+    let body_start = part.find("\r\n\r\n").or_else(|| part.find("\n\n")).unwrap();
+    let encoded: String = part[body_start..]
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty() && !l.starts_with("--"))
+        .collect();
+    assert_eq!(base64::engine::general_purpose::STANDARD.decode(encoded).unwrap(), attachment);
 }
 
 #[tokio::test]
