@@ -206,7 +206,9 @@ pub struct Claimed {
     pub category: String,
     pub attempts: i32,
     pub created_at: NaiveDateTime,
-    pub content: Vec<u8>,
+    /// The stored message; `None` for a large one, read with [`content`] right before it is
+    /// sent, so that a claimed batch does not hold dozens of large messages in memory.
+    pub content: Option<Vec<u8>>,
     /// Handed over at acceptance (see `delivery::handoff`): when its claim's lease ends.
     /// Claims from the outbox are renewed by their worker instead.
     pub lease_ends: Option<std::time::Instant>,
@@ -239,6 +241,7 @@ pub fn claim(
     limit: i64,
     lease: Duration,
     reclaim_expired: bool,
+    inline_up_to: i64,
 ) -> anyhow::Result<Vec<Claimed>> {
     let at = now();
     let until = at + lease;
@@ -284,23 +287,42 @@ pub fn claim(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<(String, String, i32, NaiveDateTime, Vec<u8>)> = m::messages
+    let rows: Vec<(String, String, i32, NaiveDateTime, i64)> = m::messages
         .inner_join(b::message_bodies)
         .filter(m::id.eq_any(&ids))
-        .select((m::id, m::category, m::attempts, m::created_at, b::content))
+        .select((m::id, m::category, m::attempts, m::created_at, m::size_bytes))
         .load(conn)
         .context("loading claimed messages")?;
+    // Only messages up to `inline_up_to` bytes come with their content.
+    let small: Vec<&str> = rows.iter().filter(|(.., size)| *size <= inline_up_to).map(|(id, ..)| id.as_str()).collect();
+    let mut contents: std::collections::HashMap<String, Vec<u8>> = b::message_bodies
+        .filter(b::message_id.eq_any(&small))
+        .select((b::message_id, b::content))
+        .load(conn)
+        .context("loading claimed messages' content")?
+        .into_iter()
+        .collect();
     Ok(rows
         .into_iter()
-        .map(|(id, category, attempts, created_at, content)| Claimed {
+        .map(|(id, category, attempts, created_at, _)| Claimed {
+            content: contents.remove(&id),
             id,
             category,
             attempts,
             created_at,
-            content,
             lease_ends: None,
         })
         .collect())
+}
+
+/// A claimed message's stored content (`None`: it is gone).
+pub fn content(conn: &mut AnyConnection, id: &str) -> anyhow::Result<Option<Vec<u8>>> {
+    b::message_bodies
+        .filter(b::message_id.eq(id))
+        .select(b::content)
+        .first(conn)
+        .optional()
+        .context("loading a message's content")
 }
 
 pub enum Resend {

@@ -21,6 +21,9 @@ type RoundOutcome = Vec<(String, anyhow::Error)>;
 const BATCH: i64 = 32;
 /// How often a worker claims from the outbox when nothing told it to.
 const OUTBOX_EVERY: Duration = Duration::from_secs(1);
+/// Claimed messages up to this size come with their content; larger ones are read one at
+/// a time, right before they are sent (the same bound as for hand-over).
+const INLINE_UP_TO: i64 = handoff::MAX_CONTENT_BYTES as i64;
 /// At most this long between an attempt and the submission of its record.
 const RECORD_WITHIN: Duration = Duration::from_millis(50);
 /// How often a worker looks for claims that expired (see `db::messages::claim`).
@@ -220,8 +223,9 @@ impl Worker {
         if reclaim {
             self.reclaimed_at = Some(Instant::now());
         }
-        let claimed =
-            self.state.db.write(Durability::Relaxed, move |conn| db::messages::claim(conn, &id, BATCH, lease, reclaim));
+        let claimed = self.state.db.write(Durability::Relaxed, move |conn| {
+            db::messages::claim(conn, &id, BATCH, lease, reclaim, INLINE_UP_TO)
+        });
         match claimed.await {
             Ok(batch) => {
                 self.lease_renewed = Instant::now();
@@ -314,13 +318,31 @@ impl Worker {
         })
     }
 
-    async fn deliver(&mut self, msg: Claimed, route: &Route, open_failure: &mut Option<DeliveryFailure>) {
+    async fn deliver(&mut self, mut msg: Claimed, route: &Route, open_failure: &mut Option<DeliveryFailure>) {
         if !handoff::still_ours(msg.lease_ends, route.config.timeout) {
             // Its claim may lapse mid-attempt: leave it to expire and to the outbox path.
             tracing::warn!(message = %msg.id, "a handed-over message waited too long; the outbox delivers it later");
             return;
         }
-        let outgoing: OutgoingMessage = match serde_json::from_slice(&msg.content) {
+        let content = match msg.content.take() {
+            Some(content) => Ok(Some(content)),
+            None => {
+                let id = msg.id.clone();
+                self.state.db.run(move |conn| db::messages::content(conn, &id)).await
+            }
+        };
+        let content = match content {
+            Ok(Some(content)) => content,
+            Ok(None) => {
+                let failure = internal_failure("the stored message is gone".into());
+                return self.record(&msg, None, Some(route), Err(DeliveryFailure { permanent: true, ..failure }), None);
+            }
+            Err(e) => {
+                let failure = internal_failure(format!("the stored message cannot be read: {e:#}"));
+                return self.record(&msg, None, Some(route), Err(failure), None);
+            }
+        };
+        let outgoing: OutgoingMessage = match serde_json::from_slice(&content) {
             Ok(m) => m,
             Err(e) => {
                 let failure = internal_failure(format!("the stored message cannot be read: {e}"));

@@ -110,7 +110,7 @@ pub async fn send_message(
             category: new.category.clone(),
             attempts: 0,
             created_at: new.created_at,
-            content: new.content.clone(),
+            content: Some(new.content.clone()),
             lease_ends: Some(lease_ends),
         });
     }
