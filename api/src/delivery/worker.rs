@@ -6,7 +6,7 @@ use crate::db::mail_log::{Details, NewEntry};
 use crate::db::messages::{Claimed, Completion};
 use crate::db::record_round::Record;
 use crate::db::{self, now, utc, Durability, Pending};
-use crate::domain::outgoing::OutgoingMessage;
+use crate::domain::outgoing::{stored, OutgoingMessage};
 use crate::state::{AppState, SMTP_PASSWORD_PURPOSE};
 use actix_web::web;
 use postamt_smtp::delivery::{DeliveryConfig, DeliveryFailure, SmtpSession};
@@ -342,10 +342,10 @@ impl Worker {
                 return self.record(&msg, None, Some(route), Err(failure), None);
             }
         };
-        let outgoing: OutgoingMessage = match serde_json::from_slice(&content) {
+        let outgoing: OutgoingMessage = match stored::decode(&content) {
             Ok(m) => m,
             Err(e) => {
-                let failure = internal_failure(format!("the stored message cannot be read: {e}"));
+                let failure = internal_failure(format!("the stored message cannot be read: {e:#}"));
                 return self.record(&msg, None, Some(route), Err(DeliveryFailure { permanent: true, ..failure }), None);
             }
         };

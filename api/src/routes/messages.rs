@@ -79,7 +79,7 @@ pub async fn send_message(
     // Time-ordered ids: new rows append to the primary-key index instead of landing on
     // random pages of it.
     let id = uuid::Uuid::now_v7().to_string();
-    let content = serde_json::to_vec(&message).internal("serialising the message")?;
+    let content = crate::domain::outgoing::stored::encode(&message).internal("storing the message")?;
     let size = i64::try_from(message.size()).unwrap_or(i64::MAX);
     // Hand the message to this instance's workers at once when they have room (see
     // `delivery::handoff`): stored already claimed, under a lease like any claim.

@@ -3,6 +3,7 @@
 mod attachments;
 mod html_text;
 mod mailbox;
+pub mod stored;
 
 pub use attachments::StoredAttachment;
 pub use html_text::html_to_text;
@@ -24,7 +25,7 @@ pub struct MessageLimits {
     pub max_recipients: usize,
 }
 
-/// A valid message, as stored in the outbox (JSON in `message_bodies.content`). The
+/// A valid message, as stored in the outbox (`message_bodies.content`, see [`stored`]). The
 /// sender policy is applied at delivery, with the settings in force then.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutgoingMessage {
