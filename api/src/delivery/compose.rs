@@ -2,8 +2,9 @@
 
 use crate::domain::outgoing::{html_to_text, OutgoingMessage};
 use anyhow::Context;
+use lettre::message::header::ContentTransferEncoding;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 use lettre::Address;
 use postamt_wire::{EffectiveSender, MailAddress};
 
@@ -41,27 +42,61 @@ pub fn compose(msg: &OutgoingMessage, sender: &EffectiveSender) -> anyhow::Resul
         .collect::<anyhow::Result<Vec<_>>>()?;
     builder = builder.envelope(lettre::address::Envelope::new(Some(envelope_from), recipients)?);
 
-    let text = msg.text.clone().or_else(|| msg.html.as_deref().map(html_to_text)).unwrap_or_default();
-    let body = match &msg.html {
-        Some(html) => {
-            MultiPart::alternative().singlepart(SinglePart::plain(text)).singlepart(SinglePart::html(html.clone()))
+    // A plain text message is one text part. Otherwise the text (derived from the HTML when
+    // there is none) and the HTML are alternatives, and attachments follow in a mixed part.
+    // Each part is encoded once: encoding the body is the costliest step of composing.
+    let message = match (&msg.html, msg.attachments.is_empty()) {
+        (None, true) => builder.singlepart(SinglePart::plain(text_body(msg.text.clone().unwrap_or_default())))?,
+        (Some(html), true) => builder.multipart(alternative(msg, html))?,
+        (html, false) => {
+            let body = match html {
+                Some(html) => alternative(msg, html),
+                None => {
+                    MultiPart::mixed().singlepart(SinglePart::plain(text_body(msg.text.clone().unwrap_or_default())))
+                }
+            };
+            let mut mixed = MultiPart::mixed().multipart(body);
+            for a in &msg.attachments {
+                let content_type = ContentType::parse(&a.content_type).unwrap_or(ContentType::TEXT_PLAIN);
+                mixed = mixed.singlepart(Attachment::new(a.filename.clone()).body(a.decode(), content_type));
+            }
+            builder.multipart(mixed)?
         }
-        None => MultiPart::mixed().singlepart(SinglePart::plain(text)),
-    };
-    let message = if msg.attachments.is_empty() {
-        match &msg.html {
-            Some(_) => builder.multipart(body)?,
-            None => builder.singlepart(SinglePart::plain(msg.text.clone().unwrap_or_default()))?,
-        }
-    } else {
-        let mut mixed = MultiPart::mixed().multipart(body);
-        for a in &msg.attachments {
-            let content_type = ContentType::parse(&a.content_type).unwrap_or(ContentType::TEXT_PLAIN);
-            mixed = mixed.singlepart(Attachment::new(a.filename.clone()).body(a.decode(), content_type));
-        }
-        builder.multipart(mixed)?
     };
     Ok(message.formatted())
+}
+
+/// The text and the HTML as alternatives; the text is derived from the HTML when missing.
+fn alternative(msg: &OutgoingMessage, html: &str) -> MultiPart {
+    let text = msg.text.clone().unwrap_or_else(|| html_to_text(html));
+    MultiPart::alternative()
+        .singlepart(SinglePart::plain(text_body(text)))
+        .singlepart(SinglePart::html(text_body(html.to_owned())))
+}
+
+/// SMTP's line limit without the CRLF (RFC 5321 4.5.3.1.6, RFC 5322 2.1.1).
+const MAX_LINE: usize = 998;
+
+/// A text or HTML part's body. ASCII text whose lines fit SMTP's limit goes as it is (7bit):
+/// lettre would quoted-printable-encode every text with a line over 76 characters, the
+/// costliest step of composing, and a message harder to read in its source. Anything else
+/// (non-ASCII, long lines, a CR outside CRLF, NUL) gets lettre's choice of encoding.
+fn text_body(text: String) -> Body {
+    // Lines without their LF or CRLF.
+    let lines = || text.split('\n').map(|line| line.strip_suffix('\r').unwrap_or(line));
+    let plain =
+        text.is_ascii() && lines().all(|line| line.len() <= MAX_LINE && !line.bytes().any(|b| b == b'\r' || b == 0));
+    if !plain {
+        return Body::new(text);
+    }
+    let mut crlf = Vec::with_capacity(text.len() + text.len() / 32);
+    for (i, line) in lines().enumerate() {
+        if i > 0 {
+            crlf.extend_from_slice(b"\r\n");
+        }
+        crlf.extend_from_slice(line.as_bytes());
+    }
+    Body::dangerous_pre_encoded(crlf, ContentTransferEncoding::SevenBit)
 }
 
 #[cfg(test)]
@@ -94,5 +129,25 @@ mod tests {
         assert!(bytes.contains(&format!("Message-ID: {}", msg.message_id)));
         assert!(!bytes.to_ascii_lowercase().contains("bcc") && !bytes.contains("secret@example.org"));
         assert!(bytes.contains("text/plain") && bytes.contains("Hallo Erika"));
+    }
+
+    #[test]
+    fn plain_ascii_text_goes_as_it_is_and_anything_else_is_encoded() {
+        let long_line = format!("{}\nzweite Zeile\n", "x".repeat(120));
+        let body = text_body(long_line);
+        assert_eq!(body.encoding(), ContentTransferEncoding::SevenBit);
+        assert_eq!(String::from_utf8(body.into_vec()).unwrap(), format!("{}\r\nzweite Zeile\r\n", "x".repeat(120)));
+        assert_eq!(text_body("a\r\nb".into()).into_vec(), b"a\r\nb", "CRLF stays CRLF");
+        // Everything else is lettre's business, exactly as without this shortcut.
+        for (text, why) in [
+            ("Grüße".to_owned(), "not ASCII"),
+            ("x".repeat(MAX_LINE + 1), "line too long"),
+            ("a\rb".into(), "bare CR"),
+            ("a\0b".into(), "NUL"),
+        ] {
+            let (ours, lettres) = (text_body(text.clone()), Body::new(text));
+            assert_eq!((ours.encoding(), ours.into_vec()), (lettres.encoding(), lettres.into_vec()), "{why}");
+        }
+        assert_ne!(text_body("x".repeat(MAX_LINE + 1)).encoding(), ContentTransferEncoding::SevenBit);
     }
 }
