@@ -1,14 +1,13 @@
 //! The outbox. A message is committed here before the API answers 202; workers claim due
 //! messages with a lease, so a crashed instance's messages are delivered by another.
 
+use super::accept_batch::{insert_all, Prepared};
 pub use super::completion::{complete, Completion};
-use super::pg_prepared::InsertMessage;
 use super::schema::message_bodies::dsl as b;
 use super::schema::messages::dsl as m;
 use super::{now, utc, write_transaction, AnyConnection, Db, Durability};
 use anyhow::Context;
 use chrono::{Duration, NaiveDateTime};
-use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 use postamt_wire::{MailAddress, MessageStatus, PolicyHeaders};
@@ -72,13 +71,19 @@ fn find_by_key(conn: &mut AnyConnection, created_by: &str, key: &str, hash: &str
 
 /// Stores a new message with its content (committed before this returns), or finds the
 /// one stored under the same idempotency key within 24 hours. Concurrent accepts share
-/// their commit (see `db::writer`).
+/// their commit (see `db::writer`); those without a key also share their statements (see
+/// `db::accept_batch`).
 pub async fn accept(db: &Db, msg: std::sync::Arc<NewMessage>) -> anyhow::Result<Inserted> {
-    let job = msg.clone();
-    match db.write(Durability::Flushed, move |conn| insert(conn, &job)).await {
+    let prepared = Prepared::new(msg.clone())?;
+    if msg.idempotency_key.is_none() {
+        db.accepts.store(&db.writer, prepared).await.context("storing the message")?;
+        return Ok(Inserted::New);
+    }
+    let prepared = std::sync::Arc::new(prepared);
+    match db.write(Durability::Flushed, move |conn| insert_keyed(conn, &prepared)).await {
         Ok(done) => Ok(done),
         // Two instances took one key at the same moment: the unique index let one win.
-        Err(e) if msg.idempotency_key.is_some() && is_unique_violation(&e) => {
+        Err(e) if is_unique_violation(&e) => {
             db.run(move |conn| {
                 let key = msg.idempotency_key.as_deref().unwrap_or_default();
                 find_by_key(conn, &msg.created_by, key, msg.request_hash.as_deref().unwrap_or_default())?
@@ -91,8 +96,10 @@ pub async fn accept(db: &Db, msg: std::sync::Arc<NewMessage>) -> anyhow::Result<
     }
 }
 
-/// The statements of [`accept`], inside the writer's transaction.
-fn insert(conn: &mut AnyConnection, msg: &NewMessage) -> anyhow::Result<Inserted> {
+/// A message with an idempotency key, inside the writer's transaction: the first one
+/// under its key within 24 hours is stored, a repeat finds it.
+fn insert_keyed(conn: &mut AnyConnection, prepared: &Prepared) -> anyhow::Result<Inserted> {
+    let msg = &prepared.msg;
     if let Some(key) = &msg.idempotency_key {
         if let Some(existing) =
             find_by_key(conn, &msg.created_by, key, msg.request_hash.as_deref().unwrap_or_default())?
@@ -104,67 +111,18 @@ fn insert(conn: &mut AnyConnection, msg: &NewMessage) -> anyhow::Result<Inserted
             .set(m::idempotency_key.eq(None::<String>))
             .execute(conn)?;
     }
-    let recipients = serde_json::to_string(&msg.recipients)?;
-    let headers = serde_json::to_string(&msg.headers)?;
-    if let AnyConnection::Postgresql(c) = conn {
-        // One round trip for both rows (the foreign key is checked at the statement's end).
-        insert_pg(c, msg, &recipients, &headers)?;
-        return Ok(Inserted::New);
-    }
-    let at = msg.created_at;
-    diesel::insert_into(m::messages)
-        .values((
-            m::id.eq(&msg.id),
-            m::created_by.eq(&msg.created_by),
-            m::idempotency_key.eq(&msg.idempotency_key),
-            m::request_hash.eq(&msg.request_hash),
-            m::category.eq(&msg.category),
-            m::status.eq(msg.status().as_str()),
-            m::claimed_by.eq(msg.claim.as_ref().map(|(worker, _)| worker)),
-            m::claim_expires_at.eq(msg.claim.as_ref().map(|(_, until)| *until)),
-            m::recipients.eq(&recipients),
-            m::headers.eq(&headers),
-            m::attempts.eq(0),
-            m::next_attempt_at.eq(at),
-            m::created_at.eq(at),
-            m::updated_at.eq(at),
-            m::size_bytes.eq(msg.size_bytes),
-        ))
-        .execute(conn)?;
-    diesel::insert_into(b::message_bodies)
-        .values((b::message_id.eq(&msg.id), b::content.eq(&msg.content)))
-        .execute(conn)?;
+    insert_all(conn, std::slice::from_ref(prepared))?;
     Ok(Inserted::New)
 }
 
 impl NewMessage {
-    fn status(&self) -> MessageStatus {
+    pub(super) fn status(&self) -> MessageStatus {
         if self.claim.is_some() {
             MessageStatus::Sending
         } else {
             MessageStatus::Queued
         }
     }
-}
-
-fn insert_pg(conn: &mut PgConnection, msg: &NewMessage, recipients: &str, headers: &str) -> anyhow::Result<()> {
-    InsertMessage {
-        id: &msg.id,
-        created_by: &msg.created_by,
-        idempotency_key: msg.idempotency_key.as_deref(),
-        request_hash: msg.request_hash.as_deref(),
-        category: &msg.category,
-        status: msg.status().as_str(),
-        claimed_by: msg.claim.as_ref().map(|(worker, _)| worker.as_str()),
-        claim_expires_at: msg.claim.as_ref().map(|(_, until)| *until),
-        recipients,
-        headers,
-        created_at: msg.created_at,
-        size_bytes: msg.size_bytes,
-        content: &msg.content,
-    }
-    .execute(conn)?;
-    Ok(())
 }
 
 fn is_unique_violation(e: &anyhow::Error) -> bool {

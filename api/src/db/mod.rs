@@ -4,6 +4,7 @@
 //! backends. Dialect branches exist only where the SQL differs (pragmas, advisory locks).
 //! Migrations for each dialect live in `migrations/<dialect>/` and are embedded in the binary.
 
+mod accept_batch;
 pub mod admin;
 pub mod api_keys;
 mod checkpoint;
@@ -22,6 +23,7 @@ pub mod sign_in_failures;
 pub mod test_db;
 mod writer;
 
+use writer::Writer;
 pub use writer::{Durability, Pending};
 
 use anyhow::Context;
@@ -60,7 +62,9 @@ impl Dialect {
 pub struct Db {
     pool: DbPool,
     pub dialect: Dialect,
-    writer: writer::Writer,
+    writer: Writer,
+    /// Accepted messages waiting to be stored together (see `accept_batch`).
+    accepts: accept_batch::AcceptBatch,
 }
 
 impl Db {
@@ -86,8 +90,8 @@ impl Db {
             .context("opening the database (check --database-url / DATABASE_URL)")?;
         let mut conn = pool.get().context("connecting to the database")?;
         migrations::run(&mut conn).context("applying database migrations")?;
-        let writer = writer::Writer::start(pool.clone(), dialect)?;
-        Ok(Db { pool, dialect, writer })
+        let writer = Writer::start(pool.clone(), dialect)?;
+        Ok(Db { pool, dialect, writer, accepts: accept_batch::AcceptBatch::default() })
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool.
