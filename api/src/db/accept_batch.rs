@@ -230,34 +230,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::messages::{accept, Inserted, Recipients};
+    use crate::db::messages::{accept, Inserted};
     use crate::db::schema::message_bodies::dsl as b;
     use crate::db::schema::messages::dsl as m;
-    use crate::db::test_db::TestDb;
-    use crate::db::{now, Db};
+    use crate::db::test_db::{new_message, TestDb};
+    use crate::db::Db;
     use futures_util::FutureExt;
-    use postamt_wire::{MailAddress, PolicyHeaders};
 
     fn message(id: &str) -> Arc<NewMessage> {
-        Arc::new(NewMessage {
-            id: id.into(),
-            created_by: "test".into(),
-            idempotency_key: None,
-            request_hash: None,
-            category: "finance".into(),
-            recipients: Recipients::default(),
-            headers: PolicyHeaders {
-                from: MailAddress { name: None, address: "from@example.com".into() },
-                reply_to: None,
-                envelope_from: "from@example.com".into(),
-                message_id: format!("<{id}@example.com>"),
-                date: chrono::Utc::now(),
-            },
-            size_bytes: 10,
-            content: format!("content of {id}").into_bytes(),
-            created_at: now(),
-            claim: None,
-        })
+        Arc::new(new_message(id))
     }
 
     /// Keeps the writer busy so that the accepts after it pile up into one job.

@@ -139,8 +139,8 @@ fn record_together(conn: &mut SqliteConnection, records: &[Record]) -> anyhow::R
 mod tests {
     use super::*;
     use crate::db::mail_log::Details;
-    use crate::db::messages::{accept, NewMessage, Recipients};
-    use crate::db::test_db::TestDb;
+    use crate::db::messages::{accept, NewMessage};
+    use crate::db::test_db::{new_message, TestDb};
     use crate::db::{write_transaction, Db};
     use postamt_wire::{LogKind, MailAddress};
     use std::sync::Arc;
@@ -156,19 +156,8 @@ mod tests {
     }
 
     async fn stored(db: &Db, id: &str) {
-        let msg = NewMessage {
-            id: id.into(),
-            created_by: "test".into(),
-            idempotency_key: None,
-            request_hash: None,
-            category: "finance".into(),
-            recipients: Recipients::default(),
-            headers: headers(),
-            size_bytes: 10,
-            content: b"content".to_vec(),
-            created_at: now(),
-            claim: Some(("worker".into(), now() + chrono::Duration::minutes(5))),
-        };
+        let msg =
+            NewMessage { claim: Some(("worker".into(), now() + chrono::Duration::minutes(5))), ..new_message(id) };
         accept(db, Arc::new(msg)).await.unwrap();
     }
 

@@ -1,7 +1,8 @@
 //! Unit tests' databases: a SQLite file in a temporary folder, or a PostgreSQL database of
 //! its own (at `POSTAMT_TEST_PG_URL`), dropped with the value.
 
-use super::Db;
+use super::messages::{NewMessage, Recipients};
+use super::{now, Db};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 
 pub struct TestDb {
@@ -42,5 +43,28 @@ impl Drop for TestDb {
                 let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
             }
         }
+    }
+}
+
+/// A message to store in a test: queued, no idempotency key, content `content of <id>`.
+pub fn new_message(id: &str) -> NewMessage {
+    NewMessage {
+        id: id.into(),
+        created_by: "test".into(),
+        idempotency_key: None,
+        request_hash: None,
+        category: "finance".into(),
+        recipients: Recipients::default(),
+        headers: postamt_wire::PolicyHeaders {
+            from: postamt_wire::MailAddress { name: None, address: "from@example.com".into() },
+            reply_to: None,
+            envelope_from: "from@example.com".into(),
+            message_id: format!("<{id}@example.com>"),
+            date: chrono::Utc::now(),
+        },
+        size_bytes: 10,
+        content: format!("content of {id}").into_bytes(),
+        created_at: now(),
+        claim: None,
     }
 }
