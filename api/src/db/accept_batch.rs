@@ -13,11 +13,14 @@
 
 use super::messages::NewMessage;
 use super::pg_prepared::InsertMessage;
-use super::schema::{message_bodies, messages};
+use super::sqlite_multi_row::{bind_values, BindRow, MultiRow};
 use super::{AnyConnection, Durability, Writer};
 use anyhow::Context;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::query_builder::AstPass;
+use diesel::sql_types::{BigInt, Binary, Integer, Nullable, Text, Timestamp};
+use diesel::sqlite::Sqlite;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
@@ -62,10 +65,8 @@ impl Prepared {
     }
 }
 
-// NULL for `None`, not DEFAULT: SQLite knows no DEFAULT in a VALUES list, and diesel runs a
-// batch as one statement only without it.
-#[derive(Insertable)]
-#[diesel(table_name = messages, treat_none_as_default_value = false)]
+/// A message row for SQLite's multi-row INSERT (see `sqlite_multi_row`), and the values of
+/// PostgreSQL's prepared statement.
 struct MessageRow<'a> {
     id: &'a str,
     created_by: &'a str,
@@ -84,11 +85,41 @@ struct MessageRow<'a> {
     size_bytes: i64,
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = message_bodies)]
+const INSERT_MESSAGES: &str = "INSERT INTO messages (id, created_by, idempotency_key, request_hash, category, status, \
+    claimed_by, claim_expires_at, recipients, headers, attempts, next_attempt_at, created_at, updated_at, size_bytes) \
+    VALUES ";
+
+impl BindRow for MessageRow<'_> {
+    fn bind<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        bind_values!(out;
+            Text => &self.id,
+            Text => &self.created_by,
+            Nullable<Text> => &self.idempotency_key,
+            Nullable<Text> => &self.request_hash,
+            Text => &self.category,
+            Text => &self.status,
+            Nullable<Text> => &self.claimed_by,
+            Nullable<Timestamp> => &self.claim_expires_at,
+            Text => &self.recipients,
+            Text => &self.headers,
+            Integer => &self.attempts,
+            Timestamp => &self.next_attempt_at,
+            Timestamp => &self.created_at,
+            Timestamp => &self.updated_at,
+            BigInt => &self.size_bytes,
+        )
+    }
+}
+
 struct BodyRow<'a> {
     message_id: &'a str,
     content: &'a [u8],
+}
+
+impl BindRow for BodyRow<'_> {
+    fn bind<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        bind_values!(out; Text => &self.message_id, Binary => &self.content)
+    }
 }
 
 /// Stores `messages` with their content inside the caller's transaction.
@@ -97,10 +128,11 @@ pub fn insert_all(conn: &mut AnyConnection, messages: &[Prepared]) -> anyhow::Re
         AnyConnection::Sqlite(c) => {
             for chunk in messages.chunks(ROWS_PER_STATEMENT) {
                 let rows: Vec<MessageRow<'_>> = chunk.iter().map(Prepared::row).collect();
-                diesel::insert_into(messages::table).values(rows).execute(c)?;
+                MultiRow { head: INSERT_MESSAGES, rows: &rows, tail: "" }.execute(c)?;
                 let bodies: Vec<BodyRow<'_>> =
                     chunk.iter().map(|p| BodyRow { message_id: &p.msg.id, content: &p.msg.content }).collect();
-                diesel::insert_into(message_bodies::table).values(bodies).execute(c)?;
+                MultiRow { head: "INSERT INTO message_bodies (message_id, content) VALUES ", rows: &bodies, tail: "" }
+                    .execute(c)?;
             }
         }
         // One prepared statement per message stores both rows (see `pg_prepared`).

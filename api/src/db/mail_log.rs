@@ -1,11 +1,15 @@
 //! The mail log: one row per delivery attempt or test. Never bodies or subjects.
 
 use super::schema::mail_log::dsl as l;
+use super::sqlite_multi_row::{bind_values, BindRow};
 use super::{utc, AnyConnection};
 use anyhow::Context;
 use chrono::NaiveDateTime;
 use diesel::dsl::{count_star, max, min};
 use diesel::prelude::*;
+use diesel::query_builder::AstPass;
+use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
+use diesel::sqlite::Sqlite;
 use postamt_wire::{ErrorGroup, FailureClass, LogKind, MailLogEntry, MessageStatus, SettingsField, StageName};
 use serde::de::value::{Error as DeError, StrDeserializer};
 use serde::de::IntoDeserializer;
@@ -157,6 +161,27 @@ impl<'a> InsertRow<'a> {
             duration_ms: d.duration_ms,
             details: &d.details,
         }
+    }
+}
+
+/// A row of the multi-row INSERT of a round's records (see `record_round`).
+impl BindRow for InsertRow<'_> {
+    fn bind<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        bind_values!(out;
+            Timestamp => &self.at,
+            Text => &self.kind,
+            Nullable<Text> => &self.message_id,
+            Text => &self.category,
+            Text => &self.status,
+            Text => &self.recipients,
+            Text => &self.sender,
+            Nullable<Integer> => &self.attempt,
+            Nullable<Text> => &self.stage,
+            Nullable<Text> => &self.failure_class,
+            Nullable<Text> => &self.smtp_reply,
+            BigInt => &self.duration_ms,
+            Text => &self.details,
+        )
     }
 }
 

@@ -19,6 +19,7 @@ pub mod schema;
 pub mod sessions;
 pub mod settings;
 pub mod sign_in_failures;
+mod sqlite_multi_row;
 #[cfg(test)]
 pub mod test_db;
 mod writer;

@@ -15,14 +15,16 @@
 
 use super::completion::{changes, complete, Completion};
 use super::mail_log::{InsertRow, NewEntry};
-use super::schema::mail_log::dsl as l;
 use super::schema::message_bodies::dsl as b;
 use super::schema::messages::dsl as m;
+use super::sqlite_multi_row::{bind_values, BindRow, MultiRow};
 use super::{now, AnyConnection};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::query_builder::AstPass;
 use diesel::sql_types::{Nullable, Text, Timestamp};
 use diesel::sqlite::{Sqlite, SqliteConnection};
+use diesel::QueryResult;
 use postamt_wire::{MessageStatus, PolicyHeaders};
 
 /// One attempt's record, owned so that it can wait in the writer's queue.
@@ -88,37 +90,26 @@ fn savepoint<T>(
     conn.transaction(f)
 }
 
-/// SQLite: the round's records in four statements at most.
+/// SQLite: the round's records in four statements at most, each prepared once per round
+/// size (see `sqlite_multi_row`).
 fn record_together(conn: &mut SqliteConnection, records: &[Record]) -> anyhow::Result<()> {
     let at = now();
-    let mut sql = String::from(
-        "UPDATE messages SET attempts = attempts + 1, claimed_by = NULL, claim_expires_at = NULL, \
-         updated_at = ?, status = v.column2, sent_at = COALESCE(v.column3, sent_at), \
-         next_attempt_at = COALESCE(v.column4, next_attempt_at), headers = COALESCE(v.column5, headers) \
-         FROM (VALUES ",
-    );
-    for i in 0..records.len() {
-        sql.push_str(if i == 0 { "(?, ?, ?, ?, ?)" } else { ", (?, ?, ?, ?, ?)" });
-    }
-    sql.push_str(") AS v WHERE messages.id = v.column1");
-    let mut update = diesel::sql_query(sql).into_boxed::<Sqlite>().bind::<Timestamp, _>(at);
-    for r in records {
-        let c = changes(&r.completion, at);
-        let headers = r.headers.as_ref().map(serde_json::to_string).transpose()?;
-        update = update
-            .bind::<Text, _>(r.id.clone())
-            .bind::<Text, _>(c.status)
-            .bind::<Nullable<Timestamp>, _>(c.sent_at)
-            .bind::<Nullable<Timestamp>, _>(c.next_attempt_at)
-            .bind::<Nullable<Text>, _>(headers);
-    }
-    update.execute(conn)?;
+    let headers = records
+        .iter()
+        .map(|r| r.headers.as_ref().map(serde_json::to_string).transpose())
+        .collect::<Result<Vec<_>, _>>()?;
+    let updates: Vec<Update<'_>> = records
+        .iter()
+        .zip(&headers)
+        .map(|(r, headers)| Update { id: &r.id, changes: changes(&r.completion, at), headers: headers.as_deref(), at })
+        .collect();
+    MultiRow { head: UPDATE_MESSAGES, rows: &updates, tail: ") AS v WHERE messages.id = v.column1" }.execute(conn)?;
 
     // Delivered: the content is not needed any more.
-    let sent: Vec<&str> =
-        records.iter().filter(|r| matches!(r.completion, Completion::Sent)).map(|r| r.id.as_str()).collect();
+    let sent: Vec<Id<'_>> =
+        records.iter().filter(|r| matches!(r.completion, Completion::Sent)).map(|r| Id(&r.id)).collect();
     if !sent.is_empty() {
-        diesel::delete(b::message_bodies.filter(b::message_id.eq_any(&sent))).execute(conn)?;
+        MultiRow { head: "DELETE FROM message_bodies WHERE message_id IN (", rows: &sent, tail: ")" }.execute(conn)?;
     }
     // Failed for good: kept for resend until the retention job removes it (rare).
     for r in records {
@@ -131,8 +122,46 @@ fn record_together(conn: &mut SqliteConnection, records: &[Record]) -> anyhow::R
 
     let derived = records.iter().map(|r| r.log.derived()).collect::<anyhow::Result<Vec<_>>>()?;
     let rows: Vec<InsertRow<'_>> = records.iter().zip(&derived).map(|(r, d)| InsertRow::new(&r.log, d)).collect();
-    diesel::insert_into(l::mail_log).values(rows).execute(conn)?;
+    MultiRow { head: INSERT_LOG, rows: &rows, tail: "" }.execute(conn)?;
     Ok(())
+}
+
+/// Each record's message: its new state, from a VALUES list (`v.column1` is the id).
+const UPDATE_MESSAGES: &str = "UPDATE messages SET attempts = attempts + 1, claimed_by = NULL, \
+    claim_expires_at = NULL, status = v.column2, sent_at = COALESCE(v.column3, sent_at), \
+    next_attempt_at = COALESCE(v.column4, next_attempt_at), headers = COALESCE(v.column5, headers), \
+    updated_at = v.column6 FROM (VALUES ";
+
+const INSERT_LOG: &str = "INSERT INTO mail_log (at, kind, message_id, category, status, recipients, sender, \
+    attempt, stage, failure_class, smtp_reply, duration_ms, details) VALUES ";
+
+struct Update<'a> {
+    id: &'a str,
+    changes: super::completion::Changes,
+    headers: Option<&'a str>,
+    at: NaiveDateTime,
+}
+
+impl BindRow for Update<'_> {
+    fn bind<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        bind_values!(out;
+            Text => &self.id,
+            Text => &self.changes.status,
+            Nullable<Timestamp> => &self.changes.sent_at,
+            Nullable<Timestamp> => &self.changes.next_attempt_at,
+            Nullable<Text> => &self.headers,
+            Timestamp => &self.at,
+        )
+    }
+}
+
+/// A bare `?` per row, for `IN (...)`.
+struct Id<'a>(&'a str);
+
+impl BindRow for Id<'_> {
+    fn bind<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_bind_param::<Text, _>(&self.0)
+    }
 }
 
 #[cfg(test)]
@@ -140,6 +169,7 @@ mod tests {
     use super::*;
     use crate::db::mail_log::Details;
     use crate::db::messages::{accept, NewMessage};
+    use crate::db::schema::mail_log::dsl as l;
     use crate::db::test_db::{new_message, TestDb};
     use crate::db::{write_transaction, Db};
     use postamt_wire::{LogKind, MailAddress};
