@@ -138,7 +138,7 @@ impl Writer {
 }
 
 /// A queue and `threads` threads that take batches from it.
-/// `checkpoints`: the lane is SQLite's only writer and runs the WAL checkpoints.
+/// `checkpoints`: the lane is SQLite's only writer and keeps the WAL short (see `checkpoint`).
 fn spawn_lane(
     pool: &DbPool,
     name: &str,
@@ -149,7 +149,7 @@ fn spawn_lane(
     let jobs = std::sync::Arc::new(std::sync::Mutex::new(jobs));
     for n in 0..threads {
         let (pool, jobs) = (pool.clone(), jobs.clone());
-        let checkpoints = checkpoints.then(Checkpoints::new);
+        let checkpoints = if checkpoints { Some(Checkpoints::start(&pool)?) } else { None };
         std::thread::Builder::new()
             .name(format!("postamt-db-{name}-{n}"))
             .spawn(move || writer_loop(&pool, &jobs, checkpoints))
