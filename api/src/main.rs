@@ -4,10 +4,6 @@ use postamt::startup::Application;
 use secrecy::ExposeSecret;
 use std::io::Write;
 
-/// See the `mimalloc` entry in Cargo.toml: cheaper allocations on the hot paths.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
