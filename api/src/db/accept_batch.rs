@@ -12,7 +12,7 @@
 //! stored under its own savepoint and only the failing one hears its error.
 
 use super::messages::NewMessage;
-use super::pg_prepared::InsertMessage;
+use super::pg_prepared::InsertMessages;
 use super::sqlite_multi_row::{bind_values, BindRow, MultiRow};
 use super::{AnyConnection, Durability, Writer};
 use anyhow::Context;
@@ -135,27 +135,26 @@ pub fn insert_all(conn: &mut AnyConnection, messages: &[Prepared]) -> anyhow::Re
                     .execute(c)?;
             }
         }
-        // One prepared statement per message stores both rows (see `pg_prepared`).
+        // One prepared statement stores all rows (see `pg_prepared`).
         AnyConnection::Postgresql(c) => {
+            let mut all = InsertMessages::default();
             for p in messages {
                 let row = p.row();
-                InsertMessage {
-                    id: row.id,
-                    created_by: row.created_by,
-                    idempotency_key: row.idempotency_key,
-                    request_hash: row.request_hash,
-                    category: row.category,
-                    status: row.status,
-                    claimed_by: row.claimed_by,
-                    claim_expires_at: row.claim_expires_at,
-                    recipients: row.recipients,
-                    headers: row.headers,
-                    created_at: row.created_at,
-                    size_bytes: row.size_bytes,
-                    content: &p.msg.content,
-                }
-                .execute(c)?;
+                all.id.push(row.id);
+                all.created_by.push(row.created_by);
+                all.idempotency_key.push(row.idempotency_key);
+                all.request_hash.push(row.request_hash);
+                all.category.push(row.category);
+                all.status.push(row.status);
+                all.claimed_by.push(row.claimed_by);
+                all.claim_expires_at.push(row.claim_expires_at);
+                all.recipients.push(row.recipients);
+                all.headers.push(row.headers);
+                all.created_at.push(row.created_at);
+                all.size_bytes.push(row.size_bytes);
+                all.content.push(&p.msg.content);
             }
+            all.execute(c)?;
         }
     }
     Ok(())

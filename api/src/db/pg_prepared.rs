@@ -11,74 +11,81 @@ use super::mail_log::{Derived, NewEntry};
 use chrono::NaiveDateTime;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Binary, Integer, Nullable, Text, Timestamp};
+use diesel::sql_types::{Array, BigInt, Binary, Integer, Nullable, Text, Timestamp};
 use diesel::{QueryResult, RunQueryDsl};
 
-/// A message and its content in one statement (the foreign key is checked at its end).
-pub struct InsertMessage<'a> {
-    pub id: &'a str,
-    pub created_by: &'a str,
-    pub idempotency_key: Option<&'a str>,
-    pub request_hash: Option<&'a str>,
-    pub category: &'a str,
-    pub status: &'a str,
-    pub claimed_by: Option<&'a str>,
-    pub claim_expires_at: Option<NaiveDateTime>,
-    pub recipients: &'a str,
-    pub headers: &'a str,
-    pub created_at: NaiveDateTime,
-    pub size_bytes: i64,
-    pub content: &'a [u8],
+/// Messages and their content in one statement, whatever their number: each column is
+/// one array parameter (`unnest`), so the SQL is fixed and prepared once per connection.
+/// Per statement, PostgreSQL rebuilds the CHECK constraints' expressions from their stored
+/// form and looks up locks and plans; with one statement per batch instead of per message,
+/// that is paid once. The foreign key of the content is checked at the statement's end.
+#[derive(Default)]
+pub struct InsertMessages<'a> {
+    pub id: Vec<&'a str>,
+    pub created_by: Vec<&'a str>,
+    pub idempotency_key: Vec<Option<&'a str>>,
+    pub request_hash: Vec<Option<&'a str>>,
+    pub category: Vec<&'a str>,
+    pub status: Vec<&'a str>,
+    pub claimed_by: Vec<Option<&'a str>>,
+    pub claim_expires_at: Vec<Option<NaiveDateTime>>,
+    pub recipients: Vec<&'a str>,
+    pub headers: Vec<&'a str>,
+    pub created_at: Vec<NaiveDateTime>,
+    pub size_bytes: Vec<i64>,
+    pub content: Vec<&'a [u8]>,
 }
 
-impl QueryId for InsertMessage<'_> {
-    type QueryId = InsertMessage<'static>;
+impl QueryId for InsertMessages<'_> {
+    type QueryId = InsertMessages<'static>;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl QueryFragment<Pg> for InsertMessage<'_> {
+impl QueryFragment<Pg> for InsertMessages<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(
             "WITH message AS (INSERT INTO messages (id, created_by, idempotency_key, request_hash, category, \
              status, claimed_by, claim_expires_at, recipients, headers, attempts, next_attempt_at, created_at, \
-             updated_at, size_bytes) VALUES (",
+             updated_at, size_bytes) SELECT id, created_by, idempotency_key, request_hash, category, status, \
+             claimed_by, claim_expires_at, recipients, headers, 0, created_at, created_at, created_at, size_bytes \
+             FROM unnest(",
         );
-        out.push_bind_param::<Text, _>(self.id)?;
+        out.push_bind_param::<Array<Text>, _>(&self.id)?;
         out.push_sql(", ");
-        out.push_bind_param::<Text, _>(self.created_by)?;
+        out.push_bind_param::<Array<Text>, _>(&self.created_by)?;
         out.push_sql(", ");
-        out.push_bind_param::<Nullable<Text>, _>(&self.idempotency_key)?;
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.idempotency_key)?;
         out.push_sql(", ");
-        out.push_bind_param::<Nullable<Text>, _>(&self.request_hash)?;
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.request_hash)?;
         out.push_sql(", ");
-        out.push_bind_param::<Text, _>(self.category)?;
+        out.push_bind_param::<Array<Text>, _>(&self.category)?;
         out.push_sql(", ");
-        out.push_bind_param::<Text, _>(self.status)?;
+        out.push_bind_param::<Array<Text>, _>(&self.status)?;
         out.push_sql(", ");
-        out.push_bind_param::<Nullable<Text>, _>(&self.claimed_by)?;
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.claimed_by)?;
         out.push_sql(", ");
-        out.push_bind_param::<Nullable<Timestamp>, _>(&self.claim_expires_at)?;
+        out.push_bind_param::<Array<Nullable<Timestamp>>, _>(&self.claim_expires_at)?;
         out.push_sql(", ");
-        out.push_bind_param::<Text, _>(self.recipients)?;
+        out.push_bind_param::<Array<Text>, _>(&self.recipients)?;
         out.push_sql(", ");
-        out.push_bind_param::<Text, _>(self.headers)?;
-        out.push_sql(", 0, ");
-        // next_attempt_at, created_at, updated_at
-        for _ in 0..3 {
-            out.push_bind_param::<Timestamp, _>(&self.created_at)?;
-            out.push_sql(", ");
-        }
-        out.push_bind_param::<BigInt, _>(&self.size_bytes)?;
-        out.push_sql(")) INSERT INTO message_bodies (message_id, content) VALUES (");
-        out.push_bind_param::<Text, _>(self.id)?;
+        out.push_bind_param::<Array<Text>, _>(&self.headers)?;
         out.push_sql(", ");
-        out.push_bind_param::<Binary, _>(self.content)?;
+        out.push_bind_param::<Array<Timestamp>, _>(&self.created_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.size_bytes)?;
+        out.push_sql(
+            ") AS t (id, created_by, idempotency_key, request_hash, category, status, claimed_by, \
+             claim_expires_at, recipients, headers, created_at, size_bytes)) \
+             INSERT INTO message_bodies (message_id, content) SELECT * FROM unnest($1, ",
+            // $1: the ids, the first parameter above.
+        );
+        out.push_bind_param::<Array<Binary>, _>(&self.content)?;
         out.push_sql(")");
         Ok(())
     }
 }
 
-impl RunQueryDsl<diesel::PgConnection> for InsertMessage<'_> {}
+impl RunQueryDsl<diesel::PgConnection> for InsertMessages<'_> {}
 
 /// How an attempt ended: the message's new state, its content deleted (sent) or kept for
 /// a resend until a time (failed), and the log entry. NULL leaves a column as it is, so
