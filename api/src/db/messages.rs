@@ -2,7 +2,7 @@
 //! messages with a lease, so a crashed instance's messages are delivered by another.
 
 use super::accept_batch::{insert_all, Prepared};
-pub use super::completion::{complete, Completion};
+pub use super::completion::Completion;
 use super::schema::message_bodies::dsl as b;
 use super::schema::messages::dsl as m;
 use super::{now, utc, write_transaction, AnyConnection, Db, Durability};

@@ -50,27 +50,14 @@ pub fn record_round(
         .set(m::claim_expires_at.eq(Some(*until)))
         .execute(conn)?;
     }
-    if records.len() > 1 {
-        let together = savepoint(conn, |conn| match conn {
-            AnyConnection::Sqlite(c) => record_together(c, records),
-            // One prepared statement per record: a single statement over arrays of the
-            // round's values (unnest) cost PostgreSQL more CPU than it saved in round trips.
-            AnyConnection::Postgresql(_) => {
-                records.iter().try_for_each(|r| complete(conn, &r.id, &r.completion, r.headers.as_ref(), &r.log))
-            }
-        });
-        if together.is_ok() {
-            return Ok(Vec::new());
-        }
+    if records.len() > 1 && savepoint(conn, |conn| write(conn, records)).is_ok() {
+        return Ok(Vec::new());
     }
     let mut failed = Vec::new();
     for r in records {
-        let alone = if records.len() == 1 {
-            complete(conn, &r.id, &r.completion, r.headers.as_ref(), &r.log)
-        } else {
-            savepoint(conn, |conn| complete(conn, &r.id, &r.completion, r.headers.as_ref(), &r.log))
-        };
-        if let Err(e) = alone {
+        let alone = std::slice::from_ref(r);
+        let written = if records.len() == 1 { write(conn, alone) } else { savepoint(conn, |conn| write(conn, alone)) };
+        if let Err(e) = written {
             failed.push((r.id.clone(), e));
         }
     }
@@ -78,6 +65,18 @@ pub fn record_round(
     match (records.len(), failed.pop()) {
         (1, Some((_, e))) => Err(e),
         (_, last) => Ok(failed.into_iter().chain(last).collect()),
+    }
+}
+
+/// SQLite: the records share their statements. PostgreSQL: one prepared statement per record
+/// (a single statement over arrays of the round's values, via unnest, cost PostgreSQL more
+/// CPU than it saved in round trips).
+fn write(conn: &mut AnyConnection, records: &[Record]) -> anyhow::Result<()> {
+    match conn {
+        AnyConnection::Sqlite(c) => record_together(c, records),
+        AnyConnection::Postgresql(c) => {
+            records.iter().try_for_each(|r| complete(c, &r.id, &r.completion, r.headers.as_ref(), &r.log))
+        }
     }
 }
 
@@ -90,8 +89,8 @@ fn savepoint<T>(
     conn.transaction(f)
 }
 
-/// SQLite: the round's records in four statements at most, each prepared once per round
-/// size (see `sqlite_multi_row`).
+/// SQLite: the records in four statements at most, each prepared once per number of
+/// records (see `sqlite_multi_row`).
 fn record_together(conn: &mut SqliteConnection, records: &[Record]) -> anyhow::Result<()> {
     let at = now();
     let headers = records
