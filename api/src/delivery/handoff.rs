@@ -21,8 +21,8 @@ pub const CLAIM_SUFFIX: &str = "handoff";
 /// message never waits long in memory.
 const PER_WORKER: usize = 64;
 
-/// Larger messages are stored queued and read back by the worker that sends them: the
-/// channel holds its messages' content, and 64 per worker of up to the size limit (25 MiB
+/// Messages whose stored (compressed, see `domain::outgoing::stored`) content is larger are
+/// stored queued and read back by the worker that sends them: the channel holds that content, and 64 per worker of up to the size limit (25 MiB
 /// by default) would be gigabytes. At this size a full channel holds 16 MiB per worker.
 pub const MAX_CONTENT_BYTES: usize = 256 * 1024;
 
