@@ -8,13 +8,15 @@
 //! scheduled submits one; the job takes every accept queued by the time the writer runs it.
 //! A task answers each caller after the commit, so "accepted" still means committed.
 //!
-//! One message must not fail the others: if the shared statements fail, each message is
-//! stored under its own savepoint and only the failing one hears its error.
+//! One message must not fail the others: if the shared statements fail, the job runs again
+//! and stores each message by itself (`Pass::Again`), and only the failing one hears its
+//! error.
 
 use super::messages::NewMessage;
 use super::pg_prepared::InsertMessages;
 use super::sqlite_multi_row::{bind_values, BindRow, MultiRow};
-use super::{AnyConnection, Durability, Writer};
+use super::writer::{isolated, Pass, Writer};
+use super::{AnyConnection, Durability};
 use anyhow::Context;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -160,19 +162,16 @@ pub fn insert_all(conn: &mut AnyConnection, messages: &[Prepared]) -> anyhow::Re
     Ok(())
 }
 
-/// Stores `messages` together, or each alone if that fails: the error of each message, in
-/// order (`None`: stored).
-fn insert_batch(conn: &mut AnyConnection, messages: &[Prepared]) -> anyhow::Result<Vec<Option<String>>> {
-    if messages.len() == 1 {
+/// Stores `messages`: together on the first pass, each by itself on the second (see
+/// `writer::Pass`). The error of each message, in order (`None`: stored).
+fn insert_batch(conn: &mut AnyConnection, messages: &[Prepared], pass: Pass) -> anyhow::Result<Vec<Option<String>>> {
+    if pass == Pass::First {
         insert_all(conn, messages)?;
-        return Ok(vec![None]);
-    }
-    if conn.transaction(|conn| insert_all(conn, messages)).is_ok() {
         return Ok(vec![None; messages.len()]);
     }
     Ok(messages
         .iter()
-        .map(|p| conn.transaction(|conn| insert_all(conn, std::slice::from_ref(p))).err().map(|e| format!("{e:#}")))
+        .map(|p| isolated(conn, |conn| insert_all(conn, std::slice::from_ref(p))).err().map(|e| format!("{e:#}")))
         .collect())
 }
 
@@ -214,14 +213,14 @@ impl AcceptBatch {
         let replies: Arc<Mutex<Option<Vec<Reply>>>> = Arc::default();
         let taken_replies = replies.clone();
         let mut taken: Option<Vec<Prepared>> = None;
-        let pending = writer.write(Durability::Flushed, move |conn| {
+        let pending = writer.write_items(Durability::Flushed, move |conn, pass| {
             let messages = taken.get_or_insert_with(|| {
                 let mut waiting = lock(&waiting);
                 waiting.scheduled = false;
                 *lock(&taken_replies) = Some(std::mem::take(&mut waiting.replies));
                 std::mem::take(&mut waiting.messages)
             });
-            insert_batch(conn, messages)
+            insert_batch(conn, messages, pass)
         });
         let waiting = self.waiting.clone();
         tokio::spawn(async move {

@@ -2,19 +2,20 @@
 //! the log entry, in the writer's transaction (`Durability::Relaxed`: a lost record means
 //! the message is sent again).
 //!
-//! PostgreSQL gets all of it in one statement (data-modifying CTEs): each statement is a
-//! round trip to the server and a wake-up of its backend, and three per message were most of
-//! the database's share of a delivery. SQLite has no data-modifying CTEs: it writes a
-//! round's records in shared statements instead (`record_round`), with the same [`changes`].
+//! PostgreSQL gets a whole round of records in one statement (data-modifying CTEs over
+//! arrays): each statement is a round trip to the server and a wake-up of its backend, and
+//! sending those replies over the socket was the largest part of the server's time per
+//! message. SQLite has no data-modifying CTEs: it writes a round's records in shared
+//! statements instead (`record_round`), with the same [`changes`].
 
-use super::mail_log::NewEntry;
 use super::now;
-use super::pg_prepared::CompleteAttempt;
+use super::pg_prepared::RecordAttempts;
+use super::record_round::Record;
 use anyhow::Context;
 use chrono::NaiveDateTime;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use postamt_wire::{MessageStatus, PolicyHeaders};
+use postamt_wire::MessageStatus;
 
 /// How an attempt ended.
 pub enum Completion {
@@ -33,32 +34,33 @@ impl Completion {
     }
 }
 
-/// PostgreSQL: records how an attempt ended, with its log entry, in one prepared statement.
-pub fn complete(
-    conn: &mut PgConnection,
-    id: &str,
-    completion: &Completion,
-    headers: Option<&PolicyHeaders>,
-    log: &NewEntry,
-) -> anyhow::Result<()> {
+/// PostgreSQL: records a round of attempts, with their log entries, in one prepared statement.
+pub fn complete(conn: &mut PgConnection, records: &[Record]) -> anyhow::Result<()> {
     let at = now();
-    let headers = headers.map(serde_json::to_string).transpose()?;
-    let c = changes(completion, at);
-    let derived = log.derived()?;
-    CompleteAttempt {
-        id,
-        at,
-        status: c.status,
-        sent_at: c.sent_at,
-        next_attempt_at: c.next_attempt_at,
-        headers: headers.as_deref(),
-        delete_body: matches!(completion, Completion::Sent),
-        keep_body_until: c.keep_body_until,
-        log,
-        derived: &derived,
+    let headers = records
+        .iter()
+        .map(|r| r.headers.as_ref().map(serde_json::to_string).transpose())
+        .collect::<Result<Vec<_>, _>>()?;
+    let derived = records.iter().map(|r| r.log.derived()).collect::<anyhow::Result<Vec<_>>>()?;
+    let mut round = RecordAttempts { at, ..RecordAttempts::default() };
+    for ((r, headers), derived) in records.iter().zip(&headers).zip(&derived) {
+        let c = changes(&r.completion, at);
+        round.id.push(&r.id);
+        round.status.push(c.status);
+        round.sent_at.push(c.sent_at);
+        round.next_attempt_at.push(c.next_attempt_at);
+        round.headers.push(headers.as_deref());
+        match r.completion {
+            Completion::Sent => round.sent.push(&r.id),
+            Completion::Failed { keep_body_until } => {
+                round.kept.push(&r.id);
+                round.keep_until.push(keep_body_until);
+            }
+            Completion::Retry { .. } => {}
+        }
+        round.log.push(&r.log, derived);
     }
-    .execute(conn)
-    .context("recording the attempt")?;
+    round.execute(conn).context("recording the attempts")?;
     Ok(())
 }
 
@@ -68,19 +70,13 @@ pub(super) struct Changes {
     pub status: &'static str,
     pub sent_at: Option<NaiveDateTime>,
     pub next_attempt_at: Option<NaiveDateTime>,
-    /// Failed: the content is kept for resend until then.
-    pub keep_body_until: Option<NaiveDateTime>,
 }
 
 pub(super) fn changes(completion: &Completion, at: NaiveDateTime) -> Changes {
     let status = completion.status().as_str();
     match completion {
-        Completion::Sent => Changes { status, sent_at: Some(at), next_attempt_at: None, keep_body_until: None },
-        Completion::Retry { at: next } => {
-            Changes { status, sent_at: None, next_attempt_at: Some(*next), keep_body_until: None }
-        }
-        Completion::Failed { keep_body_until } => {
-            Changes { status, sent_at: None, next_attempt_at: None, keep_body_until: Some(*keep_body_until) }
-        }
+        Completion::Sent => Changes { status, sent_at: Some(at), next_attempt_at: None },
+        Completion::Retry { at: next } => Changes { status, sent_at: None, next_attempt_at: Some(*next) },
+        Completion::Failed { .. } => Changes { status, sent_at: None, next_attempt_at: None },
     }
 }

@@ -25,7 +25,7 @@ pub mod test_db;
 mod writer;
 
 use writer::Writer;
-pub use writer::{Durability, Pending};
+pub use writer::{isolated, Durability, Pass, Pending};
 
 use anyhow::Context;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
@@ -75,7 +75,7 @@ impl Db {
         let (url, max_size) = match dialect {
             // diesel's SQLite connection takes a path; accept `sqlite://` URLs too.
             Dialect::Sqlite => (url.strip_prefix("sqlite://").unwrap_or(url).to_owned(), 8),
-            // Four of them are the writer threads' (see `writer`).
+            // The writer threads hold connections of their own besides (see `writer`).
             Dialect::Postgres => (url.to_owned(), 16),
         };
         let pool = Pool::builder()
@@ -87,11 +87,11 @@ impl Db {
             // dropped, not for a SQLite file handle.
             .test_on_check_out(dialect == Dialect::Postgres)
             .connection_customizer(Box::new(ConnectionSetup))
-            .build(ConnectionManager::<AnyConnection>::new(url))
+            .build(ConnectionManager::<AnyConnection>::new(url.clone()))
             .context("opening the database (check --database-url / DATABASE_URL)")?;
         let mut conn = pool.get().context("connecting to the database")?;
         migrations::run(&mut conn).context("applying database migrations")?;
-        let writer = Writer::start(pool.clone(), dialect)?;
+        let writer = Writer::start(pool.clone(), dialect, &url)?;
         Ok(Db { pool, dialect, writer, accepts: accept_batch::AcceptBatch::default() })
     }
 
@@ -118,6 +118,15 @@ impl Db {
         F: FnMut(&mut AnyConnection) -> anyhow::Result<T> + Send + 'static,
     {
         self.writer.write(durability, f)
+    }
+
+    /// Queues a write of independent items (see [`Writer::write_items`]).
+    pub fn write_items<T, F>(&self, durability: Durability, f: F) -> Pending<T>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut AnyConnection, Pass) -> anyhow::Result<T> + Send + 'static,
+    {
+        self.writer.write_items(durability, f)
     }
 
     /// `SELECT 1`, for readiness checks.

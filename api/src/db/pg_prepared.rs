@@ -1,5 +1,5 @@
-//! The two PostgreSQL statements on every message's path (accept, record an attempt), as
-//! named prepared statements.
+//! The two PostgreSQL statements on every message's path (accept a batch, record a round of
+//! attempts), as named prepared statements.
 //!
 //! diesel prepares and caches a statement when its type fixes its SQL; `sql_query` and
 //! every UPDATE are sent unnamed and parsed and planned anew each time, which showed as
@@ -87,87 +87,135 @@ impl QueryFragment<Pg> for InsertMessages<'_> {
 
 impl RunQueryDsl<diesel::PgConnection> for InsertMessages<'_> {}
 
-/// How an attempt ended: the message's new state, its content deleted (sent) or kept for
-/// a resend until a time (failed), and the log entry. NULL leaves a column as it is, so
-/// one statement serves every outcome.
-pub struct CompleteAttempt<'a> {
-    pub id: &'a str,
+/// A round of attempt records in one statement, whatever their number (see `record_round`):
+/// the messages' new states, the content of the sent ones deleted, that of the failed ones
+/// kept for a resend until a time, and the log entries. Each record column is one array.
+/// Per message, a statement of its own had been a round trip: PostgreSQL's time went mostly
+/// into sending its replies over the socket and into setting up each statement's plan.
+/// NULL leaves a column as it is, so one statement serves every outcome.
+#[derive(Default)]
+pub struct RecordAttempts<'a> {
     pub at: NaiveDateTime,
-    pub status: &'a str,
-    pub sent_at: Option<NaiveDateTime>,
-    pub next_attempt_at: Option<NaiveDateTime>,
-    pub headers: Option<&'a str>,
-    pub delete_body: bool,
-    pub keep_body_until: Option<NaiveDateTime>,
-    pub log: &'a NewEntry,
-    pub derived: &'a Derived,
+    pub id: Vec<&'a str>,
+    pub status: Vec<&'a str>,
+    pub sent_at: Vec<Option<NaiveDateTime>>,
+    pub next_attempt_at: Vec<Option<NaiveDateTime>>,
+    pub headers: Vec<Option<&'a str>>,
+    /// Sent: their content goes.
+    pub sent: Vec<&'a str>,
+    /// Failed for good: their content stays until then.
+    pub kept: Vec<&'a str>,
+    pub keep_until: Vec<NaiveDateTime>,
+    pub log: LogColumns<'a>,
 }
 
-impl QueryId for CompleteAttempt<'_> {
-    type QueryId = CompleteAttempt<'static>;
+/// The log entries of a round, one array per column.
+#[derive(Default)]
+pub struct LogColumns<'a> {
+    pub at: Vec<NaiveDateTime>,
+    pub kind: Vec<&'a str>,
+    pub message_id: Vec<Option<&'a str>>,
+    pub category: Vec<&'a str>,
+    pub status: Vec<&'static str>,
+    pub recipients: Vec<&'a str>,
+    pub sender: Vec<&'a str>,
+    pub attempt: Vec<Option<i32>>,
+    pub stage: Vec<Option<&'static str>>,
+    pub class: Vec<Option<&'static str>>,
+    pub smtp_reply: Vec<Option<&'a str>>,
+    pub duration_ms: Vec<i64>,
+    pub details: Vec<&'a str>,
+}
+
+impl<'a> LogColumns<'a> {
+    pub fn push(&mut self, log: &'a NewEntry, d: &'a Derived) {
+        self.at.push(log.at);
+        self.kind.push(&d.kind);
+        self.message_id.push(log.message_id.as_deref());
+        self.category.push(&log.category);
+        self.status.push(log.status.as_str());
+        self.recipients.push(&d.recipients);
+        self.sender.push(&log.sender);
+        self.attempt.push(d.attempt);
+        self.stage.push(d.stage);
+        self.class.push(d.class);
+        self.smtp_reply.push(log.smtp_reply.as_deref());
+        self.duration_ms.push(d.duration_ms);
+        self.details.push(&d.details);
+    }
+}
+
+impl QueryId for RecordAttempts<'_> {
+    type QueryId = RecordAttempts<'static>;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl QueryFragment<Pg> for CompleteAttempt<'_> {
+impl QueryFragment<Pg> for RecordAttempts<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        // The joins with `unnest` are planned for a handful of rows (PostgreSQL's guess for
+        // an array parameter): index lookups by id, never a scan of the table.
         out.push_sql(
-            "WITH finished AS (UPDATE messages SET attempts = attempts + 1, claimed_by = NULL, \
+            "WITH finished AS (UPDATE messages m SET attempts = m.attempts + 1, claimed_by = NULL, \
              claim_expires_at = NULL, updated_at = ",
         );
         out.push_bind_param::<Timestamp, _>(&self.at)?;
-        out.push_sql(", status = ");
-        out.push_bind_param::<Text, _>(self.status)?;
-        out.push_sql(", sent_at = COALESCE(");
-        out.push_bind_param::<Nullable<Timestamp>, _>(&self.sent_at)?;
-        out.push_sql(", sent_at), next_attempt_at = COALESCE(");
-        out.push_bind_param::<Nullable<Timestamp>, _>(&self.next_attempt_at)?;
-        out.push_sql(", next_attempt_at), headers = COALESCE(");
-        out.push_bind_param::<Nullable<Text>, _>(&self.headers)?;
-        out.push_sql(", headers) WHERE id = ");
-        out.push_bind_param::<Text, _>(self.id)?;
-        out.push_sql("), dropped AS (DELETE FROM message_bodies WHERE message_id = ");
-        out.push_bind_param::<Text, _>(self.id)?;
-        out.push_sql(" AND ");
-        out.push_bind_param::<diesel::sql_types::Bool, _>(&self.delete_body)?;
-        out.push_sql("), kept AS (UPDATE message_bodies SET delete_after = ");
-        out.push_bind_param::<Nullable<Timestamp>, _>(&self.keep_body_until)?;
-        out.push_sql(" WHERE message_id = ");
-        out.push_bind_param::<Text, _>(self.id)?;
-        out.push_sql(" AND ");
-        out.push_bind_param::<Nullable<Timestamp>, _>(&self.keep_body_until)?;
         out.push_sql(
-            " IS NOT NULL) INSERT INTO mail_log (at, kind, message_id, category, status, recipients, sender, \
-             attempt, stage, failure_class, smtp_reply, duration_ms, details) VALUES (",
+            ", status = r.status, sent_at = COALESCE(r.sent_at, m.sent_at), \
+             next_attempt_at = COALESCE(r.next_attempt_at, m.next_attempt_at), \
+             headers = COALESCE(r.headers, m.headers) FROM unnest(",
         );
-        let (log, d) = (self.log, self.derived);
-        out.push_bind_param::<Timestamp, _>(&log.at)?;
+        out.push_bind_param::<Array<Text>, _>(&self.id)?;
         out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&d.kind)?;
+        out.push_bind_param::<Array<Text>, _>(&self.status)?;
         out.push_sql(", ");
-        out.push_bind_param::<Nullable<Text>, _>(&log.message_id)?;
+        out.push_bind_param::<Array<Nullable<Timestamp>>, _>(&self.sent_at)?;
         out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&log.category)?;
+        out.push_bind_param::<Array<Nullable<Timestamp>>, _>(&self.next_attempt_at)?;
         out.push_sql(", ");
-        out.push_bind_param::<Text, _>(log.status.as_str())?;
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.headers)?;
+        out.push_sql(
+            ") AS r (id, status, sent_at, next_attempt_at, headers) WHERE m.id = r.id), \
+             dropped AS (DELETE FROM message_bodies WHERE message_id = ANY(",
+        );
+        out.push_bind_param::<Array<Text>, _>(&self.sent)?;
+        out.push_sql(")), kept AS (UPDATE message_bodies b SET delete_after = k.until FROM unnest(");
+        out.push_bind_param::<Array<Text>, _>(&self.kept)?;
         out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&d.recipients)?;
+        out.push_bind_param::<Array<Timestamp>, _>(&self.keep_until)?;
+        out.push_sql(
+            ") AS k (id, until) WHERE b.message_id = k.id) \
+             INSERT INTO mail_log (at, kind, message_id, category, status, recipients, sender, \
+             attempt, stage, failure_class, smtp_reply, duration_ms, details) SELECT * FROM unnest(",
+        );
+        let log = &self.log;
+        out.push_bind_param::<Array<Timestamp>, _>(&log.at)?;
         out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&log.sender)?;
+        out.push_bind_param::<Array<Text>, _>(&log.kind)?;
         out.push_sql(", ");
-        out.push_bind_param::<Nullable<Integer>, _>(&d.attempt)?;
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&log.message_id)?;
         out.push_sql(", ");
-        out.push_bind_param::<Nullable<Text>, _>(&d.stage)?;
+        out.push_bind_param::<Array<Text>, _>(&log.category)?;
         out.push_sql(", ");
-        out.push_bind_param::<Nullable<Text>, _>(&d.class)?;
+        out.push_bind_param::<Array<Text>, _>(&log.status)?;
         out.push_sql(", ");
-        out.push_bind_param::<Nullable<Text>, _>(&log.smtp_reply)?;
+        out.push_bind_param::<Array<Text>, _>(&log.recipients)?;
         out.push_sql(", ");
-        out.push_bind_param::<BigInt, _>(&d.duration_ms)?;
+        out.push_bind_param::<Array<Text>, _>(&log.sender)?;
         out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&d.details)?;
+        out.push_bind_param::<Array<Nullable<Integer>>, _>(&log.attempt)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&log.stage)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&log.class)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&log.smtp_reply)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&log.duration_ms)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&log.details)?;
         out.push_sql(")");
         Ok(())
     }
 }
 
-impl RunQueryDsl<diesel::PgConnection> for CompleteAttempt<'_> {}
+impl RunQueryDsl<diesel::PgConnection> for RecordAttempts<'_> {}

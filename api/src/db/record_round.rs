@@ -5,20 +5,18 @@
 //! also stores every accepted message: the writer's time per message set the throughput.
 //! Here a round's records share their statements on SQLite: one UPDATE over a VALUES list
 //! for the messages, one DELETE for the content of the sent ones and one multi-row INSERT
-//! for the log. PostgreSQL needs one prepared statement per record (see `completion`); its
-//! records run one after the other in the job.
+//! for the log. On PostgreSQL the round is one prepared statement (see `completion`).
 //!
-//! One record must not fail the others: the shared statements run under a savepoint, and
-//! if they fail, each record is written alone under its own savepoint. A record that still
-//! fails is returned with its error; its message's claim expires and it is sent again
-//! (at-least-once).
+//! One record must not fail the others: if the shared statements fail, the job runs again
+//! and writes each record by itself (`Pass::Again`). A record that still fails is returned
+//! with its error; its message's claim expires and it is sent again (at-least-once).
 
 use super::completion::{changes, complete, Completion};
 use super::mail_log::{InsertRow, NewEntry};
 use super::schema::message_bodies::dsl as b;
 use super::schema::messages::dsl as m;
 use super::sqlite_multi_row::{bind_values, BindRow, MultiRow};
-use super::{now, AnyConnection};
+use super::{isolated, now, AnyConnection, Db, Durability, Pass, Pending};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::query_builder::AstPass;
@@ -36,13 +34,22 @@ pub struct Record {
     pub log: NewEntry,
 }
 
-/// Writes a round's records; `renew` extends the worker's claims first (it is alive).
-/// Returns the records that could not be written, with their errors.
-pub fn record_round(
+/// Records that could not be written, with their errors.
+pub type RoundOutcome = Vec<(String, anyhow::Error)>;
+
+/// Queues a round's records for the writer; `renew` extends the worker's claims first (it
+/// is alive).
+pub fn submit(db: &Db, records: Vec<Record>, renew: Option<(String, NaiveDateTime)>) -> Pending<RoundOutcome> {
+    db.write_items(Durability::Relaxed, move |conn, pass| record_round(conn, &records, renew.as_ref(), pass))
+}
+
+/// Writes a round's records: together on the first pass, each by itself on the second.
+fn record_round(
     conn: &mut AnyConnection,
     records: &[Record],
     renew: Option<&(String, NaiveDateTime)>,
-) -> anyhow::Result<Vec<(String, anyhow::Error)>> {
+    pass: Pass,
+) -> anyhow::Result<RoundOutcome> {
     if let Some((worker, until)) = renew {
         diesel::update(
             m::messages.filter(m::claimed_by.eq(worker)).filter(m::status.eq(MessageStatus::Sending.as_str())),
@@ -50,43 +57,25 @@ pub fn record_round(
         .set(m::claim_expires_at.eq(Some(*until)))
         .execute(conn)?;
     }
-    if records.len() > 1 && savepoint(conn, |conn| write(conn, records)).is_ok() {
+    if pass == Pass::First {
+        if !records.is_empty() {
+            write(conn, records)?;
+        }
         return Ok(Vec::new());
     }
-    let mut failed = Vec::new();
-    for r in records {
-        let alone = std::slice::from_ref(r);
-        let written = if records.len() == 1 { write(conn, alone) } else { savepoint(conn, |conn| write(conn, alone)) };
-        if let Err(e) = written {
-            failed.push((r.id.clone(), e));
-        }
-    }
-    // A lone record's error aborts a PostgreSQL transaction: fail the job, not just the record.
-    match (records.len(), failed.pop()) {
-        (1, Some((_, e))) => Err(e),
-        (_, last) => Ok(failed.into_iter().chain(last).collect()),
-    }
+    Ok(records
+        .iter()
+        .filter_map(|r| isolated(conn, |conn| write(conn, std::slice::from_ref(r))).err().map(|e| (r.id.clone(), e)))
+        .collect())
 }
 
-/// SQLite: the records share their statements. PostgreSQL: one prepared statement per record
-/// (a single statement over arrays of the round's values, via unnest, cost PostgreSQL more
-/// CPU than it saved in round trips).
+/// SQLite: the records share their statements. PostgreSQL: one prepared statement over
+/// arrays of the round's values (see `completion`).
 fn write(conn: &mut AnyConnection, records: &[Record]) -> anyhow::Result<()> {
     match conn {
         AnyConnection::Sqlite(c) => record_together(c, records),
-        AnyConnection::Postgresql(c) => {
-            records.iter().try_for_each(|r| complete(c, &r.id, &r.completion, r.headers.as_ref(), &r.log))
-        }
+        AnyConnection::Postgresql(c) => complete(c, records),
     }
-}
-
-fn savepoint<T>(
-    conn: &mut AnyConnection,
-    f: impl FnOnce(&mut AnyConnection) -> anyhow::Result<T>,
-) -> anyhow::Result<T> {
-    use diesel::Connection;
-    // Inside the writer's transaction diesel makes this a SAVEPOINT.
-    conn.transaction(f)
 }
 
 /// SQLite: the records in four statements at most, each prepared once per number of
@@ -170,7 +159,6 @@ mod tests {
     use crate::db::messages::{accept, NewMessage};
     use crate::db::schema::mail_log::dsl as l;
     use crate::db::test_db::{new_message, TestDb};
-    use crate::db::{write_transaction, Db};
     use postamt_wire::{LogKind, MailAddress};
     use std::sync::Arc;
 
@@ -252,7 +240,7 @@ mod tests {
                 record("b", Completion::Retry { at: later }, "finance"),
                 record("c", Completion::Failed { keep_body_until: later }, "finance"),
             ];
-            let failed = db.run(move |conn| write_transaction(conn, |conn| record_round(conn, &records, None))).await;
+            let failed = submit(db, records, None).await;
             assert!(failed.unwrap().is_empty());
             db.run(move |conn| {
                 assert_eq!(state(conn, "a"), ("sent".into(), String::new(), 1, true, false, false));
@@ -311,8 +299,7 @@ mod tests {
                 record("b", Completion::Sent, "poison"),
                 record("c", Completion::Sent, "finance"),
             ];
-            let failed =
-                db.run(move |conn| write_transaction(conn, |conn| record_round(conn, &records, None))).await.unwrap();
+            let failed = submit(db, records, None).await.unwrap();
             let failed: Vec<_> = failed.iter().map(|(id, e)| (id.as_str(), format!("{e:#}"))).collect();
             assert_eq!(failed.len(), 1, "{failed:?}");
             assert_eq!(failed[0].0, "b");

@@ -7,17 +7,23 @@
 //! runs them all in one transaction and answers each caller only after that commit, so a
 //! caller still never hears "done" for something that is not durable.
 //!
-//! If the shared transaction fails, it is rolled back and each job runs again in a
-//! transaction of its own, so one job's error never becomes another job's error. Jobs must
+//! If the shared transaction fails, it is rolled back and each job runs again alone
+//! ([`Pass::Again`]), so one job's error never becomes another job's error. Jobs must
 //! therefore be safe to run twice: they are plain database statements over captured values.
 //!
-//! Use [`Writer::write`] for writes on the delivery path; everything else (settings,
-//! sessions, keys) is rare and uses `Db::run` with [`super::write_transaction`].
+//! Use [`Writer::write`] for writes on the delivery path, and [`Writer::write_items`] for
+//! the two that write many independent items (accepted messages, attempt records);
+//! everything else (settings, sessions, keys) is rare and uses `Db::run` with
+//! [`super::write_transaction`].
+//!
+//! On PostgreSQL the writer threads hold connections of their own, outside the pool, so
+//! that the settings of a lane stay on its connections (see [`RELAXED_SESSION`]).
 
 use super::checkpoint::Checkpoints;
 use super::{write_transaction, AnyConnection, DbConn, DbPool, Dialect};
 use anyhow::Context;
-use diesel::RunQueryDsl;
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
 use std::sync::mpsc;
 use tokio::sync::oneshot;
 
@@ -36,18 +42,45 @@ pub enum Durability {
     Relaxed,
 }
 
+/// How a job runs this time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// The first run, possibly in a transaction shared with other jobs: any error fails the
+    /// whole pass, and every job of it runs again.
+    First,
+    /// Again and alone, after the first pass failed: a job of several items writes each
+    /// one by itself (see [`isolated`]), so that only the failing ones fail.
+    Again,
+}
+
+/// Runs `f` so that its failure leaves the connection usable for the next item: under a
+/// savepoint inside a transaction; outside one, each statement commits by itself anyway.
+pub fn isolated<T>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    use diesel::connection::TransactionManager;
+    let status = <AnyConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn);
+    if status.transaction_depth()?.is_some() {
+        conn.transaction(f)
+    } else {
+        f(conn)
+    }
+}
+
 /// A write waiting for its turn, type-erased so that one queue carries all kinds.
 trait Job: Send {
-    fn durability(&self) -> Durability;
+    /// Each of the job's statements is atomic by itself (see [`Writer::write_items`]).
+    fn of_items(&self) -> bool;
     /// Runs the statements; the result is kept until the commit is known.
-    fn run(&mut self, conn: &mut AnyConnection) -> anyhow::Result<()>;
+    fn run(&mut self, conn: &mut AnyConnection, pass: Pass) -> anyhow::Result<()>;
     /// Answers the caller: the kept result if `committed` is Ok, else that error.
     fn finish(self: Box<Self>, committed: anyhow::Result<()>);
 }
 
 struct TypedJob<T, F> {
     f: F,
-    durability: Durability,
+    of_items: bool,
     output: Option<T>,
     reply: oneshot::Sender<anyhow::Result<T>>,
 }
@@ -55,15 +88,15 @@ struct TypedJob<T, F> {
 impl<T, F> Job for TypedJob<T, F>
 where
     T: Send,
-    F: FnMut(&mut AnyConnection) -> anyhow::Result<T> + Send,
+    F: FnMut(&mut AnyConnection, Pass) -> anyhow::Result<T> + Send,
 {
-    fn durability(&self) -> Durability {
-        self.durability
+    fn of_items(&self) -> bool {
+        self.of_items
     }
 
-    fn run(&mut self, conn: &mut AnyConnection) -> anyhow::Result<()> {
+    fn run(&mut self, conn: &mut AnyConnection, pass: Pass) -> anyhow::Result<()> {
         self.output = None;
-        self.output = Some((self.f)(conn)?);
+        self.output = Some((self.f)(conn, pass)?);
         Ok(())
     }
 
@@ -103,29 +136,53 @@ impl Writer {
     /// attempt records and claims, so that an accept never waits behind a long batch of
     /// records; each statement is a round trip, and side-by-side batches keep the server
     /// busy between them. The threads stop when the last `Writer` clone is dropped.
-    pub fn start(pool: DbPool, dialect: Dialect) -> anyhow::Result<Writer> {
+    pub fn start(pool: DbPool, dialect: Dialect, url: &str) -> anyhow::Result<Writer> {
         match dialect {
             Dialect::Sqlite => {
-                let queue = spawn_lane(&pool, "writer", 1, true)?;
+                let queue = spawn_lane(Source::Pool(pool), "writer", 1)?;
                 Ok(Writer { flushed: queue.clone(), relaxed: queue })
             }
-            Dialect::Postgres => Ok(Writer {
-                flushed: spawn_lane(&pool, "accept", 2, false)?,
-                relaxed: spawn_lane(&pool, "record", 2, false)?,
-            }),
+            Dialect::Postgres => {
+                let own = |session: &'static str| Source::Own { url: url.to_owned(), session };
+                Ok(Writer {
+                    flushed: spawn_lane(own(""), "accept", 2)?,
+                    relaxed: spawn_lane(own(RELAXED_SESSION), "record", 2)?,
+                })
+            }
         }
     }
 
     /// Queues `f` to run in the next shared transaction. The returned future resolves after
     /// the commit (or with the error of `f` or of the commit). Submitting happens at once,
     /// so a caller may queue several writes before awaiting any.
-    pub fn write<T, F>(&self, durability: Durability, f: F) -> Pending<T>
+    pub fn write<T, F>(&self, durability: Durability, mut f: F) -> Pending<T>
     where
         T: Send + 'static,
         F: FnMut(&mut AnyConnection) -> anyhow::Result<T> + Send + 'static,
     {
+        self.submit(durability, false, move |conn, _pass| f(conn))
+    }
+
+    /// Queues a job that writes independent items, each statement atomic by itself: all
+    /// items together on the first pass, and each alone if that fails (`Pass::Again`).
+    /// On PostgreSQL such a job, alone in its batch, runs without BEGIN and COMMIT: its one
+    /// statement is a transaction of its own, and a round trip instead of three (five with
+    /// a savepoint) was most of the server's time per accept batch and per record round.
+    pub fn write_items<T, F>(&self, durability: Durability, f: F) -> Pending<T>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut AnyConnection, Pass) -> anyhow::Result<T> + Send + 'static,
+    {
+        self.submit(durability, true, f)
+    }
+
+    fn submit<T, F>(&self, durability: Durability, of_items: bool, f: F) -> Pending<T>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut AnyConnection, Pass) -> anyhow::Result<T> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
-        let job = Box::new(TypedJob { f, durability, output: None, reply });
+        let job = Box::new(TypedJob { f, of_items, output: None, reply });
         let queue = match durability {
             Durability::Flushed => &self.flushed,
             Durability::Relaxed => &self.relaxed,
@@ -137,36 +194,88 @@ impl Writer {
     }
 }
 
-/// A queue and `threads` threads that take batches from it.
-/// `checkpoints`: the lane is SQLite's only writer and keeps the WAL short (see `checkpoint`).
-fn spawn_lane(
-    pool: &DbPool,
-    name: &str,
-    threads: usize,
-    checkpoints: bool,
-) -> anyhow::Result<mpsc::Sender<Box<dyn Job>>> {
+/// PostgreSQL: the settings of the connections that write attempt records and claims
+/// (`Durability::Relaxed`):
+/// - a commit does not wait for its WAL flush;
+/// - the planner looks rows up by index only. These statements join the queue tables with
+///   arrays of a round's ids, and a connection keeps a statement's generic plan for good:
+///   one planned while the tables were small or their statistics stale (a queue's always
+///   are) scanned and hashed a whole table on every round ever after. With the other ways
+///   off, the join is a nested loop of index lookups, whatever the statistics say.
+pub const RELAXED_SESSION: &str = "SET synchronous_commit = off; SET enable_seqscan = off; \
+     SET enable_hashjoin = off; SET enable_mergejoin = off";
+
+/// Where a writer thread gets its connection.
+enum Source {
+    /// SQLite: the pool's (its connections carry the pragmas; see `ConnectionSetup`).
+    Pool(DbPool),
+    /// PostgreSQL: a connection of the thread's own, with `session` settings that must not
+    /// reach other users of the pool.
+    Own { url: String, session: &'static str },
+}
+
+/// A writer thread's connection.
+enum LaneConn {
+    Pooled(DbConn),
+    Own(Box<AnyConnection>),
+}
+
+impl LaneConn {
+    fn conn(&mut self) -> &mut AnyConnection {
+        match self {
+            LaneConn::Pooled(c) => c,
+            LaneConn::Own(c) => c,
+        }
+    }
+}
+
+impl Source {
+    fn connect(&self) -> anyhow::Result<LaneConn> {
+        match self {
+            Source::Pool(pool) => {
+                Ok(LaneConn::Pooled(pool.get().context("no database connection available for writing")?))
+            }
+            Source::Own { url, session } => {
+                let mut conn =
+                    diesel::PgConnection::establish(url).context("connecting to the database for writing")?;
+                if !session.is_empty() {
+                    conn.batch_execute(session)?;
+                }
+                Ok(LaneConn::Own(Box::new(AnyConnection::Postgresql(conn))))
+            }
+        }
+    }
+}
+
+/// A queue and `threads` threads that take batches from it. SQLite's only writer also
+/// keeps the WAL short (see `checkpoint`).
+fn spawn_lane(source: Source, name: &str, threads: usize) -> anyhow::Result<mpsc::Sender<Box<dyn Job>>> {
     let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
     let jobs = std::sync::Arc::new(std::sync::Mutex::new(jobs));
+    let source = std::sync::Arc::new(source);
     for n in 0..threads {
-        let (pool, jobs) = (pool.clone(), jobs.clone());
-        let checkpoints = if checkpoints { Some(Checkpoints::start(&pool)?) } else { None };
+        let (source, jobs) = (source.clone(), jobs.clone());
+        let checkpoints = match source.as_ref() {
+            Source::Pool(pool) => Some(Checkpoints::start(pool)?),
+            Source::Own { .. } => None,
+        };
         std::thread::Builder::new()
             .name(format!("postamt-db-{name}-{n}"))
-            .spawn(move || writer_loop(&pool, &jobs, checkpoints))
+            .spawn(move || writer_loop(&source, &jobs, checkpoints))
             .context("starting a database writer thread")?;
     }
     Ok(queue)
 }
 
 fn writer_loop(
-    pool: &DbPool,
+    source: &Source,
     jobs: &std::sync::Mutex<mpsc::Receiver<Box<dyn Job>>>,
     mut checkpoints: Option<Checkpoints>,
 ) {
     // The thread keeps its connection between batches: the pool checks a connection with a
     // `SELECT 1` round trip on every checkout. After a failed batch it takes a fresh one, so
     // a connection that broke is not reused.
-    let mut conn: Option<DbConn> = None;
+    let mut conn: Option<LaneConn> = None;
     loop {
         // Take the first waiting job, then everything queued behind it. The lock is held only
         // while taking, so with two threads one collects while the other commits.
@@ -178,14 +287,14 @@ fn writer_loop(
                     Ok(job) => Some(job),
                     Err(mpsc::RecvTimeoutError::Timeout) => {
                         if let Some(c) = conn.as_mut() {
-                            checkpoints.when_idle(c);
+                            checkpoints.when_idle(c.conn());
                         }
                         continue;
                     }
                     Err(mpsc::RecvTimeoutError::Disconnected) => {
                         // Shutting down: leave a small WAL behind.
                         if let Some(c) = conn.as_mut() {
-                            checkpoints.when_idle(c);
+                            checkpoints.when_idle(c.conn());
                         }
                         None
                     }
@@ -203,8 +312,8 @@ fn writer_loop(
         };
         // A panicking job must not take the writer (and with it every later write) down:
         // its batch's callers hear "stopped" (their reply channels are dropped), the
-        // connection is discarded by the pool as broken, and the thread goes on.
-        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_batch(pool, &mut conn, batch)));
+        // connection is discarded, and the thread goes on.
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_batch(source, &mut conn, batch)));
         if !matches!(ran, Ok(true)) {
             conn = None;
         }
@@ -212,15 +321,15 @@ fn writer_loop(
             tracing::error!("a database write panicked; its batch was rolled back");
         }
         if let (Some(checkpoints), Some(c)) = (checkpoints.as_mut(), conn.as_mut()) {
-            checkpoints.after_batch(c);
+            checkpoints.after_batch(c.conn());
         }
     }
 }
 
 /// Runs one batch; false when something failed (the connection is then replaced).
-fn run_batch(pool: &DbPool, kept: &mut Option<DbConn>, mut batch: Vec<Box<dyn Job>>) -> bool {
+fn run_batch(source: &Source, kept: &mut Option<LaneConn>, mut batch: Vec<Box<dyn Job>>) -> bool {
     if kept.is_none() {
-        match pool.get().context("no database connection available for writing") {
+        match source.connect() {
             Ok(fresh) => *kept = Some(fresh),
             Err(e) => {
                 let message = format!("{e:#}");
@@ -231,53 +340,33 @@ fn run_batch(pool: &DbPool, kept: &mut Option<DbConn>, mut batch: Vec<Box<dyn Jo
             }
         }
     }
-    let Some(conn) = kept.as_mut() else { return false };
-    let relaxed = batch.iter().all(|j| j.durability() == Durability::Relaxed);
-    let shared = write_transaction(conn, |conn| {
-        if relaxed {
-            relax_commit(conn)?;
+    let Some(conn) = kept.as_mut().map(LaneConn::conn) else { return false };
+    let first = match batch.as_mut_slice() {
+        [job] if without_transaction(conn, job.as_ref()) => job.run(conn, Pass::First),
+        jobs => write_transaction(conn, |conn| jobs.iter_mut().try_for_each(|job| job.run(conn, Pass::First))),
+    };
+    if first.is_ok() {
+        for job in batch {
+            job.finish(Ok(()));
         }
-        for job in batch.iter_mut() {
-            job.run(conn)?;
-        }
-        Ok(())
-    });
-    match shared {
-        Ok(()) => {
-            for job in batch {
-                job.finish(Ok(()));
-            }
-            true
-        }
-        Err(e) if batch.len() == 1 => {
-            if let Some(job) = batch.pop() {
-                job.finish(Err(e));
-            }
-            false
-        }
-        Err(_) => {
-            // Someone's statement failed: give each job its own transaction and its own answer.
-            for mut job in batch {
-                let relaxed = job.durability() == Durability::Relaxed;
-                let alone = write_transaction(conn, |conn| {
-                    if relaxed {
-                        relax_commit(conn)?;
-                    }
-                    job.run(conn)
-                });
-                job.finish(alone);
-            }
-            false
-        }
+        return true;
     }
+    // Someone's statement failed: every job again, alone, with its own answer.
+    for mut job in batch {
+        let alone = if without_transaction(conn, job.as_ref()) {
+            job.run(conn, Pass::Again)
+        } else {
+            write_transaction(conn, |conn| job.run(conn, Pass::Again))
+        };
+        job.finish(alone);
+    }
+    false
 }
 
-/// PostgreSQL: this transaction's commit does not wait for its WAL flush.
-fn relax_commit(conn: &mut AnyConnection) -> anyhow::Result<()> {
-    if let AnyConnection::Postgresql(c) = conn {
-        diesel::sql_query("SET LOCAL synchronous_commit = off").execute(c)?;
-    }
-    Ok(())
+/// A job of items runs without a transaction on PostgreSQL (see [`Writer::write_items`]).
+/// SQLite keeps one: its jobs write several statements, and its commits are cheap.
+fn without_transaction(conn: &AnyConnection, job: &dyn Job) -> bool {
+    job.of_items() && matches!(conn, AnyConnection::Postgresql(_))
 }
 
 #[cfg(test)]
@@ -359,6 +448,58 @@ mod tests {
             db.write(Durability::Flushed, move |conn| mail_log::insert(conn, &entry(&format!("c{n}")))).await.unwrap();
             let seen = db.run(|conn| Ok(categories(conn).len())).await.unwrap();
             assert_eq!(seen, n + 1);
+        }
+    }
+
+    /// PostgreSQL: only the lane of attempt records and claims commits without waiting for
+    /// the WAL flush; accepts, and everyone using the pool, keep the durable default.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn only_relaxed_writes_skip_the_flush_wait() {
+        #[derive(QueryableByName)]
+        struct Setting {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            synchronous_commit: String,
+        }
+        fn show(conn: &mut AnyConnection) -> anyhow::Result<String> {
+            let s: Setting = diesel::sql_query("SHOW synchronous_commit").get_result(conn)?;
+            Ok(s.synchronous_commit)
+        }
+        let test_db = crate::db::test_db::TestDb::postgres();
+        let db = &test_db.db;
+        assert_eq!(db.write(Durability::Flushed, show).await.unwrap(), "on");
+        assert_eq!(db.write_items(Durability::Flushed, |conn, _| show(conn)).await.unwrap(), "on");
+        assert_eq!(db.write(Durability::Relaxed, show).await.unwrap(), "off");
+        assert_eq!(db.write_items(Durability::Relaxed, |conn, _| show(conn)).await.unwrap(), "off");
+        assert_eq!(db.run(show).await.unwrap(), "on");
+    }
+
+    /// A job of items that fails on its first pass runs again, told so, and its answer is
+    /// that of the second pass; on PostgreSQL, alone, without a transaction around it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_job_of_items_runs_again_to_write_each_item() {
+        for test_db in crate::db::test_db::TestDb::both() {
+            let db = &test_db.db;
+            let answer = db
+                .write_items(Durability::Flushed, |conn, pass| {
+                    let in_transaction = {
+                        use diesel::connection::TransactionManager;
+                        <AnyConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+                            .transaction_depth()?
+                            .is_some()
+                    };
+                    mail_log::insert(conn, &entry(&format!("{pass:?}")))?;
+                    anyhow::ensure!(pass == Pass::Again, "the first pass fails");
+                    Ok(in_transaction)
+                })
+                .await
+                .unwrap();
+            let sqlite = matches!(db.dialect, crate::db::Dialect::Sqlite);
+            assert_eq!(answer, sqlite, "a transaction on SQLite only");
+            // Without a transaction each statement commits by itself: on PostgreSQL the first
+            // pass's row stays (why a job of items must be safe to repeat statement by
+            // statement); SQLite's transaction rolled it back.
+            let stored = db.run(|conn| Ok(categories(conn))).await.unwrap();
+            assert_eq!(stored, if sqlite { vec!["Again"] } else { vec!["First", "Again"] });
         }
     }
 

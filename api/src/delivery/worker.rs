@@ -4,7 +4,7 @@ use super::compose::compose;
 use super::handoff;
 use crate::db::mail_log::{Details, NewEntry};
 use crate::db::messages::{Claimed, Completion};
-use crate::db::record_round::Record;
+use crate::db::record_round::{self, Record, RoundOutcome};
 use crate::db::{self, now, utc, Durability, Pending};
 use crate::domain::outgoing::{stored, OutgoingMessage};
 use crate::state::{AppState, SMTP_PASSWORD_PURPOSE};
@@ -13,9 +13,6 @@ use postamt_smtp::delivery::{DeliveryConfig, DeliveryFailure, SmtpSession};
 use postamt_smtp::Credentials;
 use postamt_wire::{EffectiveSender, FailureClass, LogKind, MessageStatus, PolicyHeaders, StageName};
 use std::time::{Duration, Instant};
-
-/// Records of a round that could not be written, with their errors.
-type RoundOutcome = Vec<(String, anyhow::Error)>;
 
 /// Messages claimed at once by a worker.
 const BATCH: i64 = 32;
@@ -179,10 +176,7 @@ impl Worker {
         }
         let records = std::mem::take(&mut self.round);
         self.round_since = None;
-        let pending = self
-            .state
-            .db
-            .write(Durability::Relaxed, move |conn| db::record_round::record_round(conn, &records, renew.as_ref()));
+        let pending = record_round::submit(&self.state.db, records, renew);
         self.submitted.push(pending);
     }
 
