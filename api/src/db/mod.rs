@@ -10,6 +10,7 @@ pub mod api_keys;
 mod checkpoint;
 mod completion;
 pub mod history;
+mod lane_conn;
 pub mod mail_log;
 pub mod messages;
 mod migrations;

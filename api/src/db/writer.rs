@@ -17,12 +17,12 @@
 //! [`super::write_transaction`].
 //!
 //! On PostgreSQL the writer threads hold connections of their own, outside the pool, so
-//! that the settings of a lane stay on its connections (see [`RELAXED_SESSION`]).
+//! that the settings of a lane stay on its connections (see `lane_conn`).
 
 use super::checkpoint::Checkpoints;
-use super::{write_transaction, AnyConnection, DbConn, DbPool, Dialect};
+use super::lane_conn::{LaneConn, Source, RELAXED_SESSION};
+use super::{write_transaction, AnyConnection, DbPool, Dialect};
 use anyhow::Context;
-use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use std::sync::mpsc;
 use tokio::sync::oneshot;
@@ -132,10 +132,12 @@ impl<T> std::future::Future for Pending<T> {
 
 impl Writer {
     /// Starts the writer threads. SQLite: one thread, one queue (one writer at a time is all
-    /// it allows). PostgreSQL: two queues with two threads each, one for accepts and one for
-    /// attempt records and claims, so that an accept never waits behind a long batch of
-    /// records; each statement is a round trip, and side-by-side batches keep the server
-    /// busy between them. The threads stop when the last `Writer` clone is dropped.
+    /// it allows). PostgreSQL: two queues, one for accepts and one for attempt records and
+    /// claims, so that an accept never waits behind a long batch of records. Records have
+    /// two threads: side-by-side batches keep the server busy between round trips. Accepts
+    /// have one: an accept batch is one statement and one WAL flush, and with a second
+    /// thread the batches were half as large for the same flushes per second.
+    /// The threads stop when the last `Writer` clone is dropped.
     pub fn start(pool: DbPool, dialect: Dialect, url: &str) -> anyhow::Result<Writer> {
         match dialect {
             Dialect::Sqlite => {
@@ -145,7 +147,7 @@ impl Writer {
             Dialect::Postgres => {
                 let own = |session: &'static str| Source::Own { url: url.to_owned(), session };
                 Ok(Writer {
-                    flushed: spawn_lane(own(""), "accept", 2)?,
+                    flushed: spawn_lane(own(""), "accept", 1)?,
                     relaxed: spawn_lane(own(RELAXED_SESSION), "record", 2)?,
                 })
             }
@@ -191,59 +193,6 @@ impl Writer {
             job.finish(Err(anyhow::anyhow!("the database writer stopped")));
         }
         Pending(answer)
-    }
-}
-
-/// PostgreSQL: the settings of the connections that write attempt records and claims
-/// (`Durability::Relaxed`):
-/// - a commit does not wait for its WAL flush;
-/// - the planner looks rows up by index only. These statements join the queue tables with
-///   arrays of a round's ids, and a connection keeps a statement's generic plan for good:
-///   one planned while the tables were small or their statistics stale (a queue's always
-///   are) scanned and hashed a whole table on every round ever after. With the other ways
-///   off, the join is a nested loop of index lookups, whatever the statistics say.
-pub const RELAXED_SESSION: &str = "SET synchronous_commit = off; SET enable_seqscan = off; \
-     SET enable_hashjoin = off; SET enable_mergejoin = off";
-
-/// Where a writer thread gets its connection.
-enum Source {
-    /// SQLite: the pool's (its connections carry the pragmas; see `ConnectionSetup`).
-    Pool(DbPool),
-    /// PostgreSQL: a connection of the thread's own, with `session` settings that must not
-    /// reach other users of the pool.
-    Own { url: String, session: &'static str },
-}
-
-/// A writer thread's connection.
-enum LaneConn {
-    Pooled(DbConn),
-    Own(Box<AnyConnection>),
-}
-
-impl LaneConn {
-    fn conn(&mut self) -> &mut AnyConnection {
-        match self {
-            LaneConn::Pooled(c) => c,
-            LaneConn::Own(c) => c,
-        }
-    }
-}
-
-impl Source {
-    fn connect(&self) -> anyhow::Result<LaneConn> {
-        match self {
-            Source::Pool(pool) => {
-                Ok(LaneConn::Pooled(pool.get().context("no database connection available for writing")?))
-            }
-            Source::Own { url, session } => {
-                let mut conn =
-                    diesel::PgConnection::establish(url).context("connecting to the database for writing")?;
-                if !session.is_empty() {
-                    conn.batch_execute(session)?;
-                }
-                Ok(LaneConn::Own(Box::new(AnyConnection::Postgresql(conn))))
-            }
-        }
     }
 }
 
