@@ -46,7 +46,7 @@ pub(crate) async fn log_figures(
 
     let server = Server::start(s, data_dir, db_url, backend).await.context("restarting the server")?;
     // The key made in part 1 is in the database; no new sign-in, no new settings.
-    let api = Api { base: server.base.as_str().into(), ..key.clone() };
+    let api = key.at(server.base.as_str())?;
     let before = Usage::take(server.pid, 0);
     let errors = errors_latency(&api).await;
     println!("  CPU during the errors lists: {}", before.describe(&Usage::take(server.pid, 0)));
