@@ -1,5 +1,5 @@
 //! Accepted messages stored together: all accepts waiting at one moment become one writer
-//! job, and on SQLite one multi-row INSERT per table.
+//! job, and one INSERT (on SQLite, one per 64 messages).
 //!
 //! The writer thread stores every accepted message, and on SQLite it is the one thread that
 //! writes at all: its time per message bounds the throughput. One job and two statements
@@ -26,7 +26,7 @@ use diesel::sqlite::Sqlite;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
-/// Rows per INSERT statement (SQLite allows 32,766 bound values; a message row has 15).
+/// Rows per INSERT statement (SQLite allows 32,766 bound values; a message row has 16).
 const ROWS_PER_STATEMENT: usize = 64;
 
 type Reply = oneshot::Sender<anyhow::Result<()>>;
@@ -63,6 +63,7 @@ impl Prepared {
             created_at: m.created_at,
             updated_at: m.created_at,
             size_bytes: m.size_bytes,
+            content: &m.content,
         }
     }
 }
@@ -85,11 +86,12 @@ struct MessageRow<'a> {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     size_bytes: i64,
+    content: &'a [u8],
 }
 
 const INSERT_MESSAGES: &str = "INSERT INTO messages (id, created_by, idempotency_key, request_hash, category, status, \
-    claimed_by, claim_expires_at, recipients, headers, attempts, next_attempt_at, created_at, updated_at, size_bytes) \
-    VALUES ";
+    claimed_by, claim_expires_at, recipients, headers, attempts, next_attempt_at, created_at, updated_at, size_bytes, \
+    content) VALUES ";
 
 impl BindRow for MessageRow<'_> {
     fn bind<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
@@ -109,32 +111,18 @@ impl BindRow for MessageRow<'_> {
             Timestamp => &self.created_at,
             Timestamp => &self.updated_at,
             BigInt => &self.size_bytes,
+            Binary => &self.content,
         )
     }
 }
 
-struct BodyRow<'a> {
-    message_id: &'a str,
-    content: &'a [u8],
-}
-
-impl BindRow for BodyRow<'_> {
-    fn bind<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        bind_values!(out; Text => &self.message_id, Binary => &self.content)
-    }
-}
-
-/// Stores `messages` with their content inside the caller's transaction.
+/// Stores `messages` with their content.
 pub fn insert_all(conn: &mut AnyConnection, messages: &[Prepared]) -> anyhow::Result<()> {
     match conn {
         AnyConnection::Sqlite(c) => {
             for chunk in messages.chunks(ROWS_PER_STATEMENT) {
                 let rows: Vec<MessageRow<'_>> = chunk.iter().map(Prepared::row).collect();
                 MultiRow { head: INSERT_MESSAGES, rows: &rows, tail: "" }.execute(c)?;
-                let bodies: Vec<BodyRow<'_>> =
-                    chunk.iter().map(|p| BodyRow { message_id: &p.msg.id, content: &p.msg.content }).collect();
-                MultiRow { head: "INSERT INTO message_bodies (message_id, content) VALUES ", rows: &bodies, tail: "" }
-                    .execute(c)?;
             }
         }
         // One prepared statement stores all rows (see `pg_prepared`).
@@ -261,8 +249,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 mod tests {
     use super::*;
     use crate::db::messages::{accept, Inserted};
-    use crate::db::schema::message_bodies::dsl as b;
-    use crate::db::schema::messages::dsl as m;
+    use crate::db::schema::message_content::dsl as c;
     use crate::db::test_db::{new_message, TestDb};
     use crate::db::Db;
     use futures_util::FutureExt;
@@ -281,7 +268,9 @@ mod tests {
 
     fn stored(db: &Db) -> impl std::future::Future<Output = Vec<(String, Vec<u8>)>> + '_ {
         db.run(|conn| {
-            Ok(m::messages.inner_join(b::message_bodies).select((m::id, b::content)).order(m::id.asc()).load(conn)?)
+            let rows: Vec<(String, Option<Vec<u8>>)> =
+                c::message_content.select((c::id, c::content)).order(c::id.asc()).load(conn)?;
+            Ok(rows.into_iter().map(|(id, content)| (id, content.unwrap_or_default())).collect())
         })
         .map(Result::unwrap)
     }

@@ -50,14 +50,8 @@ pub fn complete(conn: &mut PgConnection, records: &[Record]) -> anyhow::Result<(
         round.sent_at.push(c.sent_at);
         round.next_attempt_at.push(c.next_attempt_at);
         round.headers.push(headers.as_deref());
-        match r.completion {
-            Completion::Sent => round.sent.push(&r.id),
-            Completion::Failed { keep_body_until } => {
-                round.kept.push(&r.id);
-                round.keep_until.push(keep_body_until);
-            }
-            Completion::Retry { .. } => {}
-        }
+        round.drop_content.push(c.drop_content);
+        round.keep_content_until.push(c.keep_content_until);
         round.log.push(&r.log, derived);
     }
     round.execute(conn).context("recording the attempts")?;
@@ -70,13 +64,18 @@ pub(super) struct Changes {
     pub status: &'static str,
     pub sent_at: Option<NaiveDateTime>,
     pub next_attempt_at: Option<NaiveDateTime>,
+    /// Sent: the content is not needed any more.
+    pub drop_content: bool,
+    /// Failed for good: the content is kept for a resend until then.
+    pub keep_content_until: Option<NaiveDateTime>,
 }
 
 pub(super) fn changes(completion: &Completion, at: NaiveDateTime) -> Changes {
     let status = completion.status().as_str();
+    let keep = Changes { status, sent_at: None, next_attempt_at: None, drop_content: false, keep_content_until: None };
     match completion {
-        Completion::Sent => Changes { status, sent_at: Some(at), next_attempt_at: None },
-        Completion::Retry { at: next } => Changes { status, sent_at: None, next_attempt_at: Some(*next) },
-        Completion::Failed { .. } => Changes { status, sent_at: None, next_attempt_at: None },
+        Completion::Sent => Changes { sent_at: Some(at), drop_content: true, ..keep },
+        Completion::Retry { at: next } => Changes { next_attempt_at: Some(*next), ..keep },
+        Completion::Failed { keep_body_until } => Changes { keep_content_until: Some(*keep_body_until), ..keep },
     }
 }

@@ -3,7 +3,7 @@
 
 use super::accept_batch::{insert_all, Prepared};
 pub use super::completion::Completion;
-use super::schema::message_bodies::dsl as b;
+use super::schema::message_content::dsl as c;
 use super::schema::messages::dsl as m;
 use super::{now, utc, write_transaction, AnyConnection, Db, Durability};
 use anyhow::Context;
@@ -154,7 +154,8 @@ pub fn get(conn: &mut AnyConnection, id: &str) -> anyhow::Result<Option<(Row, bo
         .optional()
         .context("loading a message")?;
     let Some(row) = row else { return Ok(None) };
-    let has_body: i64 = b::message_bodies.filter(b::message_id.eq(id)).count().get_result(conn)?;
+    let has_body: i64 =
+        c::message_content.filter(c::id.eq(id)).filter(c::content.is_not_null()).count().get_result(conn)?;
     Ok(Some((row, has_body > 0)))
 }
 
@@ -246,19 +247,21 @@ pub fn claim(
         return Ok(Vec::new());
     }
     let rows: Vec<(String, String, i32, NaiveDateTime, i64)> = m::messages
-        .inner_join(b::message_bodies)
         .filter(m::id.eq_any(&ids))
+        // One whose content is gone (deleted meanwhile) is not delivered.
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>("content IS NOT NULL"))
         .select((m::id, m::category, m::attempts, m::created_at, m::size_bytes))
         .load(conn)
         .context("loading claimed messages")?;
     // Only messages up to `inline_up_to` bytes come with their content.
     let small: Vec<&str> = rows.iter().filter(|(.., size)| *size <= inline_up_to).map(|(id, ..)| id.as_str()).collect();
-    let mut contents: std::collections::HashMap<String, Vec<u8>> = b::message_bodies
-        .filter(b::message_id.eq_any(&small))
-        .select((b::message_id, b::content))
-        .load(conn)
+    let mut contents: std::collections::HashMap<String, Vec<u8>> = c::message_content
+        .filter(c::id.eq_any(&small))
+        .select((c::id, c::content))
+        .load::<(String, Option<Vec<u8>>)>(conn)
         .context("loading claimed messages' content")?
         .into_iter()
+        .filter_map(|(id, content)| Some((id, content?)))
         .collect();
     Ok(rows
         .into_iter()
@@ -275,12 +278,13 @@ pub fn claim(
 
 /// A claimed message's stored content (`None`: it is gone).
 pub fn content(conn: &mut AnyConnection, id: &str) -> anyhow::Result<Option<Vec<u8>>> {
-    b::message_bodies
-        .filter(b::message_id.eq(id))
-        .select(b::content)
+    let content: Option<Option<Vec<u8>>> = c::message_content
+        .filter(c::id.eq(id))
+        .select(c::content)
         .first(conn)
         .optional()
-        .context("loading a message's content")
+        .context("loading a message's content")?;
+    Ok(content.flatten())
 }
 
 pub enum Resend {
@@ -306,8 +310,8 @@ pub fn resend(conn: &mut AnyConnection, id: &str) -> anyhow::Result<Resend> {
                 m::updated_at.eq(at),
             ))
             .execute(conn)?;
-        diesel::update(b::message_bodies.filter(b::message_id.eq(id)))
-            .set(b::delete_after.eq(None::<NaiveDateTime>))
+        diesel::update(c::message_content.filter(c::id.eq(id)))
+            .set(c::content_delete_after.eq(None::<NaiveDateTime>))
             .execute(conn)?;
         Ok(Resend::Queued)
     })
@@ -340,7 +344,9 @@ pub fn next_due(conn: &mut AnyConnection) -> anyhow::Result<Option<NaiveDateTime
 /// window, and message records older than `before`.
 pub fn purge(conn: &mut AnyConnection, before: NaiveDateTime) -> anyhow::Result<()> {
     let at = now();
-    diesel::delete(b::message_bodies.filter(b::delete_after.lt(at))).execute(conn)?;
+    diesel::update(c::message_content.filter(c::content_delete_after.lt(at)))
+        .set((c::content.eq(None::<Vec<u8>>), c::content_delete_after.eq(None::<NaiveDateTime>)))
+        .execute(conn)?;
     diesel::update(
         m::messages
             .filter(m::idempotency_key.is_not_null())
@@ -351,7 +357,6 @@ pub fn purge(conn: &mut AnyConnection, before: NaiveDateTime) -> anyhow::Result<
     let old = m::messages
         .filter(m::created_at.lt(before))
         .filter(m::status.eq_any([MessageStatus::Sent.as_str(), MessageStatus::Failed.as_str()]));
-    diesel::delete(b::message_bodies.filter(b::message_id.eq_any(old.clone().select(m::id)))).execute(conn)?;
     diesel::delete(old).execute(conn)?;
     Ok(())
 }

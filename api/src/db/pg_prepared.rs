@@ -14,11 +14,11 @@ use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Binary, Integer, Nullable, Text, Timestamp};
 use diesel::{QueryResult, RunQueryDsl};
 
-/// Messages and their content in one statement, whatever their number: each column is
+/// Messages with their content in one statement, whatever their number: each column is
 /// one array parameter (`unnest`), so the SQL is fixed and prepared once per connection.
 /// Per statement, PostgreSQL rebuilds the CHECK constraints' expressions from their stored
 /// form and looks up locks and plans; with one statement per batch instead of per message,
-/// that is paid once. The foreign key of the content is checked at the statement's end.
+/// that is paid once.
 #[derive(Default)]
 pub struct InsertMessages<'a> {
     pub id: Vec<&'a str>,
@@ -44,10 +44,10 @@ impl QueryId for InsertMessages<'_> {
 impl QueryFragment<Pg> for InsertMessages<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(
-            "WITH message AS (INSERT INTO messages (id, created_by, idempotency_key, request_hash, category, \
-             status, claimed_by, claim_expires_at, recipients, headers, attempts, next_attempt_at, created_at, \
-             updated_at, size_bytes) SELECT id, created_by, idempotency_key, request_hash, category, status, \
-             claimed_by, claim_expires_at, recipients, headers, 0, created_at, created_at, created_at, size_bytes \
+            "INSERT INTO messages (id, created_by, idempotency_key, request_hash, category, status, claimed_by, \
+             claim_expires_at, recipients, headers, attempts, next_attempt_at, created_at, updated_at, size_bytes, \
+             content) SELECT id, created_by, idempotency_key, request_hash, category, status, claimed_by, \
+             claim_expires_at, recipients, headers, 0, created_at, created_at, created_at, size_bytes, content \
              FROM unnest(",
         );
         out.push_bind_param::<Array<Text>, _>(&self.id)?;
@@ -73,14 +73,12 @@ impl QueryFragment<Pg> for InsertMessages<'_> {
         out.push_bind_param::<Array<Timestamp>, _>(&self.created_at)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<BigInt>, _>(&self.size_bytes)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Binary>, _>(&self.content)?;
         out.push_sql(
             ") AS t (id, created_by, idempotency_key, request_hash, category, status, claimed_by, \
-             claim_expires_at, recipients, headers, created_at, size_bytes)) \
-             INSERT INTO message_bodies (message_id, content) SELECT * FROM unnest($1, ",
-            // $1: the ids, the first parameter above.
+             claim_expires_at, recipients, headers, created_at, size_bytes, content)",
         );
-        out.push_bind_param::<Array<Binary>, _>(&self.content)?;
-        out.push_sql(")");
         Ok(())
     }
 }
@@ -88,8 +86,8 @@ impl QueryFragment<Pg> for InsertMessages<'_> {
 impl RunQueryDsl<diesel::PgConnection> for InsertMessages<'_> {}
 
 /// A round of attempt records in one statement, whatever their number (see `record_round`):
-/// the messages' new states, the content of the sent ones deleted, that of the failed ones
-/// kept for a resend until a time, and the log entries. Each record column is one array.
+/// the messages' new states (the content of the sent ones dropped, that of the failed ones
+/// kept for a resend until a time) and the log entries. Each record column is one array.
 /// Per message, a statement of its own had been a round trip: PostgreSQL's time went mostly
 /// into sending its replies over the socket and into setting up each statement's plan.
 /// NULL leaves a column as it is, so one statement serves every outcome.
@@ -101,11 +99,10 @@ pub struct RecordAttempts<'a> {
     pub sent_at: Vec<Option<NaiveDateTime>>,
     pub next_attempt_at: Vec<Option<NaiveDateTime>>,
     pub headers: Vec<Option<&'a str>>,
-    /// Sent: their content goes.
-    pub sent: Vec<&'a str>,
-    /// Failed for good: their content stays until then.
-    pub kept: Vec<&'a str>,
-    pub keep_until: Vec<NaiveDateTime>,
+    /// Sent: the content goes.
+    pub drop_content: Vec<bool>,
+    /// Failed for good: the content stays until then.
+    pub keep_content_until: Vec<Option<NaiveDateTime>>,
     pub log: LogColumns<'a>,
 }
 
@@ -162,7 +159,9 @@ impl QueryFragment<Pg> for RecordAttempts<'_> {
         out.push_sql(
             ", status = r.status, sent_at = COALESCE(r.sent_at, m.sent_at), \
              next_attempt_at = COALESCE(r.next_attempt_at, m.next_attempt_at), \
-             headers = COALESCE(r.headers, m.headers) FROM unnest(",
+             headers = COALESCE(r.headers, m.headers), \
+             content = CASE WHEN r.drop_content THEN NULL ELSE m.content END, \
+             content_delete_after = COALESCE(r.keep_until, m.content_delete_after) FROM unnest(",
         );
         out.push_bind_param::<Array<Text>, _>(&self.id)?;
         out.push_sql(", ");
@@ -173,17 +172,13 @@ impl QueryFragment<Pg> for RecordAttempts<'_> {
         out.push_bind_param::<Array<Nullable<Timestamp>>, _>(&self.next_attempt_at)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Nullable<Text>>, _>(&self.headers)?;
-        out.push_sql(
-            ") AS r (id, status, sent_at, next_attempt_at, headers) WHERE m.id = r.id), \
-             dropped AS (DELETE FROM message_bodies WHERE message_id = ANY(",
-        );
-        out.push_bind_param::<Array<Text>, _>(&self.sent)?;
-        out.push_sql(")), kept AS (UPDATE message_bodies b SET delete_after = k.until FROM unnest(");
-        out.push_bind_param::<Array<Text>, _>(&self.kept)?;
         out.push_sql(", ");
-        out.push_bind_param::<Array<Timestamp>, _>(&self.keep_until)?;
+        out.push_bind_param::<Array<diesel::sql_types::Bool>, _>(&self.drop_content)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Timestamp>>, _>(&self.keep_content_until)?;
         out.push_sql(
-            ") AS k (id, until) WHERE b.message_id = k.id) \
+            ") AS r (id, status, sent_at, next_attempt_at, headers, drop_content, keep_until) \
+             WHERE m.id = r.id) \
              INSERT INTO mail_log (at, kind, message_id, category, status, recipients, sender, \
              attempt, stage, failure_class, smtp_reply, duration_ms, details) SELECT * FROM unnest(",
         );

@@ -1,11 +1,11 @@
 //! Recording a worker's round of attempts in one writer job.
 //!
-//! Per message, a record is three or four statements (message state, content, log entry).
-//! On SQLite every statement is built, prepared and run by the one writer thread, which
-//! also stores every accepted message: the writer's time per message set the throughput.
-//! Here a round's records share their statements on SQLite: one UPDATE over a VALUES list
-//! for the messages, one DELETE for the content of the sent ones and one multi-row INSERT
-//! for the log. On PostgreSQL the round is one prepared statement (see `completion`).
+//! Per message, a record is two statements (message state with its content's fate, log
+//! entry). On SQLite every statement is built, prepared and run by the one writer thread,
+//! which also stores every accepted message: the writer's time per message set the
+//! throughput. Here a round's records share their statements on SQLite: one UPDATE over a
+//! VALUES list for the messages and one multi-row INSERT for the log. On PostgreSQL the
+//! round is one prepared statement (see `completion`).
 //!
 //! One record must not fail the others: if the shared statements fail, the job runs again
 //! and writes each record by itself (`Pass::Again`). A record that still fails is returned
@@ -13,7 +13,6 @@
 
 use super::completion::{changes, complete, Completion};
 use super::mail_log::{InsertRow, NewEntry};
-use super::schema::message_bodies::dsl as b;
 use super::schema::messages::dsl as m;
 use super::sqlite_multi_row::{bind_values, BindRow, MultiRow};
 use super::{isolated, now, AnyConnection, Db, Durability, Pass, Pending};
@@ -78,8 +77,8 @@ fn write(conn: &mut AnyConnection, records: &[Record]) -> anyhow::Result<()> {
     }
 }
 
-/// SQLite: the records in four statements at most, each prepared once per number of
-/// records (see `sqlite_multi_row`).
+/// SQLite: the records in two statements, each prepared once per number of records (see
+/// `sqlite_multi_row`).
 fn record_together(conn: &mut SqliteConnection, records: &[Record]) -> anyhow::Result<()> {
     let at = now();
     let headers = records
@@ -93,21 +92,6 @@ fn record_together(conn: &mut SqliteConnection, records: &[Record]) -> anyhow::R
         .collect();
     MultiRow { head: UPDATE_MESSAGES, rows: &updates, tail: ") AS v WHERE messages.id = v.column1" }.execute(conn)?;
 
-    // Delivered: the content is not needed any more.
-    let sent: Vec<Id<'_>> =
-        records.iter().filter(|r| matches!(r.completion, Completion::Sent)).map(|r| Id(&r.id)).collect();
-    if !sent.is_empty() {
-        MultiRow { head: "DELETE FROM message_bodies WHERE message_id IN (", rows: &sent, tail: ")" }.execute(conn)?;
-    }
-    // Failed for good: kept for resend until the retention job removes it (rare).
-    for r in records {
-        if let Completion::Failed { keep_body_until } = r.completion {
-            diesel::update(b::message_bodies.filter(b::message_id.eq(&r.id)))
-                .set(b::delete_after.eq(Some(keep_body_until)))
-                .execute(conn)?;
-        }
-    }
-
     let derived = records.iter().map(|r| r.log.derived()).collect::<anyhow::Result<Vec<_>>>()?;
     let rows: Vec<InsertRow<'_>> = records.iter().zip(&derived).map(|(r, d)| InsertRow::new(&r.log, d)).collect();
     MultiRow { head: INSERT_LOG, rows: &rows, tail: "" }.execute(conn)?;
@@ -115,10 +99,12 @@ fn record_together(conn: &mut SqliteConnection, records: &[Record]) -> anyhow::R
 }
 
 /// Each record's message: its new state, from a VALUES list (`v.column1` is the id).
+/// Sent ones lose their content; failed ones keep it until a time (see `completion`).
 const UPDATE_MESSAGES: &str = "UPDATE messages SET attempts = attempts + 1, claimed_by = NULL, \
     claim_expires_at = NULL, status = v.column2, sent_at = COALESCE(v.column3, sent_at), \
     next_attempt_at = COALESCE(v.column4, next_attempt_at), headers = COALESCE(v.column5, headers), \
-    updated_at = v.column6 FROM (VALUES ";
+    updated_at = v.column6, content = CASE WHEN v.column7 THEN NULL ELSE content END, \
+    content_delete_after = COALESCE(v.column8, content_delete_after) FROM (VALUES ";
 
 const INSERT_LOG: &str = "INSERT INTO mail_log (at, kind, message_id, category, status, recipients, sender, \
     attempt, stage, failure_class, smtp_reply, duration_ms, details) VALUES ";
@@ -139,16 +125,9 @@ impl BindRow for Update<'_> {
             Nullable<Timestamp> => &self.changes.next_attempt_at,
             Nullable<Text> => &self.headers,
             Timestamp => &self.at,
+            diesel::sql_types::Bool => &self.changes.drop_content,
+            Nullable<Timestamp> => &self.changes.keep_content_until,
         )
-    }
-}
-
-/// A bare `?` per row, for `IN (...)`.
-struct Id<'a>(&'a str);
-
-impl BindRow for Id<'_> {
-    fn bind<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        out.push_bind_param::<Text, _>(&self.0)
     }
 }
 
@@ -158,6 +137,7 @@ mod tests {
     use crate::db::mail_log::Details;
     use crate::db::messages::{accept, NewMessage};
     use crate::db::schema::mail_log::dsl as l;
+    use crate::db::schema::message_content::dsl as c;
     use crate::db::test_db::{new_message, TestDb};
     use postamt_wire::{LogKind, MailAddress};
     use std::sync::Arc;
@@ -215,9 +195,9 @@ mod tests {
             .select((m::status, m::claimed_by, m::attempts, m::sent_at))
             .first(conn)
             .unwrap();
-        let body: Option<Option<NaiveDateTime>> =
-            b::message_bodies.filter(b::message_id.eq(id)).select(b::delete_after).first(conn).optional().unwrap();
-        (status, claimed_by.unwrap_or_default(), attempts, sent_at.is_some(), body.is_some(), body.flatten().is_some())
+        let (content, keep_until): (Option<Vec<u8>>, Option<NaiveDateTime>) =
+            c::message_content.filter(c::id.eq(id)).select((c::content, c::content_delete_after)).first(conn).unwrap();
+        (status, claimed_by.unwrap_or_default(), attempts, sent_at.is_some(), content.is_some(), keep_until.is_some())
     }
 
     fn logged(conn: &mut AnyConnection) -> Vec<(Option<String>, String, String)> {

@@ -91,11 +91,16 @@ diesel::table! {
     }
 }
 
+// The content columns of `messages`, declared apart: diesel's tables hold at most 16
+// columns (more needs a feature that slows every build), and only a few queries read them.
 diesel::table! {
-    message_bodies (message_id) {
-        message_id -> Text,
-        content -> Binary,
-        delete_after -> Nullable<Timestamp>,
+    #[sql_name = "messages"]
+    message_content (id) {
+        id -> Text,
+        /// The stored message (see `domain::outgoing::stored`); NULL once sent.
+        content -> Nullable<Binary>,
+        /// Failed messages: the content is kept for a resend until then.
+        content_delete_after -> Nullable<Timestamp>,
     }
 }
 
@@ -118,8 +123,6 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(message_bodies -> messages (message_id));
-
 diesel::allow_tables_to_appear_in_same_query!(
     mail_settings,
     settings_history,
@@ -128,6 +131,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     sign_in_failures,
     messages,
-    message_bodies,
     mail_log,
 );

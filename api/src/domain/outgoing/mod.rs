@@ -25,7 +25,7 @@ pub struct MessageLimits {
     pub max_recipients: usize,
 }
 
-/// A valid message, as stored in the outbox (`message_bodies.content`, see [`stored`]). The
+/// A valid message, as stored in the outbox (`messages.content`, see [`stored`]). The
 /// sender policy is applied at delivery, with the settings in force then.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutgoingMessage {

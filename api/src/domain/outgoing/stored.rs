@@ -1,4 +1,4 @@
-//! How a message waits in the outbox (`message_bodies.content`): its JSON, compressed.
+//! How a message waits in the outbox (`messages.content`): its JSON, compressed.
 //!
 //! Every accepted message is written to the database and deleted again after delivery. On
 //! SQLite each uncompressed body of a couple of kilobytes took a page of its own, written
