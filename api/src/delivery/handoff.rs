@@ -7,37 +7,65 @@
 //! truth: the claim carries a lease like any other, so if this instance dies, or a handed-
 //! over message waits too long, the lease expires and the outbox path delivers it.
 //!
-//! The channel is small and a request reserves its slot before storing: when the workers
-//! are behind, new messages are stored as "queued" and reach them through the outbox.
+//! A request reserves its place before storing; when the workers are far behind, new
+//! messages are stored as "queued" and reach them through the outbox. The room is bounded
+//! twice: by count, so that a message waits in memory for seconds, well within its lease;
+//! and by the bytes of content, so that memory stays bounded with large messages.
 
 use crate::db::messages::Claimed;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 /// Names hand-over claims among the workers' (`<instance>:handoff`).
 pub const CLAIM_SUFFIX: &str = "handoff";
 
-/// Room for a few batches per worker: enough to keep them busy, little enough that a
-/// message never waits long in memory.
-const PER_WORKER: usize = 64;
+/// Messages waiting per worker. A burst that outruns the workers waits here rather than in
+/// the outbox: on PostgreSQL a message claimed back from the outbox costs the server a
+/// third more (an UPDATE that copies the row with its content, and the reads after it). At
+/// the few thousand messages per second a worker sends, a full channel is a few seconds of
+/// work, far within a claim's lease (see `still_ours`).
+const PER_WORKER: usize = 4096;
+
+/// Content bytes waiting per worker (the channel holds the stored content).
+const BYTES_PER_WORKER: usize = 16 * 1024 * 1024;
 
 /// Messages whose stored (compressed, see `domain::outgoing::stored`) content is larger are
-/// stored queued and read back by the worker that sends them: the channel holds that content, and 64 per worker of up to the size limit (25 MiB
-/// by default) would be gigabytes. At this size a full channel holds 16 MiB per worker.
+/// stored queued and read back by the worker that sends them, right before sending.
 pub const MAX_CONTENT_BYTES: usize = 256 * 1024;
 
+/// A handed-over message, with its share of the byte budget (given back when a worker
+/// takes it).
+struct Waiting {
+    claimed: Claimed,
+    _bytes: OwnedSemaphorePermit,
+}
+
 pub struct Handoff {
-    tx: mpsc::Sender<Claimed>,
-    rx: tokio::sync::Mutex<mpsc::Receiver<Claimed>>,
+    tx: mpsc::Sender<Waiting>,
+    rx: tokio::sync::Mutex<mpsc::Receiver<Waiting>>,
+    /// The byte budget, in KiB.
+    kib: Arc<Semaphore>,
 }
 
 /// A reserved place in the channel; dropping it gives the place back.
-pub type Slot = mpsc::OwnedPermit<Claimed>;
+pub struct Slot {
+    place: mpsc::OwnedPermit<Waiting>,
+    bytes: OwnedSemaphorePermit,
+}
+
+impl Slot {
+    pub fn send(self, claimed: Claimed) {
+        self.place.send(Waiting { claimed, _bytes: self.bytes });
+    }
+}
 
 impl Handoff {
     pub fn new(workers: usize) -> Handoff {
-        let (tx, rx) = mpsc::channel(PER_WORKER * workers.max(1));
-        Handoff { tx, rx: tokio::sync::Mutex::new(rx) }
+        let workers = workers.max(1);
+        let (tx, rx) = mpsc::channel(PER_WORKER * workers);
+        let kib = Arc::new(Semaphore::new(BYTES_PER_WORKER / 1024 * workers));
+        Handoff { tx, rx: tokio::sync::Mutex::new(rx), kib }
     }
 
     /// A place for one message of `content_bytes`, if the workers are keeping up and it is
@@ -46,7 +74,10 @@ impl Handoff {
         if content_bytes > MAX_CONTENT_BYTES {
             return None;
         }
-        self.tx.clone().try_reserve_owned().ok()
+        let kib = u32::try_from(content_bytes.div_ceil(1024).max(1)).ok()?;
+        let bytes = self.kib.clone().try_acquire_many_owned(kib).ok()?;
+        let place = self.tx.clone().try_reserve_owned().ok()?;
+        Some(Slot { place, bytes })
     }
 
     /// Up to `max` handed-over messages, without waiting.
@@ -55,7 +86,7 @@ impl Handoff {
         let mut taken = Vec::new();
         while taken.len() < max {
             match rx.try_recv() {
-                Ok(msg) => taken.push(msg),
+                Ok(waiting) => taken.push(waiting.claimed),
                 Err(_) => break,
             }
         }
@@ -92,5 +123,34 @@ mod tests {
         assert!(handoff.reserve(100).is_some(), "dropped reservations are free again");
         assert!(handoff.reserve(MAX_CONTENT_BYTES + 1).is_none(), "large messages go through the outbox");
         assert!(handoff.take(10).await.is_empty());
+    }
+
+    fn claimed(id: &str) -> Claimed {
+        Claimed {
+            id: id.into(),
+            category: "c".into(),
+            attempts: 0,
+            created_at: crate::db::now(),
+            content: Some(vec![0; 10]),
+            lease_ends: None,
+        }
+    }
+
+    /// Large messages fill the byte budget before the count: memory stays bounded. A
+    /// worker taking a message gives its bytes back.
+    #[tokio::test]
+    async fn the_bytes_waiting_are_bounded() {
+        let handoff = Handoff::new(1);
+        let per_message = MAX_CONTENT_BYTES;
+        let fit = BYTES_PER_WORKER / per_message;
+        let slots: Vec<Slot> = std::iter::from_fn(|| handoff.reserve(per_message)).take(fit + 1).collect();
+        assert_eq!(slots.len(), fit, "no more than BYTES_PER_WORKER of content waits");
+        assert!(handoff.reserve(per_message).is_none());
+        for (n, slot) in slots.into_iter().enumerate() {
+            slot.send(claimed(&n.to_string()));
+        }
+        assert!(handoff.reserve(per_message).is_none(), "sent messages hold their bytes until taken");
+        assert_eq!(handoff.take(1).await.len(), 1);
+        assert!(handoff.reserve(per_message).is_some(), "a taken message's bytes are free again");
     }
 }
