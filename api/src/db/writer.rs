@@ -221,9 +221,9 @@ fn writer_loop(
     jobs: &std::sync::Mutex<mpsc::Receiver<Box<dyn Job>>>,
     mut checkpoints: Option<Checkpoints>,
 ) {
-    // The thread keeps its connection between batches: the pool checks a connection with a
-    // `SELECT 1` round trip on every checkout. After a failed batch it takes a fresh one, so
-    // a connection that broke is not reused.
+    // The thread keeps its connection between batches (a checkout from PostgreSQL's pool
+    // costs a `SELECT 1` round trip). After a failed batch it takes a fresh one, so a
+    // connection that broke is not reused.
     let mut conn: Option<LaneConn> = None;
     loop {
         // Take the first waiting job, then everything queued behind it. The lock is held only
