@@ -50,13 +50,39 @@ impl Source {
                 Ok(LaneConn::Pooled(pool.get().context("no database connection available for writing")?))
             }
             Source::Own { url, session } => {
-                let mut conn =
-                    diesel::PgConnection::establish(url).context("connecting to the database for writing")?;
+                let mut conn = diesel::PgConnection::establish(&with_connect_timeout(url))
+                    .context("connecting to the database for writing")?;
                 if !session.is_empty() {
                     conn.batch_execute(session)?;
                 }
                 Ok(LaneConn::Own(Box::new(AnyConnection::Postgresql(conn))))
             }
         }
+    }
+}
+
+/// The pool gives up on a connection after 10 s; a writer thread's own connection must not
+/// wait longer for an unreachable server (libpq waits indefinitely by default), unless the
+/// URL says otherwise.
+fn with_connect_timeout(url: &str) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}connect_timeout=10")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_connect_timeout;
+
+    #[test]
+    fn a_writer_connection_gives_up_like_the_pool() {
+        assert_eq!(with_connect_timeout("postgres://h/db"), "postgres://h/db?connect_timeout=10");
+        assert_eq!(
+            with_connect_timeout("postgres://h/db?sslmode=disable"),
+            "postgres://h/db?sslmode=disable&connect_timeout=10"
+        );
+        assert_eq!(with_connect_timeout("postgres://h/db?connect_timeout=3"), "postgres://h/db?connect_timeout=3");
     }
 }
