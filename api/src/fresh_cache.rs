@@ -25,7 +25,7 @@ pub struct FreshCache<K, V> {
 }
 
 /// The generation a read started in; pass it back to [`FreshCache::store`].
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Generation(u64);
 
 impl<K: Eq + Hash, V: Clone> FreshCache<K, V> {
@@ -54,6 +54,12 @@ impl<K: Eq + Hash, V: Clone> FreshCache<K, V> {
             entries.clear();
         }
         entries.insert(key, (Instant::now(), value));
+    }
+
+    /// The generation now: it changes with every local change ([`FreshCache::invalidate`]),
+    /// for holders of values read elsewhere that must notice one.
+    pub fn generation(&self) -> Generation {
+        Generation(self.generation.load(Ordering::Acquire))
     }
 
     /// Something changed here: every later lookup reads again.

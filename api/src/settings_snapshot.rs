@@ -1,12 +1,12 @@
 //! The saved settings as the send API reads them: at most once a second from the database
 //! (see [`crate::fresh_cache`] for when a change is seen).
 //!
-//! Headers computed at acceptance are previews: delivery re-reads the settings itself and
-//! records the headers it really used.
+//! Headers computed at acceptance are previews: delivery reads the settings itself (see
+//! `delivery::worker`) and records the headers it really used.
 
 use crate::db::{self, Db};
 use crate::domain::StoredSettings;
-use crate::fresh_cache::FreshCache;
+use crate::fresh_cache::{FreshCache, Generation};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +30,11 @@ impl SettingsSnapshot {
         let loaded = db.run(db::settings::load).await?.map(|l| Arc::new(l.settings));
         self.0.store((), generation, loaded.clone());
         Ok(loaded)
+    }
+
+    /// Changes with every change of the settings made here (see `delivery::worker`).
+    pub fn generation(&self) -> Generation {
+        self.0.generation()
     }
 
     /// The settings were changed here: the next `get` reads them again.

@@ -7,6 +7,7 @@ use crate::db::messages::{Claimed, Completion};
 use crate::db::record_round::{self, Record, RoundOutcome};
 use crate::db::{self, now, utc, Durability, Pending};
 use crate::domain::outgoing::{stored, OutgoingMessage};
+use crate::fresh_cache::Generation;
 use crate::state::{AppState, SMTP_PASSWORD_PURPOSE};
 use actix_web::web;
 use postamt_smtp::delivery::{DeliveryConfig, DeliveryFailure, SmtpSession};
@@ -27,6 +28,12 @@ const RECORD_WITHIN: Duration = Duration::from_millis(50);
 const RECLAIM_EVERY: Duration = Duration::from_secs(10);
 /// An idle connection is closed after this long (servers drop idle clients anyway).
 const IDLE_CLOSE: Duration = Duration::from_secs(30);
+/// A round reuses the settings the previous round read if they are at most this old and
+/// were not changed on this instance since. Reading them cost a worker about a millisecond
+/// per round (a blocking-pool hop and two round trips on PostgreSQL) while its SMTP
+/// connection waited: with it, 20-25 % fewer messages were delivered while a burst was being
+/// accepted. A change on another instance is seen within this time.
+const ROUTE_FRESH_FOR: Duration = Duration::from_millis(100);
 
 pub fn spawn_workers(state: web::Data<AppState>) -> Vec<tokio::task::JoinHandle<()>> {
     (0..state.delivery.workers)
@@ -97,6 +104,8 @@ struct Worker {
     /// When the next queued or retrying message is due, as last read (and when it was
     /// read): an idle worker sleeps until then without asking the database every time.
     due_known: Option<(Instant, Option<chrono::NaiveDateTime>)>,
+    /// The last round's route: when its read began, and the local settings generation then.
+    last_route: Option<(Instant, Generation, Route)>,
 }
 
 impl Worker {
@@ -116,6 +125,7 @@ impl Worker {
             claim_now: true,
             claim_timeout: Duration::from_secs(60),
             due_known: None,
+            last_route: None,
         }
     }
 
@@ -134,11 +144,17 @@ impl Worker {
                 continue;
             }
             // The settings are read only with work in hand: idle rounds cost no query.
-            let route = self.route().await;
-            if let Ok(route) = &route {
+            let (read_at, generation) = (Instant::now(), self.state.settings.generation());
+            let route = match self.last_route.take() {
+                Some((at, read_in, route)) if at.elapsed() < ROUTE_FRESH_FOR && read_in == generation => {
+                    Ok((at, read_in, route))
+                }
+                _ => self.route().await.map(|route| (read_at, generation, route)),
+            };
+            if let Ok((.., route)) = &route {
                 self.claim_timeout = route.config.timeout;
             }
-            let route = match route {
+            let (read_at, generation, route) = match route {
                 Ok(route) => route,
                 Err(failure) => {
                     for msg in batch {
@@ -152,6 +168,7 @@ impl Worker {
             for msg in batch {
                 self.deliver(msg, &route, &mut open_failure).await;
             }
+            self.last_route = Some((read_at, generation, route));
             self.recorded().await;
         }
     }
