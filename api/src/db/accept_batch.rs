@@ -142,7 +142,7 @@ pub fn insert_all(conn: &mut AnyConnection, messages: &[Prepared]) -> anyhow::Re
                 all.headers.push(row.headers);
                 all.created_at.push(row.created_at);
                 all.size_bytes.push(row.size_bytes);
-                all.content.push(&p.msg.content);
+                all.content.push(row.content);
             }
             all.execute(c)?;
         }

@@ -1,6 +1,6 @@
 //! Recording how a delivery attempt ended: the message's new state, its content's fate and
-//! the log entry, in the writer's transaction (`Durability::Relaxed`: a lost record means
-//! the message is sent again).
+//! the log entry, written by the record lane of the writer (`Durability::Relaxed`: a lost
+//! record means the message is sent again).
 //!
 //! PostgreSQL gets a whole round of records in one statement (data-modifying CTEs over
 //! arrays): each statement is a round trip to the server and a wake-up of its backend, and
@@ -37,22 +37,17 @@ impl Completion {
 /// PostgreSQL: records a round of attempts, with their log entries, in one prepared statement.
 pub fn complete(conn: &mut PgConnection, records: &[Record]) -> anyhow::Result<()> {
     let at = now();
-    let headers = records
-        .iter()
-        .map(|r| r.headers.as_ref().map(serde_json::to_string).transpose())
-        .collect::<Result<Vec<_>, _>>()?;
-    let derived = records.iter().map(|r| r.log.derived()).collect::<anyhow::Result<Vec<_>>>()?;
     let mut round = RecordAttempts { at, ..RecordAttempts::default() };
-    for ((r, headers), derived) in records.iter().zip(&headers).zip(&derived) {
+    for r in records {
         let c = changes(&r.completion, at);
         round.id.push(&r.id);
         round.status.push(c.status);
         round.sent_at.push(c.sent_at);
         round.next_attempt_at.push(c.next_attempt_at);
-        round.headers.push(headers.as_deref());
+        round.headers.push(r.headers.as_deref());
         round.drop_content.push(c.drop_content);
         round.keep_content_until.push(c.keep_content_until);
-        round.log.push(&r.log, derived);
+        round.log.push(&r.log, &r.derived);
     }
     round.execute(conn).context("recording the attempts")?;
     Ok(())

@@ -12,7 +12,7 @@
 //! with its error; its message's claim expires and it is sent again (at-least-once).
 
 use super::completion::{changes, complete, Completion};
-use super::mail_log::{InsertRow, NewEntry};
+use super::mail_log::{Derived, InsertRow, NewEntry};
 use super::schema::messages::dsl as m;
 use super::sqlite_multi_row::{bind_values, BindRow, MultiRow};
 use super::{isolated, now, AnyConnection, Db, Durability, Pass, Pending};
@@ -25,12 +25,28 @@ use diesel::QueryResult;
 use postamt_wire::{MessageStatus, PolicyHeaders};
 
 /// One attempt's record, owned so that it can wait in the writer's queue.
+/// Its columns are serialised when it is made, by the worker: on SQLite the one writer
+/// thread's time per message bounds the throughput, and a record may be written twice.
 pub struct Record {
     pub id: String,
     pub completion: Completion,
-    /// The headers the delivery used (None: it did not get that far).
-    pub headers: Option<PolicyHeaders>,
-    pub log: NewEntry,
+    /// The headers the delivery used, as stored (JSON; None: it did not get that far).
+    pub(super) headers: Option<String>,
+    pub(super) log: NewEntry,
+    pub(super) derived: Derived,
+}
+
+impl Record {
+    pub fn new(
+        id: String,
+        completion: Completion,
+        headers: Option<&PolicyHeaders>,
+        log: NewEntry,
+    ) -> anyhow::Result<Record> {
+        let headers = headers.map(serde_json::to_string).transpose()?;
+        let derived = log.derived()?;
+        Ok(Record { id, completion, headers, log, derived })
+    }
 }
 
 /// Records that could not be written, with their errors.
@@ -81,19 +97,13 @@ fn write(conn: &mut AnyConnection, records: &[Record]) -> anyhow::Result<()> {
 /// `sqlite_multi_row`).
 fn record_together(conn: &mut SqliteConnection, records: &[Record]) -> anyhow::Result<()> {
     let at = now();
-    let headers = records
-        .iter()
-        .map(|r| r.headers.as_ref().map(serde_json::to_string).transpose())
-        .collect::<Result<Vec<_>, _>>()?;
     let updates: Vec<Update<'_>> = records
         .iter()
-        .zip(&headers)
-        .map(|(r, headers)| Update { id: &r.id, changes: changes(&r.completion, at), headers: headers.as_deref(), at })
+        .map(|r| Update { id: &r.id, changes: changes(&r.completion, at), headers: r.headers.as_deref(), at })
         .collect();
     MultiRow { head: UPDATE_MESSAGES, rows: &updates, tail: ") AS v WHERE messages.id = v.column1" }.execute(conn)?;
 
-    let derived = records.iter().map(|r| r.log.derived()).collect::<anyhow::Result<Vec<_>>>()?;
-    let rows: Vec<InsertRow<'_>> = records.iter().zip(&derived).map(|(r, d)| InsertRow::new(&r.log, d)).collect();
+    let rows: Vec<InsertRow<'_>> = records.iter().map(|r| InsertRow::new(&r.log, &r.derived)).collect();
     MultiRow { head: INSERT_LOG, rows: &rows, tail: "" }.execute(conn)?;
     Ok(())
 }
@@ -164,11 +174,11 @@ mod tests {
             Completion::Retry { .. } => MessageStatus::Retrying,
             Completion::Failed { .. } => MessageStatus::Failed,
         };
-        Record {
-            id: id.into(),
+        Record::new(
+            id.into(),
             completion,
-            headers: Some(headers()),
-            log: NewEntry {
+            Some(&headers()),
+            NewEntry {
                 at: now(),
                 kind: LogKind::Delivery,
                 message_id: Some(id.into()),
@@ -183,7 +193,8 @@ mod tests {
                 duration_ms: 3,
                 details: Details::default(),
             },
-        }
+        )
+        .unwrap()
     }
 
     type State = (String, String, i32, bool, bool, bool);

@@ -497,7 +497,11 @@ impl Worker {
         if let Some(f) = failure {
             tracing::warn!(message = %msg.id, attempt, class = f.class.as_str(), stage = f.stage.as_str(), permanent = f.permanent, "delivery attempt failed");
         }
-        self.round.push(Record { id: msg.id.clone(), completion, headers: headers.cloned(), log: entry });
+        match Record::new(msg.id.clone(), completion, headers, entry) {
+            Ok(record) => self.round.push(record),
+            // Its claim expires and the message is tried again (at-least-once).
+            Err(e) => tracing::error!(error = format!("{e:#}"), message = %msg.id, "an attempt record cannot be made"),
+        }
         // A sent message whose record is lost in a crash is sent again: records wait for the
         // round's end only while that is soon (a slow server makes long rounds).
         let since = *self.round_since.get_or_insert_with(Instant::now);
