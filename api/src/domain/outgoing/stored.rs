@@ -22,6 +22,10 @@ const LZ4: u8 = 0x01;
 /// lower): refusing it keeps a bad length from allocating gigabytes.
 const MAX_DECOMPRESSED: usize = 1 << 30;
 
+/// LZ4 expands a block at most about 255-fold: a length beyond that for the bytes at hand
+/// is damaged too, and is refused before its buffer is allocated.
+const MAX_RATIO: usize = 255;
+
 /// The bytes to store for `message`.
 pub fn encode(message: &OutgoingMessage) -> anyhow::Result<Vec<u8>> {
     let json = serde_json::to_vec(message).context("serialising the message")?;
@@ -38,7 +42,7 @@ pub fn decode(bytes: &[u8]) -> anyhow::Result<OutgoingMessage> {
             let block = &bytes[1..];
             let size = block.get(..4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize);
             match size {
-                Some(size) if size <= MAX_DECOMPRESSED => {}
+                Some(size) if size <= MAX_DECOMPRESSED && size <= block.len().saturating_mul(MAX_RATIO) => {}
                 _ => bail!("the stored message has an invalid length"),
             }
             let json = lz4_flex::block::decompress_size_prepended(block).context("decompressing the message")?;
@@ -91,6 +95,12 @@ mod tests {
         huge.extend_from_slice(&u32::MAX.to_le_bytes());
         huge.extend_from_slice(b"garbage");
         assert!(decode(&huge).is_err(), "absurd length");
+        let mut inflated = vec![LZ4];
+        inflated.extend_from_slice(&(100u32 << 20).to_le_bytes());
+        inflated.extend_from_slice(b"garbage");
+        assert!(decode(&inflated).is_err(), "100 MiB claimed for 11 bytes");
+        let big = message(&"x".repeat(200_000));
+        assert_eq!(decode(&encode(&big).unwrap()).unwrap(), big, "highly compressed content still reads");
         assert!(decode(b"").is_err());
         assert!(decode(b"\x07abc").is_err(), "unknown format");
     }
