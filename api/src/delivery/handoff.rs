@@ -94,11 +94,12 @@ impl Handoff {
     }
 }
 
-/// Whether a handed-over message may still be sent under its claim: a session open and a
-/// send (each up to `timeout`) plus a margin must end before the lease does. Otherwise the
-/// message is left to expire and be claimed from the outbox (never sent under a lapsed claim).
+/// Whether a handed-over message may still be sent under its claim: a session open, a
+/// send and the wait for its answer (each up to `timeout`) plus a margin must end before
+/// the lease does. Otherwise the message is left to expire and be claimed from the outbox
+/// (never sent under a lapsed claim).
 pub fn still_ours(lease_ends: Option<Instant>, timeout: Duration) -> bool {
-    lease_ends.is_none_or(|end| Instant::now() + timeout * 2 + Duration::from_secs(5) < end)
+    lease_ends.is_none_or(|end| Instant::now() + timeout * 3 + Duration::from_secs(5) < end)
 }
 
 #[cfg(test)]
@@ -110,7 +111,7 @@ mod tests {
         let timeout = Duration::from_secs(10);
         assert!(still_ours(None, timeout));
         assert!(still_ours(Some(Instant::now() + Duration::from_secs(40)), timeout));
-        assert!(!still_ours(Some(Instant::now() + Duration::from_secs(24)), timeout));
+        assert!(!still_ours(Some(Instant::now() + Duration::from_secs(34)), timeout));
         assert!(!still_ours(Some(Instant::now()), timeout));
     }
 

@@ -10,6 +10,7 @@ pub mod compose;
 pub mod handoff;
 pub mod metrics;
 mod retention;
+mod route;
 mod worker;
 
 pub use backoff::RetryPolicy;

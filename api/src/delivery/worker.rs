@@ -2,17 +2,19 @@
 
 use super::compose::compose;
 use super::handoff;
+use super::route::{internal_failure, Route};
 use crate::db::mail_log::{Details, NewEntry};
 use crate::db::messages::{Claimed, Completion};
 use crate::db::record_round::{self, Record, RoundOutcome};
 use crate::db::{self, now, utc, Durability, Pending};
 use crate::domain::outgoing::{stored, OutgoingMessage};
 use crate::fresh_cache::Generation;
-use crate::state::{AppState, SMTP_PASSWORD_PURPOSE};
+use crate::state::AppState;
 use actix_web::web;
-use postamt_smtp::delivery::{DeliveryConfig, DeliveryFailure, SmtpSession};
-use postamt_smtp::Credentials;
-use postamt_wire::{EffectiveSender, FailureClass, LogKind, MessageStatus, PolicyHeaders, StageName};
+use postamt_smtp::delivery::{DeliveryFailure, SmtpSession, Submission, Submitted};
+use postamt_smtp::DeliveryReceipt;
+use postamt_wire::{EffectiveSender, FailureClass, LogKind, MessageStatus, PolicyHeaders};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Messages claimed at once by a worker.
@@ -65,21 +67,23 @@ struct OpenSession {
     last_used: Instant,
 }
 
-/// What a batch is sent with: the saved settings at claim time.
-struct Route {
-    version: i64,
-    config: DeliveryConfig,
-    sender_name: String,
-    sender_address: String,
-    force_default_sender: bool,
-    reply_to_individual_sender: bool,
-    server: String,
+/// A message whose content went out and whose answer the server has yet to give. It is read
+/// when the next message is submitted (its envelope follows the content without waiting:
+/// one round trip per message instead of two), or by [`Worker::settle`] before the worker
+/// waits or changes connections.
+struct InFlight {
+    msg: Claimed,
+    recipients: Vec<String>,
+    headers: PolicyHeaders,
+    route: Arc<Route>,
 }
 
 struct Worker {
     state: web::Data<AppState>,
     id: String,
     open: Option<OpenSession>,
+    /// Pending on `open` exactly when its session [`is_pending`](SmtpSession::is_pending).
+    in_flight: Option<InFlight>,
     /// When the current batch's claims were taken or last renewed.
     lease_renewed: Instant,
     /// Attempt records of the current round, written together at its end (see
@@ -105,7 +109,7 @@ struct Worker {
     /// read): an idle worker sleeps until then without asking the database every time.
     due_known: Option<(Instant, Option<chrono::NaiveDateTime>)>,
     /// The last round's route: when its read began, and the local settings generation then.
-    last_route: Option<(Instant, Generation, Route)>,
+    last_route: Option<(Instant, Generation, Arc<Route>)>,
 }
 
 impl Worker {
@@ -115,6 +119,7 @@ impl Worker {
             state,
             id,
             open: None,
+            in_flight: None,
             lease_renewed: Instant::now(),
             round: Vec::new(),
             round_since: None,
@@ -139,6 +144,7 @@ impl Worker {
                 batch.extend(claimed);
             }
             if batch.is_empty() {
+                self.settle().await;
                 self.all_recorded().await;
                 self.idle().await;
                 continue;
@@ -149,7 +155,7 @@ impl Worker {
                 Some((at, read_in, route)) if at.elapsed() < ROUTE_FRESH_FOR && read_in == generation => {
                     Ok((at, read_in, route))
                 }
-                _ => self.route().await.map(|route| (read_at, generation, route)),
+                _ => Route::load(&self.state).await.map(|route| (read_at, generation, Arc::new(route))),
             };
             if let Ok((.., route)) = &route {
                 self.claim_timeout = route.config.timeout;
@@ -158,7 +164,7 @@ impl Worker {
                 Ok(route) => route,
                 Err(failure) => {
                     for msg in batch {
-                        self.record(&msg, None, None, Err(failure.clone()), None);
+                        self.record(&msg, &[], None, Err(failure.clone()), None);
                     }
                     self.recorded().await;
                     continue;
@@ -286,50 +292,7 @@ impl Worker {
         }
     }
 
-    /// The saved settings with the decrypted password, as a delivery route.
-    async fn route(&self) -> Result<Route, DeliveryFailure> {
-        let loaded = self
-            .state
-            .db
-            .run(db::settings::load)
-            .await
-            .map_err(|e| internal_failure(format!("{e:#}")))?
-            .ok_or_else(not_configured)?;
-        let s = loaded.settings;
-        let password = match (&loaded.password_enc, s.auth_enabled) {
-            (Some(blob), true) => Some(
-                self.state
-                    .cipher
-                    .decrypt(blob, SMTP_PASSWORD_PURPOSE)
-                    .map_err(|e| internal_failure(format!("{e:#}")))?,
-            ),
-            _ => None,
-        };
-        let credentials = match (s.auth_username.clone(), password) {
-            (Some(username), Some(password)) => Some(Credentials { username, password }),
-            _ => None,
-        };
-        Ok(Route {
-            version: s.version,
-            server: format!("{}:{}", s.host, s.port),
-            config: DeliveryConfig {
-                host: s.host,
-                port: s.port,
-                encryption: s.encryption,
-                credentials,
-                trusted_ca_pem: s.tls_trusted_ca_pem,
-                accept_invalid_certificates: s.tls_accept_invalid_certificates,
-                timeout: Duration::from_secs(u64::from(s.timeout_seconds)),
-                ehlo_name: postamt_smtp::default_ehlo_name(),
-            },
-            sender_name: s.sender_name,
-            sender_address: s.sender_address,
-            force_default_sender: s.force_default_sender,
-            reply_to_individual_sender: s.reply_to_individual_sender,
-        })
-    }
-
-    async fn deliver(&mut self, mut msg: Claimed, route: &Route, open_failure: &mut Option<DeliveryFailure>) {
+    async fn deliver(&mut self, mut msg: Claimed, route: &Arc<Route>, open_failure: &mut Option<DeliveryFailure>) {
         if !handoff::still_ours(msg.lease_ends, route.config.timeout) {
             // Its claim may lapse mid-attempt: leave it to expire and to the outbox path.
             tracing::warn!(message = %msg.id, "a handed-over message waited too long; the outbox delivers it later");
@@ -346,20 +309,21 @@ impl Worker {
             Ok(Some(content)) => content,
             Ok(None) => {
                 let failure = internal_failure("the stored message is gone".into());
-                return self.record(&msg, None, Some(route), Err(DeliveryFailure { permanent: true, ..failure }), None);
+                return self.record(&msg, &[], Some(route), Err(DeliveryFailure { permanent: true, ..failure }), None);
             }
             Err(e) => {
                 let failure = internal_failure(format!("the stored message cannot be read: {e:#}"));
-                return self.record(&msg, None, Some(route), Err(failure), None);
+                return self.record(&msg, &[], Some(route), Err(failure), None);
             }
         };
         let outgoing: OutgoingMessage = match stored::decode(&content) {
             Ok(m) => m,
             Err(e) => {
                 let failure = internal_failure(format!("the stored message cannot be read: {e:#}"));
-                return self.record(&msg, None, Some(route), Err(DeliveryFailure { permanent: true, ..failure }), None);
+                return self.record(&msg, &[], Some(route), Err(DeliveryFailure { permanent: true, ..failure }), None);
             }
         };
+        let recipients = outgoing.envelope_recipients();
         let sender = EffectiveSender::apply(
             &route.sender_name,
             &route.sender_address,
@@ -379,39 +343,94 @@ impl Worker {
             Err(e) => {
                 let failure = internal_failure(format!("the message cannot be built: {e:#}"));
                 let failure = DeliveryFailure { permanent: true, class: FailureClass::MessageRejected, ..failure };
-                return self.record(&msg, Some(&outgoing), Some(route), Err(failure), Some(&headers));
+                return self.record(&msg, &recipients, Some(route), Err(failure), Some(&headers));
             }
         };
         // One failed connect per batch is enough: the rest of the batch shares its fate
         // instead of each waiting out the same deadline.
         if let Some(failure) = open_failure.clone() {
-            return self.record(&msg, Some(&outgoing), Some(route), Err(failure), Some(&headers));
+            return self.record(&msg, &recipients, Some(route), Err(failure), Some(&headers));
         }
-        let session = match self.session(route).await {
-            Ok(session) => session,
-            Err(failure) => {
-                // A failed connect or login is a settings problem, not the message's: keep
-                // the message queued (with backoff) so it goes out once the admin fixes it.
-                let failure = DeliveryFailure { permanent: false, ..failure };
-                *open_failure = Some(failure.clone());
-                return self.record(&msg, Some(&outgoing), Some(route), Err(failure), Some(&headers));
-            }
-        };
-        let recipients = outgoing.envelope_recipients();
-        let result = session.send(&sender.envelope_from, &recipients, &content).await;
-        if let Some(open) = self.open.as_mut() {
-            open.last_used = Instant::now();
-        }
-        let result = result.map(|receipt| (receipt.reply, receipt.duration_ms));
-        if result.is_err() {
-            // Drop a connection the failure left unusable; the next message reopens.
-            if let Some(mut open) = self.open.take() {
-                if open.session.is_usable().await {
-                    self.open = Some(open);
+        drop(outgoing);
+        // A message is untried at most once: a new session has no answer pending.
+        let mut untried = false;
+        loop {
+            let session = match self.session(route).await {
+                Ok(session) => session,
+                Err(failure) => {
+                    // A failed connect or login is a settings problem, not the message's:
+                    // keep the message queued (with backoff) so it goes out once the admin
+                    // fixes it.
+                    let failure = DeliveryFailure { permanent: false, ..failure };
+                    *open_failure = Some(failure.clone());
+                    return self.record(&msg, &recipients, Some(route), Err(failure), Some(&headers));
                 }
+            };
+            let Submission { previous, this } = session.submit(&sender.envelope_from, &recipients, &content).await;
+            if let Some(open) = self.open.as_mut() {
+                open.last_used = Instant::now();
             }
+            if let Some(outcome) = previous {
+                self.answered(outcome);
+            }
+            let failure = match this {
+                Submitted::Pending => {
+                    self.in_flight = Some(InFlight { msg, recipients, headers, route: route.clone() });
+                    return;
+                }
+                Submitted::Failed(failure) => failure,
+                Submitted::Untried if !untried => {
+                    // The connection ended under the previous message: not this one's attempt.
+                    tracing::debug!(message = %msg.id, "the SMTP connection ended under the previous message; sending again over a new one");
+                    untried = true;
+                    self.drop_unusable().await;
+                    continue;
+                }
+                Submitted::Untried => internal_failure("a new SMTP session left a message untried".into()),
+            };
+            self.drop_unusable().await;
+            return self.record(&msg, &recipients, Some(route), Err(failure), Some(&headers));
         }
-        self.record(&msg, Some(&outgoing), Some(route), result, Some(&headers));
+    }
+
+    /// Records the answer to the message in flight.
+    fn answered(&mut self, outcome: Result<DeliveryReceipt, DeliveryFailure>) {
+        let result = outcome.map(|receipt| (receipt.reply, receipt.duration_ms));
+        match self.in_flight.take() {
+            Some(flight) => {
+                self.record(&flight.msg, &flight.recipients, Some(&flight.route), result, Some(&flight.headers))
+            }
+            None => tracing::error!("an SMTP answer came for no message in flight"),
+        }
+    }
+
+    /// Reads the answer to the message in flight, if any.
+    async fn settle(&mut self) {
+        if self.in_flight.is_none() {
+            return;
+        }
+        let outcome = match self.open.as_mut() {
+            Some(open) => {
+                open.last_used = Instant::now();
+                open.session.finish().await
+            }
+            None => None,
+        };
+        let outcome = outcome.unwrap_or_else(|| Err(internal_failure("the answer to a sent message was lost".into())));
+        self.answered(outcome);
+    }
+
+    /// Drops a connection a failure left unusable (the next message reopens), after reading
+    /// an answer still pending on it.
+    async fn drop_unusable(&mut self) {
+        let usable = match self.open.as_mut() {
+            Some(open) => open.session.is_usable().await,
+            None => return,
+        };
+        if !usable {
+            self.settle().await;
+            self.open = None;
+        }
     }
 
     /// The open session for the current settings, (re)opened as needed.
@@ -421,6 +440,7 @@ impl Worker {
             _ => false,
         };
         if !reusable {
+            self.settle().await;
             if let Some(old) = self.open.take() {
                 old.session.close().await;
             }
@@ -438,7 +458,7 @@ impl Worker {
     fn record(
         &mut self,
         msg: &Claimed,
-        outgoing: Option<&OutgoingMessage>,
+        recipients: &[String],
         route: Option<&Route>,
         result: Result<(String, u64), DeliveryFailure>,
         headers: Option<&PolicyHeaders>,
@@ -480,7 +500,7 @@ impl Worker {
             message_id: Some(msg.id.clone()),
             category: msg.category.clone(),
             status,
-            recipients: outgoing.map(OutgoingMessage::envelope_recipients).unwrap_or_default(),
+            recipients: recipients.to_vec(),
             sender: headers.map(|h| h.envelope_from.clone()).unwrap_or_default(),
             attempt: Some(attempt),
             stage: failure.map(|f| f.stage),
@@ -520,40 +540,11 @@ impl Worker {
     }
 }
 
-/// How long a claim holds: a session open plus one send at the settings' deadline, with
-/// margin. Every completed attempt renews the worker's remaining claims, so a batch never
-/// outlives its lease while its worker lives, and a dead instance's messages are picked
-/// up by others within about a minute.
+/// How long a claim holds: a session open, the send and the wait for its answer (which
+/// the next message's send may read) at the settings' deadline each, with margin. Every
+/// completed attempt renews the worker's remaining claims, so a batch never outlives its
+/// lease while its worker lives, and a dead instance's messages are picked up by others
+/// after 80 s with the default timeout of 20 s.
 pub fn lease(timeout: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(timeout * 2 + Duration::from_secs(20)).unwrap_or_else(|_| chrono::Duration::minutes(5))
-}
-
-fn not_configured() -> DeliveryFailure {
-    DeliveryFailure {
-        stage: StageName::Resolve,
-        class: FailureClass::InvalidSettings,
-        field: None,
-        reply_code: None,
-        reply: None,
-        permanent: false,
-        hint_de: "Es sind keine E-Mail-Einstellungen gespeichert. Speichern Sie die SMTP-Einstellungen; wartende Nachrichten werden dann zugestellt.".into(),
-        hint_en: "No mail settings are saved. Save the SMTP settings; waiting messages are delivered then.".into(),
-        detail: Some("mail settings are not configured".into()),
-    }
-}
-
-fn internal_failure(detail: String) -> DeliveryFailure {
-    tracing::error!(error = %detail, "delivery could not run");
-    DeliveryFailure {
-        stage: StageName::Resolve,
-        class: FailureClass::ProtocolError,
-        field: None,
-        reply_code: None,
-        reply: None,
-        permanent: false,
-        hint_de: "Interner Fehler beim Versand; Details stehen im Server-Log. Die Nachricht wird erneut versucht."
-            .into(),
-        hint_en: "Internal error while sending; see the server log. The message will be tried again.".into(),
-        detail: None,
-    }
+    chrono::Duration::from_std(timeout * 3 + Duration::from_secs(20)).unwrap_or_else(|_| chrono::Duration::minutes(5))
 }

@@ -1,7 +1,7 @@
 use crate::both_backends;
 use crate::helpers::{fields, problem, spawn_app, Backend, TestApp};
 use crate::smtp_server::SmtpServer;
-use postamt_wire::{FailureClass, MailErrors, MessageAccepted, MessageStatus, MessageView, Scope};
+use postamt_wire::{FailureClass, MailErrors, MessageAccepted, MessageStatus, MessageView, Scope, StageName};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -10,6 +10,7 @@ both_backends!(
     a_temporary_failure_is_retried_then_delivered,
     a_permanent_failure_fails_at_once_shows_in_the_errors_and_can_be_resent,
     a_large_message_goes_through_the_outbox_and_arrives_whole,
+    a_connection_lost_under_one_message_leaves_the_others_one_attempt_each,
 );
 
 /// Settings pointing at `port` on loopback, plain SMTP without authentication.
@@ -274,6 +275,47 @@ async fn bad_messages_get_a_clear_4xx_and_nothing_is_queued() {
 
 /// A message too large to wait in the workers' memory (above the hand-over limit) is
 /// stored queued, claimed from the outbox and arrives whole.
+/// Pipelined delivery: the server answers one message with 421 and closes while the next
+/// message's envelope is already out. The 421 is that message's (temporary) failure; the
+/// next one goes again over a new connection without an attempt of its own. Whether a
+/// worker has the next message in hand at that moment depends on timing; either way every
+/// other message must be sent once, in one attempt.
+async fn a_connection_lost_under_one_message_leaves_the_others_one_attempt_each(backend: Backend) {
+    let server = SmtpServer::start(&[
+        "--pipelining",
+        "--reject-data-containing",
+        "SHUTDOWN-MARKER=421 4.3.2 Service shutting down",
+    ]);
+    let (app, key) = app_sending_to(backend, &server).await;
+    let mut bodies = vec![invoice(); 8];
+    bodies[0]["text"] = json!("Bitte ignorieren: SHUTDOWN-MARKER");
+    let responses = futures_util::future::join_all(bodies.iter().map(|body| send(&app, &key, body, None))).await;
+    let mut accepted = Vec::new();
+    for response in responses {
+        assert_eq!(response.status(), 202);
+        accepted.push(response.json::<MessageAccepted>().await.unwrap());
+    }
+
+    let shut = wait_for(&app, &key, &accepted[0].id, MessageStatus::Retrying).await;
+    let attempt = &shut.attempts[0];
+    assert_eq!((attempt.class, attempt.stage), (Some(FailureClass::TemporaryFailure), Some(StageName::Data)));
+    assert!(attempt.smtp_reply.as_deref().unwrap().starts_with("421"), "{attempt:?}");
+    for other in &accepted[1..] {
+        let view = wait_for(&app, &key, &other.id, MessageStatus::Sent).await;
+        assert_eq!(view.attempts.len(), 1, "{view:?}");
+    }
+    let delivered: Vec<String> = server
+        .deliveries()
+        .iter()
+        .map(|d| {
+            let content = d["content"].as_str().unwrap();
+            content.lines().find(|l| l.starts_with("Message-ID:")).unwrap().to_owned()
+        })
+        .collect();
+    let unique: std::collections::HashSet<&String> = delivered.iter().collect();
+    assert_eq!((delivered.len(), unique.len()), (7, 7), "each other message once: {delivered:?}");
+}
+
 async fn a_large_message_goes_through_the_outbox_and_arrives_whole(backend: Backend) {
     use base64::Engine;
     let server = SmtpServer::start(&[]);

@@ -29,15 +29,19 @@
 //! - **All or nothing.** If any recipient is rejected no DATA is sent; RSET keeps the
 //!   connection usable after a rejection.
 //! - **Fast.** Envelopes are pipelined when the server offers PIPELINING (one round trip
-//!   for MAIL FROM and all RCPT TO), commands are written in one go, and the content is
-//!   dot-stuffed on the fly and written in chunks of 64 KiB (runs without a line starting
-//!   with `.` go out straight from the caller's buffer): per message three round trips
-//!   and no buffer allocated for the content.
+//!   for MAIL FROM and all RCPT TO, and DATA with a single recipient), commands are
+//!   written in one go, and the content is dot-stuffed on the fly and written in chunks of
+//!   64 KiB (runs without a line starting with `.` go out straight from the caller's
+//!   buffer). [`SmtpSession::submit`] pipelines across messages too: the next envelope
+//!   follows the content without waiting for its answer, so a message with one recipient
+//!   costs one round trip ([`pipeline`] says whose failure is whose).
 //! - **No secrets.** The password and its base64 forms are removed from every reply,
 //!   detail and hint ([`crate::MASK`]); `tracing` events never carry secrets or content.
 
 mod failure;
+pub mod pipeline;
 mod session;
+mod transaction;
 
 use std::fmt;
 use std::time::Duration;
@@ -47,6 +51,7 @@ use secrecy::ExposeSecret;
 
 use crate::config::{default_ehlo_name, Credentials, Endpoint};
 
+pub use pipeline::{Submission, Submitted};
 pub use session::{SmtpSession, IDLE_NOOP_AFTER};
 
 /// The saved settings a session connects with.

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod delivery;
+
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};

@@ -59,6 +59,13 @@ def parse_args():
         help="close the connection (without a word) right after the N-th message on it was accepted",
     )
     p.add_argument("--reject-data", help='reply after the message, e.g. "554 5.7.1 Spam"')
+    p.add_argument(
+        "--reject-data-containing",
+        action="append",
+        default=[],
+        help='TEXT=REPLY: reply REPLY after a message that contains TEXT (repeatable); '
+        "after a 421 reply the connection is closed",
+    )
     p.add_argument("--stall", action="append", default=[], help="STAGE:SECONDS, STAGE one of mail, rcpt, data, noop")
     p.add_argument("--events", required=True, help="JSON lines file for auth attempts and deliveries")
     return p.parse_args()
@@ -135,6 +142,14 @@ class Handler:
         content = envelope.original_content or envelope.content or b""
         if isinstance(content, bytes):
             content = content.decode("utf-8", "replace")
+        for spec in self.args.reject_data_containing:
+            text, reply = spec.split("=", 1)
+            if text in content:
+                self.event(event="rejected", conn=getattr(session, "postamt_conn", None), reply=reply)
+                if reply.startswith("421"):
+                    # After the 421 has been written, as for --close-after-messages.
+                    asyncio.get_running_loop().call_soon(server.transport.close)
+                return reply
         session.postamt_messages = getattr(session, "postamt_messages", 0) + 1
         self.event(
             event="delivered",

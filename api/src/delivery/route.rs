@@ -1,0 +1,91 @@
+//! The route a round of deliveries takes: the saved settings, read once per round (or
+//! reused, see `worker::ROUTE_FRESH_FOR`), with the decrypted password.
+
+use crate::db;
+use crate::state::{AppState, SMTP_PASSWORD_PURPOSE};
+use postamt_smtp::delivery::{DeliveryConfig, DeliveryFailure};
+use postamt_smtp::Credentials;
+use postamt_wire::{FailureClass, StageName};
+use std::time::Duration;
+
+/// What a batch is sent with: the saved settings at claim time.
+pub struct Route {
+    pub version: i64,
+    pub config: DeliveryConfig,
+    pub sender_name: String,
+    pub sender_address: String,
+    pub force_default_sender: bool,
+    pub reply_to_individual_sender: bool,
+    pub server: String,
+}
+
+impl Route {
+    /// The saved settings with the decrypted password.
+    pub async fn load(state: &AppState) -> Result<Route, DeliveryFailure> {
+        let loaded = state
+            .db
+            .run(db::settings::load)
+            .await
+            .map_err(|e| internal_failure(format!("{e:#}")))?
+            .ok_or_else(not_configured)?;
+        let s = loaded.settings;
+        let password = match (&loaded.password_enc, s.auth_enabled) {
+            (Some(blob), true) => Some(
+                state.cipher.decrypt(blob, SMTP_PASSWORD_PURPOSE).map_err(|e| internal_failure(format!("{e:#}")))?,
+            ),
+            _ => None,
+        };
+        let credentials = match (s.auth_username.clone(), password) {
+            (Some(username), Some(password)) => Some(Credentials { username, password }),
+            _ => None,
+        };
+        Ok(Route {
+            version: s.version,
+            server: format!("{}:{}", s.host, s.port),
+            config: DeliveryConfig {
+                host: s.host,
+                port: s.port,
+                encryption: s.encryption,
+                credentials,
+                trusted_ca_pem: s.tls_trusted_ca_pem,
+                accept_invalid_certificates: s.tls_accept_invalid_certificates,
+                timeout: Duration::from_secs(u64::from(s.timeout_seconds)),
+                ehlo_name: postamt_smtp::default_ehlo_name(),
+            },
+            sender_name: s.sender_name,
+            sender_address: s.sender_address,
+            force_default_sender: s.force_default_sender,
+            reply_to_individual_sender: s.reply_to_individual_sender,
+        })
+    }
+}
+
+pub fn not_configured() -> DeliveryFailure {
+    DeliveryFailure {
+        stage: StageName::Resolve,
+        class: FailureClass::InvalidSettings,
+        field: None,
+        reply_code: None,
+        reply: None,
+        permanent: false,
+        hint_de: "Es sind keine E-Mail-Einstellungen gespeichert. Speichern Sie die SMTP-Einstellungen; wartende Nachrichten werden dann zugestellt.".into(),
+        hint_en: "No mail settings are saved. Save the SMTP settings; waiting messages are delivered then.".into(),
+        detail: Some("mail settings are not configured".into()),
+    }
+}
+
+pub fn internal_failure(detail: String) -> DeliveryFailure {
+    tracing::error!(error = %detail, "delivery could not run");
+    DeliveryFailure {
+        stage: StageName::Resolve,
+        class: FailureClass::ProtocolError,
+        field: None,
+        reply_code: None,
+        reply: None,
+        permanent: false,
+        hint_de: "Interner Fehler beim Versand; Details stehen im Server-Log. Die Nachricht wird erneut versucht."
+            .into(),
+        hint_en: "Internal error while sending; see the server log. The message will be tried again.".into(),
+        detail: None,
+    }
+}
