@@ -126,9 +126,11 @@ mod tests {
     use crate::db::{Db, Durability};
     use diesel::RunQueryDsl;
 
-    /// Under a steady stream of writes the WAL starts over again and again: 48 MiB written
+    /// Under a steady stream of writes the WAL starts over again and again: 96 MiB written
     /// back to back leave a WAL file far shorter than that (it would hold all of it if
-    /// nothing checkpointed, and grow without end if only the checkpoint thread did).
+    /// nothing checkpointed, and grow without end if only the checkpoint thread did). The
+    /// bound is three times the 16 MiB at which the writer checkpoints by itself, room for a
+    /// checkpoint thread that another busy process keeps off the CPU for a while.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wal_stays_bounded_under_steady_writes() {
         let dir = tempfile::tempdir().unwrap();
@@ -140,7 +142,7 @@ mod tests {
         })
         .await
         .unwrap();
-        for _ in 0..384 {
+        for _ in 0..768 {
             db.write(Durability::Flushed, |conn| {
                 diesel::sql_query("INSERT INTO filler (b) VALUES (randomblob(131072))").execute(conn)?;
                 Ok(())
@@ -149,6 +151,6 @@ mod tests {
             .unwrap();
         }
         let wal = std::fs::metadata(dir.path().join("c.sqlite3-wal")).unwrap().len();
-        assert!(wal < 32 << 20, "WAL of {} MiB after 48 MiB written", wal >> 20);
+        assert!(wal < 48 << 20, "WAL of {} MiB after 96 MiB written", wal >> 20);
     }
 }
