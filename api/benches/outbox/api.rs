@@ -126,7 +126,7 @@ fn body_text() -> &'static str {
 /// A message of ~2 KB. The text, the same in every message, is escaped as JSON once; a
 /// request's body is that with its subject spliced in (the client's time per request is
 /// CPU the server does not get on this machine).
-fn message_json(i: usize, tag: &str) -> Vec<u8> {
+pub(crate) fn message_json(i: usize, tag: &str) -> Vec<u8> {
     static TEXT_JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let text = TEXT_JSON.get_or_init(|| serde_json::to_string(body_text()).unwrap_or_default());
     let subject = serde_json::to_string(&format!("Postamt bench {tag} {i}")).unwrap_or_default();

@@ -2,6 +2,7 @@
 // 2. End to end
 
 use crate::api::{Api, Metrics};
+use crate::poster::Poster;
 use crate::report::{ms, percentile, thousands};
 use crate::server::{Server, Sink};
 use crate::usage::Usage;
@@ -87,15 +88,15 @@ async fn post_many(api: &Api, n: usize, concurrency: usize, tag: &'static str) -
     let deadline = started + Duration::from_secs(600);
     let mut tasks = Vec::with_capacity(concurrency);
     for _ in 0..concurrency.min(n) {
-        let (api, next, ok, refused, first_error) =
-            (api.clone(), next.clone(), ok.clone(), refused.clone(), first_error.clone());
+        let (next, ok, refused, first_error) = (next.clone(), ok.clone(), refused.clone(), first_error.clone());
+        let mut poster = Poster::new(api)?;
         tasks.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= n || Instant::now() > deadline || refused.load(Ordering::Relaxed) > 100 {
                     break;
                 }
-                match api.send(i, tag).await {
+                match poster.send(i, tag).await {
                     Ok(()) => {
                         ok.fetch_add(1, Ordering::Relaxed);
                     }

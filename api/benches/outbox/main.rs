@@ -21,6 +21,7 @@ mod api;
 mod ceiling;
 mod end_to_end;
 mod mail_log;
+mod poster;
 mod report;
 mod server;
 mod usage;
