@@ -14,15 +14,18 @@
 //! [`WRITER_STEPS_IN_AT`] frames, it has not started over for a while, and the writer thread
 //! checkpoints once itself between two batches: as the only writer it copies the whole
 //! remainder (little, since the thread copied the rest), and the next commit starts the WAL
-//! over. The WAL stays within about that many frames (4 KiB each) under any load, and
-//! writes stall only for that occasional short copy. An idle writer checkpoints itself.
+//! over. SQLite reports a checkpoint that found another one copying as `busy`, not as an
+//! error: the writer then waits for the thread's copy to end and copies the rest, rather
+//! than let the WAL grow while a starved thread copies slowly. The WAL stays within about
+//! that many frames (4 KiB each) under any load, and writes stall only for that occasional
+//! short copy. An idle writer checkpoints itself.
 
 use super::{AnyConnection, DbConn, DbPool};
 use anyhow::Context;
 use diesel::sql_types::BigInt;
 use diesel::{QueryableByName, RunQueryDsl};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Under load: the checkpoint thread copies the WAL this often.
@@ -38,6 +41,8 @@ pub struct Checkpoints {
     wake: mpsc::Sender<()>,
     /// Set by the checkpoint thread when the WAL did not start over.
     writer_steps_in: Arc<AtomicBool>,
+    /// Held by the checkpoint thread while it copies.
+    copying: Arc<Mutex<()>>,
     last_wake: Instant,
     /// Writes since the writer's last own checkpoint.
     dirty: bool,
@@ -48,20 +53,32 @@ impl Checkpoints {
     pub fn start(pool: &DbPool) -> anyhow::Result<Checkpoints> {
         let (wake, woken) = mpsc::channel();
         let writer_steps_in = Arc::new(AtomicBool::new(false));
-        let (pool, flag) = (pool.clone(), writer_steps_in.clone());
+        let copying = Arc::new(Mutex::new(()));
+        let (pool, flag, lock) = (pool.clone(), writer_steps_in.clone(), copying.clone());
         std::thread::Builder::new()
             .name("postamt-db-checkpoint".into())
-            .spawn(move || checkpoint_thread(&pool, &woken, &flag))
+            .spawn(move || checkpoint_thread(&pool, &woken, &flag, &lock))
             .context("starting the WAL checkpoint thread")?;
-        Ok(Checkpoints { wake, writer_steps_in, last_wake: Instant::now(), dirty: false })
+        Ok(Checkpoints { wake, writer_steps_in, copying, last_wake: Instant::now(), dirty: false })
     }
 
     /// After a committed batch: wake the checkpoint thread now and then, and copy the
-    /// remainder here when it asked for that.
+    /// remainder here when it asked for that, again after each batch until the whole WAL
+    /// is copied. If the thread's own copy holds SQLite's checkpoint lock at that moment,
+    /// the writer waits for it to end: on a machine too busy to give that thread the CPU,
+    /// writes pause briefly rather than let the WAL grow while the copy crawls.
     pub fn after_batch(&mut self, conn: &mut AnyConnection) {
         self.dirty = true;
-        if self.writer_steps_in.swap(false, Ordering::AcqRel) {
-            self.run(conn);
+        if self.writer_steps_in.load(Ordering::Acquire) {
+            let mut outcome = self.run(conn);
+            if outcome == Copy::Busy {
+                let copying = self.copying.clone();
+                let _turn = copying.lock().unwrap_or_else(PoisonError::into_inner);
+                outcome = self.run(conn);
+            }
+            if outcome == Copy::All {
+                self.writer_steps_in.store(false, Ordering::Release);
+            }
         }
         if self.last_wake.elapsed() >= BUSY_EVERY {
             self.last_wake = Instant::now();
@@ -77,16 +94,35 @@ impl Checkpoints {
         }
     }
 
-    fn run(&mut self, conn: &mut AnyConnection) {
-        self.dirty = false;
-        if let Err(e) = passive(conn) {
-            tracing::warn!(error = format!("{e:#}"), "WAL checkpoint failed; the next one retries");
-            self.dirty = true;
+    fn run(&mut self, conn: &mut AnyConnection) -> Copy {
+        match passive(conn) {
+            Ok(checkpoint) if checkpoint.busy != 0 => Copy::Busy,
+            Ok(checkpoint) if checkpoint.checkpointed >= checkpoint.log => {
+                self.dirty = false;
+                Copy::All
+            }
+            // A reader still uses an older snapshot: the rest is copied on a later try.
+            Ok(_) => Copy::Part,
+            Err(e) => {
+                tracing::warn!(error = format!("{e:#}"), "WAL checkpoint failed; the next one retries");
+                Copy::Part
+            }
         }
     }
 }
 
-fn checkpoint_thread(pool: &DbPool, woken: &mpsc::Receiver<()>, writer_steps_in: &AtomicBool) {
+/// What a checkpoint of the writer's copied.
+#[derive(Debug, PartialEq, Eq)]
+enum Copy {
+    /// All of the WAL: the next commit starts it over.
+    All,
+    /// Not all of it.
+    Part,
+    /// Nothing: another connection's checkpoint held the lock.
+    Busy,
+}
+
+fn checkpoint_thread(pool: &DbPool, woken: &mpsc::Receiver<()>, writer_steps_in: &AtomicBool, copying: &Mutex<()>) {
     let mut conn: Option<DbConn> = None;
     while woken.recv().is_ok() {
         // Wake-ups that arrived during the last copy are served by this one.
@@ -95,8 +131,12 @@ fn checkpoint_thread(pool: &DbPool, woken: &mpsc::Receiver<()>, writer_steps_in:
             conn = pool.get().map_err(|e| tracing::warn!(error = %e, "no connection for WAL checkpoints")).ok();
         }
         let Some(c) = conn.as_mut() else { continue };
-        match passive(c) {
-            Ok(frames) if frames > WRITER_STEPS_IN_AT => writer_steps_in.store(true, Ordering::Release),
+        let copied = {
+            let _copying = copying.lock().unwrap_or_else(PoisonError::into_inner);
+            passive(c)
+        };
+        match copied {
+            Ok(checkpoint) if checkpoint.log > WRITER_STEPS_IN_AT => writer_steps_in.store(true, Ordering::Release),
             Ok(_) => {}
             Err(e) => {
                 tracing::warn!(error = format!("{e:#}"), "WAL checkpoint failed; the next one retries");
@@ -108,17 +148,22 @@ fn checkpoint_thread(pool: &DbPool, woken: &mpsc::Receiver<()>, writer_steps_in:
 
 #[derive(QueryableByName)]
 struct CheckpointResult {
+    /// 1 when another connection's checkpoint held the lock: then nothing was copied
+    /// (SQLite reports that in this column, not as an error).
+    #[diesel(sql_type = BigInt)]
+    busy: i64,
     /// Frames in the WAL (since it last started over).
     #[diesel(sql_type = BigInt)]
     log: i64,
+    /// Frames of it copied into the database file.
+    #[diesel(sql_type = BigInt)]
+    checkpointed: i64,
 }
 
-/// A PASSIVE checkpoint (copies what it can without waiting for anyone); returns the WAL's
-/// length in frames.
-fn passive(conn: &mut AnyConnection) -> anyhow::Result<i64> {
-    let AnyConnection::Sqlite(c) = conn else { return Ok(0) };
-    let result: CheckpointResult = diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result(c)?;
-    Ok(result.log)
+/// A PASSIVE checkpoint: copies what it can without waiting for anyone.
+fn passive(conn: &mut AnyConnection) -> anyhow::Result<CheckpointResult> {
+    let AnyConnection::Sqlite(c) = conn else { return Ok(CheckpointResult { busy: 0, log: 0, checkpointed: 0 }) };
+    Ok(diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result(c)?)
 }
 
 #[cfg(test)]
