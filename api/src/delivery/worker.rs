@@ -355,8 +355,8 @@ impl Worker {
         // A message is untried at most once: a new session has no answer pending.
         let mut untried = false;
         loop {
-            let session = match self.session(route).await {
-                Ok(session) => session,
+            match self.session(route).await {
+                Ok(_) => {}
                 Err(failure) => {
                     // A failed connect or login is a settings problem, not the message's:
                     // keep the message queued (with backoff) so it goes out once the admin
@@ -365,11 +365,15 @@ impl Worker {
                     *open_failure = Some(failure.clone());
                     return self.record(&msg, &recipients, Some(route), Err(failure), Some(&headers));
                 }
-            };
-            let Submission { previous, this } = session.submit(&sender.envelope_from, &recipients, &content).await;
-            if let Some(open) = self.open.as_mut() {
-                open.last_used = Instant::now();
             }
+            let Some(open) = self.open.as_mut() else {
+                return self.record(&msg, &recipients, Some(route), Err(internal_failure("no session".into())), None);
+            };
+            let exchange = open.session.submit(&sender.envelope_from, &recipients, &content);
+            let (round, since, submitted) = (&mut self.round, &mut self.round_since, &mut self.submitted);
+            let Submission { previous, this } =
+                recording_while(round, since, submitted, &self.state.db, exchange).await;
+            open.last_used = Instant::now();
             if let Some(outcome) = previous {
                 self.answered(outcome);
             }
@@ -412,7 +416,8 @@ impl Worker {
         let outcome = match self.open.as_mut() {
             Some(open) => {
                 open.last_used = Instant::now();
-                open.session.finish().await
+                let (round, since, submitted) = (&mut self.round, &mut self.round_since, &mut self.submitted);
+                recording_while(round, since, submitted, &self.state.db, open.session.finish()).await
             }
             None => None,
         };
@@ -536,6 +541,31 @@ impl Worker {
         if self.lease_renewed.elapsed() > half_lease {
             self.lease_renewed = Instant::now();
             self.submit(Some((self.id.clone(), now() + lease(timeout))));
+        }
+    }
+}
+
+/// Runs `exchange`, a wait for the SMTP server, and meanwhile submits the round's records
+/// once the oldest is `RECORD_WITHIN` old: a slow server must not keep the record of a
+/// message it already accepted in memory (a crash would send that message again).
+async fn recording_while<T>(
+    round: &mut Vec<Record>,
+    round_since: &mut Option<Instant>,
+    submitted: &mut Vec<Pending<RoundOutcome>>,
+    db: &db::Db,
+    exchange: impl std::future::Future<Output = T>,
+) -> T {
+    tokio::pin!(exchange);
+    loop {
+        let due = round_since.map(|since| tokio::time::Instant::from_std(since + RECORD_WITHIN));
+        tokio::select! {
+            out = &mut exchange => return out,
+            _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
+                *round_since = None;
+                if !round.is_empty() {
+                    submitted.push(record_round::submit(db, std::mem::take(round), None));
+                }
+            }
         }
     }
 }
