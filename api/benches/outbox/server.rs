@@ -206,6 +206,7 @@ pub(crate) struct PgDatabase {
 impl PgDatabase {
     pub(crate) fn create(base: &str) -> Result<PgDatabase> {
         let name = format!("postamt_bench_{}", uuid::Uuid::new_v4().simple());
+        postamt::db::libpq_tls::init();
         let mut conn = PgConnection::establish(&format!("{base}/postgres"))
             .with_context(|| format!("connecting to {base}/postgres (set POSTAMT_BENCH_PG_URL)"))?;
         conn.batch_execute(&format!("CREATE DATABASE {name}")).context("CREATE DATABASE")?;

@@ -11,6 +11,7 @@ mod checkpoint;
 mod completion;
 pub mod history;
 mod lane_conn;
+pub mod libpq_tls;
 pub mod mail_log;
 pub mod messages;
 mod migrations;
@@ -73,6 +74,9 @@ impl Db {
     /// Opens the pool and applies pending migrations.
     pub fn connect(url: &str) -> anyhow::Result<Db> {
         let dialect = Dialect::of(url);
+        if dialect == Dialect::Postgres {
+            libpq_tls::init();
+        }
         let (url, max_size) = match dialect {
             // diesel's SQLite connection takes a path; accept `sqlite://` URLs too.
             Dialect::Sqlite => (url.strip_prefix("sqlite://").unwrap_or(url).to_owned(), 8),

@@ -189,6 +189,7 @@ impl PgDatabase {
         let server =
             std::env::var("POSTAMT_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
         let name = format!("postamt_test_{}", uuid::Uuid::new_v4().simple());
+        postamt::db::libpq_tls::init();
         let mut admin = PgConnection::establish(&format!("{server}/postgres"))
             .unwrap_or_else(|e| panic!("PostgreSQL must run at {server} for the tests (POSTAMT_TEST_PG_URL): {e}"));
         diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create database");
