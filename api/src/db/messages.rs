@@ -6,6 +6,7 @@ pub use super::completion::Completion;
 use super::schema::message_content::dsl as c;
 use super::schema::messages::dsl as m;
 use super::{now, utc, write_transaction, AnyConnection, Db, Durability};
+use crate::domain::outgoing::OutgoingMessage;
 use anyhow::Context;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -165,12 +166,21 @@ pub struct Claimed {
     pub category: String,
     pub attempts: i32,
     pub created_at: NaiveDateTime,
-    /// The stored message; `None` for a large one, read with [`content`] right before it is
-    /// sent, so that a claimed batch does not hold dozens of large messages in memory.
-    pub content: Option<Vec<u8>>,
+    /// The message; `None` for a large one, read with [`content`] right before it is sent,
+    /// so that a claimed batch does not hold dozens of large messages in memory.
+    pub content: Option<Content>,
     /// Handed over at acceptance (see `delivery::handoff`): when its claim's lease ends.
     /// Claims from the outbox are renewed by their worker instead.
     pub lease_ends: Option<std::time::Instant>,
+}
+
+/// A claimed message's content.
+pub enum Content {
+    /// As stored (see `domain::outgoing::stored`).
+    Stored(Vec<u8>),
+    /// Handed over by the accepting request, which parsed it already: the worker need not
+    /// decompress and parse it again.
+    Parsed(Box<OutgoingMessage>),
 }
 
 #[derive(QueryableByName)]
@@ -266,7 +276,7 @@ pub fn claim(
     Ok(rows
         .into_iter()
         .map(|(id, category, attempts, created_at, _)| Claimed {
-            content: contents.remove(&id),
+            content: contents.remove(&id).map(Content::Stored),
             id,
             category,
             attempts,

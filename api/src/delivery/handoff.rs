@@ -10,7 +10,7 @@
 //! A request reserves its place before storing; when the workers are far behind, new
 //! messages are stored as "queued" and reach them through the outbox. The room is bounded
 //! twice: by count, so that a message waits in memory for seconds, well within its lease;
-//! and by the bytes of content, so that memory stays bounded with large messages.
+//! and by the bytes of the messages, so that memory stays bounded with large ones.
 
 use crate::db::messages::Claimed;
 use std::sync::Arc;
@@ -27,12 +27,13 @@ pub const CLAIM_SUFFIX: &str = "handoff";
 /// work, far within a claim's lease (see `still_ours`).
 const PER_WORKER: usize = 4096;
 
-/// Content bytes waiting per worker (the channel holds the stored content).
+/// Message bytes waiting per worker (the channel holds the parsed messages; sizes as
+/// `OutgoingMessage::size` counts them).
 const BYTES_PER_WORKER: usize = 16 * 1024 * 1024;
 
-/// Messages whose stored (compressed, see `domain::outgoing::stored`) content is larger are
-/// stored queued and read back by the worker that sends them, right before sending.
-pub const MAX_CONTENT_BYTES: usize = 256 * 1024;
+/// Larger messages are stored queued and read back by the worker that sends them, right
+/// before sending.
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
 /// A handed-over message, with its share of the byte budget (given back when a worker
 /// takes it).
@@ -68,13 +69,13 @@ impl Handoff {
         Handoff { tx, rx: tokio::sync::Mutex::new(rx), kib }
     }
 
-    /// A place for one message of `content_bytes`, if the workers are keeping up and it is
+    /// A place for one message of `message_bytes`, if the workers are keeping up and it is
     /// small enough to wait in memory.
-    pub fn reserve(&self, content_bytes: usize) -> Option<Slot> {
-        if content_bytes > MAX_CONTENT_BYTES {
+    pub fn reserve(&self, message_bytes: usize) -> Option<Slot> {
+        if message_bytes > MAX_MESSAGE_BYTES {
             return None;
         }
-        let kib = u32::try_from(content_bytes.div_ceil(1024).max(1)).ok()?;
+        let kib = u32::try_from(message_bytes.div_ceil(1024).max(1)).ok()?;
         let bytes = self.kib.clone().try_acquire_many_owned(kib).ok()?;
         let place = self.tx.clone().try_reserve_owned().ok()?;
         Some(Slot { place, bytes })
@@ -105,6 +106,7 @@ pub fn still_ours(lease_ends: Option<Instant>, timeout: Duration) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::messages::Content;
 
     #[test]
     fn a_claim_is_used_only_with_time_for_a_whole_attempt() {
@@ -122,7 +124,7 @@ mod tests {
         assert_eq!(slots.len(), PER_WORKER, "the channel holds PER_WORKER per worker");
         drop(slots);
         assert!(handoff.reserve(100).is_some(), "dropped reservations are free again");
-        assert!(handoff.reserve(MAX_CONTENT_BYTES + 1).is_none(), "large messages go through the outbox");
+        assert!(handoff.reserve(MAX_MESSAGE_BYTES + 1).is_none(), "large messages go through the outbox");
         assert!(handoff.take(10).await.is_empty());
     }
 
@@ -132,7 +134,7 @@ mod tests {
             category: "c".into(),
             attempts: 0,
             created_at: crate::db::now(),
-            content: Some(vec![0; 10]),
+            content: Some(Content::Stored(vec![0; 10])),
             lease_ends: None,
         }
     }
@@ -142,7 +144,7 @@ mod tests {
     #[tokio::test]
     async fn the_bytes_waiting_are_bounded() {
         let handoff = Handoff::new(1);
-        let per_message = MAX_CONTENT_BYTES;
+        let per_message = MAX_MESSAGE_BYTES;
         let fit = BYTES_PER_WORKER / per_message;
         let slots: Vec<Slot> = std::iter::from_fn(|| handoff.reserve(per_message)).take(fit + 1).collect();
         assert_eq!(slots.len(), fit, "no more than BYTES_PER_WORKER of content waits");

@@ -4,7 +4,7 @@ use super::compose::compose;
 use super::handoff;
 use super::route::{internal_failure, Route};
 use crate::db::mail_log::{Details, NewEntry};
-use crate::db::messages::{Claimed, Completion};
+use crate::db::messages::{Claimed, Completion, Content};
 use crate::db::record_round::{self, Record, RoundOutcome};
 use crate::db::{self, now, utc, Durability, Pending};
 use crate::domain::outgoing::{stored, OutgoingMessage};
@@ -23,7 +23,7 @@ const BATCH: i64 = 32;
 const OUTBOX_EVERY: Duration = Duration::from_secs(1);
 /// Claimed messages up to this size come with their content; larger ones are read one at
 /// a time, right before they are sent (the same bound as for hand-over).
-const INLINE_UP_TO: i64 = handoff::MAX_CONTENT_BYTES as i64;
+const INLINE_UP_TO: i64 = handoff::MAX_MESSAGE_BYTES as i64;
 /// At most this long between an attempt and the submission of its record.
 const RECORD_WITHIN: Duration = Duration::from_millis(50);
 /// How often a worker looks for claims that expired (see `db::messages::claim`).
@@ -299,10 +299,12 @@ impl Worker {
             return;
         }
         let content = match msg.content.take() {
-            Some(content) => Ok(Some(content)),
+            Some(Content::Parsed(outgoing)) => Ok(Some(Content::Parsed(outgoing))),
+            Some(Content::Stored(stored)) => Ok(Some(Content::Stored(stored))),
             None => {
                 let id = msg.id.clone();
-                self.state.db.run(move |conn| db::messages::content(conn, &id)).await
+                let stored = self.state.db.run(move |conn| db::messages::content(conn, &id)).await;
+                stored.map(|stored| stored.map(Content::Stored))
             }
         };
         let content = match content {
@@ -316,7 +318,11 @@ impl Worker {
                 return self.record(&msg, &[], Some(route), Err(failure), None);
             }
         };
-        let outgoing: OutgoingMessage = match stored::decode(&content) {
+        let decoded = match content {
+            Content::Parsed(outgoing) => Ok(*outgoing),
+            Content::Stored(stored) => stored::decode(&stored),
+        };
+        let outgoing: OutgoingMessage = match decoded {
             Ok(m) => m,
             Err(e) => {
                 let failure = internal_failure(format!("the stored message cannot be read: {e:#}"));

@@ -83,7 +83,7 @@ pub async fn send_message(
     let size = i64::try_from(message.size()).unwrap_or(i64::MAX);
     // Hand the message to this instance's workers at once when they have room (see
     // `delivery::handoff`): stored already claimed, under a lease like any claim.
-    let slot = state.handoff.reserve(content.len());
+    let slot = state.handoff.reserve(message.size());
     let lease = delivery::lease(std::time::Duration::from_secs(u64::from(settings.timeout_seconds)));
     let claim = slot
         .as_ref()
@@ -110,7 +110,7 @@ pub async fn send_message(
             category: new.category.clone(),
             attempts: 0,
             created_at: new.created_at,
-            content: Some(new.content.clone()),
+            content: Some(db::messages::Content::Parsed(Box::new(message))),
             lease_ends: Some(lease_ends),
         });
     }
