@@ -76,9 +76,7 @@ pub async fn send_message(
         date: message.date,
     };
     let recipients = Recipients { to: message.to.clone(), cc: message.cc.clone(), bcc: message.bcc.clone() };
-    // Time-ordered ids: new rows append to the primary-key index instead of landing on
-    // random pages of it.
-    let id = uuid::Uuid::now_v7().to_string();
+    let id = crate::ids::time_ordered().to_string();
     let content = crate::domain::outgoing::stored::encode(&message).internal("storing the message")?;
     let size = i64::try_from(message.size()).unwrap_or(i64::MAX);
     // Hand the message to this instance's workers at once when they have room (see

@@ -135,7 +135,7 @@ impl OutgoingMessage {
             html,
             attachments,
             headers: request.headers,
-            message_id: format!("<{}@{}>", uuid::Uuid::new_v4().simple(), message_id_domain),
+            message_id: format!("<{}@{}>", crate::ids::random().simple(), message_id_domain),
             date: Utc::now(),
         })
     }
