@@ -24,7 +24,7 @@ pub struct SecretCipher {
 
 impl std::fmt::Debug for SecretCipher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecretCipher").field("key_id", &hex(&self.key_id)).finish_non_exhaustive()
+        f.debug_struct("SecretCipher").field("key_id", &crate::hex::lower(&self.key_id)).finish_non_exhaustive()
     }
 }
 
@@ -127,10 +127,6 @@ fn write_new_key_file(path: &Path, key: &SecretBox<[u8; 32]>) -> anyhow::Result<
     file.write_all(b"\n")?;
     file.sync_all()?;
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod extract;
 pub mod fresh_cache;
+pub mod hex;
 pub mod ids;
 pub mod openapi;
 pub mod rate_limit;

@@ -12,7 +12,7 @@ pub fn random_token(prefix: &str) -> String {
 /// What is stored instead of a token. Tokens carry 256 random bits, so a fast hash is
 /// enough (unlike passwords, they cannot be guessed from a dictionary).
 pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex::lower(&Sha256::digest(token.as_bytes()))
 }
 
 /// Constant-time comparison for tokens presented by clients.

@@ -54,7 +54,7 @@ pub async fn send_message(
     let request_hash = match &key {
         Some(_) => {
             let canonical = serde_json::to_vec(&request).internal("serialising the request")?;
-            Some(Sha256::digest(&canonical).iter().map(|b| format!("{b:02x}")).collect::<String>())
+            Some(crate::hex::lower(&Sha256::digest(&canonical)))
         }
         None => None,
     };
