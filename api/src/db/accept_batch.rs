@@ -15,13 +15,14 @@
 use super::messages::NewMessage;
 use super::pg_prepared::InsertMessages;
 use super::sqlite_multi_row::{bind_values, BindRow, MultiRow};
+use super::sqlite_time::SqliteTimestamp;
 use super::writer::{isolated, Pass, Writer};
 use super::{AnyConnection, Durability};
 use anyhow::Context;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::query_builder::AstPass;
-use diesel::sql_types::{BigInt, Binary, Integer, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Binary, Integer, Nullable, Text};
 use diesel::sqlite::Sqlite;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
@@ -103,13 +104,13 @@ impl BindRow for MessageRow<'_> {
             Text => &self.category,
             Text => &self.status,
             Nullable<Text> => &self.claimed_by,
-            Nullable<Timestamp> => &self.claim_expires_at,
+            Nullable<SqliteTimestamp> => &self.claim_expires_at,
             Text => &self.recipients,
             Text => &self.headers,
             Integer => &self.attempts,
-            Timestamp => &self.next_attempt_at,
-            Timestamp => &self.created_at,
-            Timestamp => &self.updated_at,
+            SqliteTimestamp => &self.next_attempt_at,
+            SqliteTimestamp => &self.created_at,
+            SqliteTimestamp => &self.updated_at,
             BigInt => &self.size_bytes,
             Binary => &self.content,
         )

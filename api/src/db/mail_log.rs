@@ -2,13 +2,14 @@
 
 use super::schema::mail_log::dsl as l;
 use super::sqlite_multi_row::{bind_values, BindRow};
+use super::sqlite_time::SqliteTimestamp;
 use super::{utc, AnyConnection};
 use anyhow::Context;
 use chrono::NaiveDateTime;
 use diesel::dsl::{count_star, max, min};
 use diesel::prelude::*;
 use diesel::query_builder::AstPass;
-use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use diesel::sqlite::Sqlite;
 use postamt_wire::{ErrorGroup, FailureClass, LogKind, MailLogEntry, MessageStatus, SettingsField, StageName};
 use serde::de::value::{Error as DeError, StrDeserializer};
@@ -168,7 +169,7 @@ impl<'a> InsertRow<'a> {
 impl BindRow for InsertRow<'_> {
     fn bind<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
         bind_values!(out;
-            Timestamp => &self.at,
+            SqliteTimestamp => &self.at,
             Text => &self.kind,
             Nullable<Text> => &self.message_id,
             Text => &self.category,

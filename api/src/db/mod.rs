@@ -22,6 +22,7 @@ pub mod sessions;
 pub mod settings;
 pub mod sign_in_failures;
 mod sqlite_multi_row;
+mod sqlite_time;
 #[cfg(test)]
 pub mod test_db;
 mod writer;

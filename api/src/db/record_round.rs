@@ -15,11 +15,12 @@ use super::completion::{changes, complete, Completion};
 use super::mail_log::{Derived, InsertRow, NewEntry};
 use super::schema::messages::dsl as m;
 use super::sqlite_multi_row::{bind_values, BindRow, MultiRow};
+use super::sqlite_time::SqliteTimestamp;
 use super::{isolated, now, AnyConnection, Db, Durability, Pass, Pending};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::query_builder::AstPass;
-use diesel::sql_types::{Nullable, Text, Timestamp};
+use diesel::sql_types::{Nullable, Text};
 use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel::QueryResult;
 use postamt_wire::{MessageStatus, PolicyHeaders};
@@ -131,12 +132,12 @@ impl BindRow for Update<'_> {
         bind_values!(out;
             Text => &self.id,
             Text => &self.changes.status,
-            Nullable<Timestamp> => &self.changes.sent_at,
-            Nullable<Timestamp> => &self.changes.next_attempt_at,
+            Nullable<SqliteTimestamp> => &self.changes.sent_at,
+            Nullable<SqliteTimestamp> => &self.changes.next_attempt_at,
             Nullable<Text> => &self.headers,
-            Timestamp => &self.at,
+            SqliteTimestamp => &self.at,
             diesel::sql_types::Bool => &self.changes.drop_content,
-            Nullable<Timestamp> => &self.changes.keep_content_until,
+            Nullable<SqliteTimestamp> => &self.changes.keep_content_until,
         )
     }
 }
