@@ -27,13 +27,25 @@ const MAX_DECOMPRESSED: usize = 1 << 30;
 const MAX_RATIO: usize = 255;
 
 /// The bytes to store for `message`.
+///
+/// Both buffers are sized up front: the JSON grew by doubling, and LZ4 compressed into a
+/// zeroed vector of its own that was then shrunk (a copy) and copied into this one, on
+/// every accepted message.
 pub fn encode(message: &OutgoingMessage) -> anyhow::Result<Vec<u8>> {
-    let json = serde_json::to_vec(message).context("serialising the message")?;
-    let mut stored = Vec::with_capacity(json.len() / 2 + 16);
-    stored.push(LZ4);
-    stored.extend_from_slice(&lz4_flex::block::compress_prepend_size(&json));
+    // The text parts and attachments, plus room for the addresses and the JSON around them.
+    let mut json = Vec::with_capacity(message.size() + 1024);
+    serde_json::to_writer(&mut json, message).context("serialising the message")?;
+    let size = u32::try_from(json.len()).context("the message is too large to store")?;
+    let mut stored = vec![0; HEADER + lz4_flex::block::get_maximum_output_size(json.len())];
+    stored[0] = LZ4;
+    stored[1..HEADER].copy_from_slice(&size.to_le_bytes());
+    let compressed = lz4_flex::block::compress_into(&json, &mut stored[HEADER..]).context("compressing the message")?;
+    stored.truncate(HEADER + compressed);
     Ok(stored)
 }
+
+/// The format byte and the decompressed size (`u32`, little-endian) before the LZ4 block.
+const HEADER: usize = 5;
 
 /// The message stored as `bytes` (compressed, or plain JSON from before compression).
 pub fn decode(bytes: &[u8]) -> anyhow::Result<OutgoingMessage> {
@@ -79,6 +91,15 @@ mod tests {
         assert_eq!(decode(&stored).unwrap(), msg);
         let json = serde_json::to_vec(&msg).unwrap();
         assert!(stored.len() * 3 < json.len(), "{} bytes stored for {} bytes of JSON", stored.len(), json.len());
+    }
+
+    /// The layout is fixed: rows stored by earlier versions must read, and so must these.
+    #[test]
+    fn the_bytes_are_the_format_byte_and_a_size_prepended_lz4_block() {
+        let msg = message(&"Zeile mit Umlauten: äöü\n".repeat(100));
+        let mut expected = vec![LZ4];
+        expected.extend_from_slice(&lz4_flex::block::compress_prepend_size(&serde_json::to_vec(&msg).unwrap()));
+        assert_eq!(encode(&msg).unwrap(), expected);
     }
 
     #[test]
