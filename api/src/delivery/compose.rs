@@ -82,21 +82,27 @@ const MAX_LINE: usize = 998;
 /// costliest step of composing, and a message harder to read in its source. Anything else
 /// (non-ASCII, long lines, a CR outside CRLF, NUL) gets lettre's choice of encoding.
 fn text_body(text: String) -> Body {
-    // Lines without their LF or CRLF.
-    let lines = || text.split('\n').map(|line| line.strip_suffix('\r').unwrap_or(line));
-    let plain =
-        text.is_ascii() && lines().all(|line| line.len() <= MAX_LINE && !line.bytes().any(|b| b == b'\r' || b == 0));
-    if !plain {
-        return Body::new(text);
+    match seven_bit_crlf(text.as_bytes()) {
+        Some(crlf) => Body::dangerous_pre_encoded(crlf, ContentTransferEncoding::SevenBit),
+        None => Body::new(text),
     }
+}
+
+/// `text` with its line ends made CRLF, if it may go as 7bit: ASCII, no NUL, no CR outside
+/// a CRLF, no line over [`MAX_LINE`]. One pass that checks and copies each line.
+fn seven_bit_crlf(text: &[u8]) -> Option<Vec<u8>> {
     let mut crlf = Vec::with_capacity(text.len() + text.len() / 32);
-    for (i, line) in lines().enumerate() {
+    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.len() > MAX_LINE || line.iter().any(|&b| !b.is_ascii() || b == b'\r' || b == 0) {
+            return None;
+        }
         if i > 0 {
             crlf.extend_from_slice(b"\r\n");
         }
-        crlf.extend_from_slice(line.as_bytes());
+        crlf.extend_from_slice(line);
     }
-    Body::dangerous_pre_encoded(crlf, ContentTransferEncoding::SevenBit)
+    Some(crlf)
 }
 
 #[cfg(test)]
