@@ -299,8 +299,7 @@ impl Worker {
             return;
         }
         let content = match msg.content.take() {
-            Some(Content::Parsed(outgoing)) => Ok(Some(Content::Parsed(outgoing))),
-            Some(Content::Stored(stored)) => Ok(Some(Content::Stored(stored))),
+            Some(content) => Ok(Some(content)),
             None => {
                 let id = msg.id.clone();
                 let stored = self.state.db.run(move |conn| db::messages::content(conn, &id)).await;
