@@ -109,7 +109,7 @@ postamt_system_deps() {
     command -v cargo >/dev/null 2>&1 ||
         postamt_die "cargo not found: install Rust with rustup (https://rustup.rs), then run this again"
 
-    local pkgs=(build-essential pkg-config libsqlite3-dev libpq-dev)
+    local pkgs=(build-essential pkg-config libsqlite3-dev libpq-dev libssl-dev)
     if [ "$purpose" = test ]; then
         pkgs+=(chromium chromium-driver postgresql-client python3)
         if [ "$(postamt_venv_python)" = /usr/bin/python3 ]; then
