@@ -3,6 +3,7 @@
 
 use super::accept_batch::{insert_all, Prepared};
 pub use super::completion::Completion;
+use super::due_index::{status_eq, status_is, DUE, SENDING, UNFINISHED};
 use super::schema::message_content::dsl as c;
 use super::schema::messages::dsl as m;
 use super::{now, utc, write_transaction, AnyConnection, Db, Durability};
@@ -226,7 +227,7 @@ pub fn claim(
             break;
         }
         let order = due.split(' ').next().unwrap_or("id");
-        let status = status.as_str();
+        let status = status_eq(status);
         // The same statement on both; PostgreSQL numbers its parameters `$n` and also
         // skips rows another instance is claiming right now.
         let (p, lock) = match conn {
@@ -235,7 +236,7 @@ pub fn claim(
         };
         let query = diesel::sql_query(format!(
             "UPDATE messages SET status = 'sending', claimed_by = {p}1, claim_expires_at = {p}2, updated_at = {p}3 \
-             WHERE id IN (SELECT id FROM messages WHERE status = '{status}' AND {due}{p}3 \
+             WHERE id IN (SELECT id FROM messages WHERE {status} AND {due}{p}3 \
                  ORDER BY {order} LIMIT {p}4{lock}) \
              RETURNING id"
         ))
@@ -329,22 +330,14 @@ pub fn resend(conn: &mut AnyConnection, id: &str) -> anyhow::Result<Resend> {
 
 /// Messages not yet sent or failed.
 pub fn outbox_depth(conn: &mut AnyConnection) -> anyhow::Result<i64> {
-    m::messages
-        .filter(m::status.eq_any([
-            MessageStatus::Queued.as_str(),
-            MessageStatus::Retrying.as_str(),
-            MessageStatus::Sending.as_str(),
-        ]))
-        .count()
-        .get_result(conn)
-        .context("counting the outbox")
+    m::messages.filter(status_is(UNFINISHED)).count().get_result(conn).context("counting the outbox")
 }
 
 /// When the next queued or retrying message is due, to sleep until then.
 pub fn next_due(conn: &mut AnyConnection) -> anyhow::Result<Option<NaiveDateTime>> {
     use diesel::dsl::min;
     m::messages
-        .filter(m::status.eq_any([MessageStatus::Queued.as_str(), MessageStatus::Retrying.as_str()]))
+        .filter(status_is(DUE))
         .select(min(m::next_attempt_at))
         .first(conn)
         .context("finding the next due message")
@@ -377,7 +370,7 @@ pub fn row_created_at(row: &Row) -> chrono::DateTime<chrono::Utc> {
 
 /// Puts messages claimed under `prefix` (all, for an empty prefix) back in the queue.
 pub fn release_claims(conn: &mut AnyConnection, prefix: &str) -> anyhow::Result<usize> {
-    let mut query = diesel::update(m::messages.filter(m::status.eq(MessageStatus::Sending.as_str()))).into_boxed();
+    let mut query = diesel::update(m::messages.filter(status_is(SENDING))).into_boxed();
     if !prefix.is_empty() {
         let escaped = prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         query = query.filter(m::claimed_by.like(format!("{escaped}%")).escape('\\'));

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod api_keys;
 mod checkpoint;
 mod completion;
+mod due_index;
 pub mod history;
 mod lane_conn;
 pub mod libpq_tls;

@@ -1,0 +1,2 @@
+DROP INDEX messages_due;
+CREATE INDEX messages_due ON messages (status, next_attempt_at);
