@@ -17,15 +17,30 @@ const DRAIN_DEADLINE: Duration = Duration::from_secs(600);
 /// Most open-loop requests in flight at once; beyond it a request is counted as dropped.
 const MAX_IN_FLIGHT: usize = 2000;
 
+/// Passes of the end-to-end run; the best one counts, as for the ceiling. This machine's
+/// speed changes by up to 1.8 x within minutes: compared with the better of two ceiling
+/// passes, a single pass measured the machine's luck as much as Postamt.
+const PASSES: usize = 2;
+
 pub(crate) async fn end_to_end(s: &Settings, api: &Api, server: &Server, sink: &Sink) -> Result<EndToEnd> {
     // Warm-up: opens the SMTP connections and the HTTP pool, fills caches.
     let warm = post_many(api, 200, s.concurrency, "warm-up").await?;
     wait_delivered(api, warm.base_sent + warm.ok as f64, Duration::from_secs(60)).await.context("warm-up")?;
 
     println!(
-        "  end to end: {} messages of ~2 KB, {} concurrent POSTs, {} delivery workers",
+        "  end to end: {} messages of ~2 KB, {} concurrent POSTs, {} delivery workers, best of {PASSES} passes",
         s.messages, s.concurrency, s.delivery_workers
     );
+    let mut passes = Vec::with_capacity(PASSES);
+    for pass in 1..=PASSES {
+        println!("  pass {pass}:");
+        passes.push(end_to_end_pass(s, api, server, sink).await?);
+    }
+    Ok(EndToEnd { passes })
+}
+
+/// Posts `s.messages` and waits until all are sent: messages/s from the first POST on.
+async fn end_to_end_pass(s: &Settings, api: &Api, server: &Server, sink: &Sink) -> Result<f64> {
     let before = Usage::take(server.pid, sink.proc.pid());
     let posted = post_many(api, s.messages, s.concurrency, "e2e").await?;
     let at_post_end = api.metrics().await?;
@@ -65,7 +80,7 @@ pub(crate) async fn end_to_end(s: &Settings, api: &Api, server: &Server, sink: &
     if let Some(e) = &posted.first_error {
         println!("  first refusal: {e}");
     }
-    Ok(EndToEnd { rate })
+    Ok(rate)
 }
 
 struct Posted {

@@ -2,9 +2,11 @@
 //! `postamt` binary (the release build cargo makes for this bench), a Postfix `smtp-sink` on
 //! loopback, SQLite and a fresh PostgreSQL database.
 //!
-//! 1. ceiling: `smtp-source` -> `smtp-sink` (connections reused), messages/s;
+//! 1. ceiling: `smtp-source` -> `smtp-sink` (connections reused), messages/s, the better of a
+//!    pass before and one after the Postamt runs;
 //! 2. end to end per database: messages/s from `POST /api/v1/messages` until `smtp-sink` has
-//!    them all (`postamt_messages_sent_total`), and the ratio to the ceiling;
+//!    them all (`postamt_messages_sent_total`), the better of two passes, and its ratio to
+//!    the ceiling;
 //! 3. accept latency (POST -> 202) p50/p99 at a fixed, open-loop request rate;
 //! 4. `GET /api/v1/mail-log/errors` p50/p95 over a 1 M-row mail log;
 //! 5. `GET /api/v1/mail-log/export?format=csv` of that log: rows/s and the server's peak RSS.
@@ -141,7 +143,14 @@ impl Settings {
 type Measured<T> = Result<T, String>;
 
 struct EndToEnd {
-    rate: f64,
+    /// Messages/s of each pass.
+    passes: Vec<f64>,
+}
+
+impl EndToEnd {
+    fn rate(&self) -> f64 {
+        self.passes.iter().copied().fold(0.0, f64::max)
+    }
 }
 
 struct Percentiles {
