@@ -3,6 +3,7 @@
 
 use crate::report::thousands;
 use crate::server::{Proc, Sink};
+use crate::usage::Usage;
 use crate::{err_string, Figures, Settings};
 use anyhow::{bail, Context, Result};
 use std::process::{Command, Stdio};
@@ -12,10 +13,12 @@ const SMTP_SOURCE: &str = "/usr/sbin/smtp-source";
 
 pub(crate) fn ceiling_pass(s: &Settings, sink: &Sink, figures: &mut Figures, when: &str) {
     println!("\n== Ceiling: smtp-source -> smtp-sink ({when})");
+    let before = Usage::take(0, 0);
     match ceiling(s.ceiling_messages, sink.port) {
         Ok((rate, elapsed)) => {
+            let (busy, stolen) = before.machine_share(&Usage::take(0, 0));
             println!(
-                "  smtp-source -d -s 4 -l 2048 -m {}: {:.2} s, {} messages/s",
+                "  smtp-source -d -s 4 -l 2048 -m {}: {:.2} s, {} messages/s ({busy:.2} cores busy, {stolen:.2} stolen by the host)",
                 s.ceiling_messages,
                 elapsed.as_secs_f64(),
                 thousands(rate)

@@ -11,7 +11,8 @@ pub(crate) struct Usage {
     sink: f64,
     client: f64,
     postgres: f64,
-    machine: (u64, u64),
+    /// Jiffies of all CPUs: busy (without steal), stolen, total.
+    machine: [u64; 3],
 }
 
 impl Usage {
@@ -41,12 +42,22 @@ impl Usage {
         if pg > 0.005 {
             let _ = write!(out, ", postgres (all backends) {pg:.2}");
         }
-        let busy = after.machine.0.saturating_sub(self.machine.0) as f64;
-        let total = after.machine.1.saturating_sub(self.machine.1) as f64;
-        if total > 0.0 {
-            let _ = write!(out, "; whole machine {:.2} of {} cores busy", cores() as f64 * busy / total, cores());
-        }
+        let (busy, stolen) = self.machine_share(after);
+        let _ = write!(out, "; whole machine {busy:.2} of {} cores busy, {stolen:.2} stolen by the host", cores());
         out
+    }
+
+    /// Cores busy in this machine and cores the hypervisor gave to other guests ("steal")
+    /// between `self` and `after`. Stolen time is why the same run's figures move by up to
+    /// 1.8 x on this machine: it is time the machine's processes wanted and did not get.
+    pub(crate) fn machine_share(&self, after: &Usage) -> (f64, f64) {
+        let delta = |i: usize| after.machine[i].saturating_sub(self.machine[i]) as f64;
+        let total = delta(2);
+        if total == 0.0 {
+            return (0.0, 0.0);
+        }
+        let cores = cores() as f64;
+        (cores * delta(0) / total, cores * delta(1) / total)
     }
 }
 
@@ -78,14 +89,16 @@ fn postgres_cpu() -> f64 {
         .sum()
 }
 
-/// (busy, total) jiffies of all CPUs.
-fn machine_cpu() -> (u64, u64) {
+/// [busy without steal, steal, total] jiffies of all CPUs (`/proc/stat`: user nice system
+/// idle iowait irq softirq steal).
+fn machine_cpu() -> [u64; 3] {
     let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let Some(line) = text.lines().find(|l| l.starts_with("cpu ")) else { return (0, 0) };
+    let Some(line) = text.lines().find(|l| l.starts_with("cpu ")) else { return [0; 3] };
     let v: Vec<u64> = line.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    let field = |i: usize| v.get(i).copied().unwrap_or(0);
     let total: u64 = v.iter().take(8).sum();
-    let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
-    (total.saturating_sub(idle), total)
+    let (idle, steal) = (field(3) + field(4), field(7));
+    [total.saturating_sub(idle + steal), steal, total]
 }
 
 pub(crate) fn proc_status_kib(pid: u32, key: &str) -> Option<u64> {
