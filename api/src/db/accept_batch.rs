@@ -197,11 +197,12 @@ impl AcceptBatch {
 
     fn schedule(&self, writer: &Writer) {
         let waiting = self.waiting.clone();
-        let answers = Answers { waiting: self.waiting.clone(), taken: Arc::default(), answered: false };
-        let taken_replies = answers.taken.clone();
-        // The job may run twice (see `writer`); it takes messages only once.
+        // The job's callers: moved here when the job takes its messages, answered after
+        // the commit. The job may run twice (see `writer`); it takes messages only once.
+        let replies: Arc<Mutex<Option<Vec<Reply>>>> = Arc::default();
+        let taken_replies = replies.clone();
         let mut taken: Option<Vec<Prepared>> = None;
-        let job = move |conn: &mut AnyConnection, pass| {
+        let pending = writer.write_items(Durability::Flushed, move |conn, pass| {
             let messages = taken.get_or_insert_with(|| {
                 let mut waiting = lock(&waiting);
                 waiting.scheduled = false;
@@ -209,64 +210,35 @@ impl AcceptBatch {
                 std::mem::take(&mut waiting.messages)
             });
             insert_batch(conn, messages, pass)
-        };
-        // The writer thread answers the callers right after the commit: a task of their own
-        // runtime in between had to be scheduled first, on a busy worker thread, before
-        // any of them heard of a commit that had already happened.
-        writer.write_items_then(Durability::Flushed, job, move |outcome| answers.send(outcome));
-    }
-}
-
-/// The callers of one job: moved here when the job takes its messages, answered after the
-/// commit, or told that the writer stopped if the job is dropped unanswered.
-struct Answers {
-    waiting: Arc<Mutex<Waiting>>,
-    taken: Arc<Mutex<Option<Vec<Reply>>>>,
-    answered: bool,
-}
-
-impl Answers {
-    fn callers(&mut self) -> Vec<Reply> {
-        self.answered = true;
-        let taken = lock(&self.taken).take();
-        match taken {
-            Some(replies) => replies,
-            // The job never ran (the writer stopped): answer everyone waiting, and let the
-            // next accept schedule a job again.
-            None => {
-                let mut waiting = lock(&self.waiting);
-                waiting.scheduled = false;
-                waiting.messages.clear();
-                std::mem::take(&mut waiting.replies)
-            }
-        }
-    }
-
-    fn send(mut self, outcome: anyhow::Result<Vec<Option<String>>>) {
-        let replies = self.callers();
-        match outcome {
-            Ok(errors) => {
-                for (reply, error) in replies.into_iter().zip(errors) {
-                    let _ = reply.send(error.map_or(Ok(()), |e| Err(anyhow::anyhow!(e))));
+        });
+        let waiting = self.waiting.clone();
+        tokio::spawn(async move {
+            let outcome = pending.await;
+            let replies = match lock(&replies).take() {
+                Some(replies) => replies,
+                // The job never ran (the writer stopped): answer everyone waiting, and let
+                // the next accept schedule a job again.
+                None => {
+                    let mut waiting = lock(&waiting);
+                    waiting.scheduled = false;
+                    waiting.messages.clear();
+                    std::mem::take(&mut waiting.replies)
+                }
+            };
+            match outcome {
+                Ok(errors) => {
+                    for (reply, error) in replies.into_iter().zip(errors) {
+                        let _ = reply.send(error.map_or(Ok(()), |e| Err(anyhow::anyhow!(e))));
+                    }
+                }
+                Err(e) => {
+                    let error = format!("{e:#}");
+                    for reply in replies {
+                        let _ = reply.send(Err(anyhow::anyhow!("{error}")));
+                    }
                 }
             }
-            Err(e) => {
-                let error = format!("{e:#}");
-                for reply in replies {
-                    let _ = reply.send(Err(anyhow::anyhow!("{error}")));
-                }
-            }
-        }
-    }
-}
-
-impl Drop for Answers {
-    fn drop(&mut self) {
-        if !self.answered {
-            for reply in self.callers() {
-                let _ = reply.send(Err(anyhow::anyhow!("the database writer stopped")));
-            }
-        }
+        });
     }
 }
 
@@ -319,31 +291,6 @@ mod tests {
             let rows = stored(db).await;
             assert_eq!(rows.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(), ids);
             assert!(rows.iter().all(|(id, content)| content == format!("content of {id}").as_bytes()));
-        }
-    }
-
-    /// Accepts whose job is dropped unrun (here: a job ahead of it in the batch panics)
-    /// hear an error instead of waiting for ever, and the next accept schedules a job again.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn accepts_of_a_dropped_job_hear_an_error_and_later_ones_are_stored() {
-        for test_db in TestDb::both() {
-            let db = &test_db.db;
-            let busy = stall(db);
-            // The writer is inside the stall: what follows forms the next batch.
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            let panicking = db.write(Durability::Flushed, |_conn: &mut AnyConnection| -> anyhow::Result<()> {
-                panic!("a bug in a job")
-            });
-            let answers = futures_util::future::join_all(["a", "b"].map(|id| accept(db, message(id)))).await;
-            busy.await.unwrap();
-            assert!(panicking.await.is_err());
-            for answer in &answers {
-                let error = format!("{:#}", answer.as_ref().err().expect("not stored"));
-                assert!(error.contains("writer stopped"), "{error}");
-            }
-            assert!(matches!(accept(db, message("c")).await, Ok(Inserted::New)));
-            let rows: Vec<String> = stored(db).await.into_iter().map(|(id, _)| id).collect();
-            assert_eq!(rows, ["c"]);
         }
     }
 

@@ -82,15 +82,7 @@ struct TypedJob<T, F> {
     f: F,
     of_items: bool,
     output: Option<T>,
-    reply: Reply<T>,
-}
-
-/// Where a job's result goes once its commit is known.
-enum Reply<T> {
-    /// To the caller awaiting [`Pending`].
-    Channel(oneshot::Sender<anyhow::Result<T>>),
-    /// To a function, called on the writer thread (see [`Writer::write_items_then`]).
-    Call(Box<dyn FnOnce(anyhow::Result<T>) + Send>),
+    reply: oneshot::Sender<anyhow::Result<T>>,
 }
 
 impl<T, F> Job for TypedJob<T, F>
@@ -111,11 +103,8 @@ where
     fn finish(self: Box<Self>, committed: anyhow::Result<()>) {
         let TypedJob { output, reply, .. } = *self;
         let result = committed.and_then(|()| output.context("a write job finished without running"));
-        match reply {
-            // The caller may have gone away (request cancelled); its write stands regardless.
-            Reply::Channel(reply) => drop(reply.send(result)),
-            Reply::Call(f) => f(result),
-        }
+        // The caller may have gone away (request cancelled); its write stands regardless.
+        let _ = reply.send(result);
     }
 }
 
@@ -189,37 +178,13 @@ impl Writer {
         self.submit(durability, true, f)
     }
 
-    /// As [`Writer::write_items`], but the writer thread hands the result to `then` itself,
-    /// right after the commit: for a job that answers many callers (accepted messages),
-    /// each caller hears of its commit without waiting for one more task to be scheduled.
-    /// `then` is not called if the job is dropped unrun (the writer stopped or a job of its
-    /// batch panicked); whatever it owns is dropped then.
-    pub fn write_items_then<T, F>(
-        &self,
-        durability: Durability,
-        f: F,
-        then: impl FnOnce(anyhow::Result<T>) + Send + 'static,
-    ) where
-        T: Send + 'static,
-        F: FnMut(&mut AnyConnection, Pass) -> anyhow::Result<T> + Send + 'static,
-    {
-        self.enqueue(
-            durability,
-            Box::new(TypedJob { f, of_items: true, output: None, reply: Reply::Call(Box::new(then)) }),
-        );
-    }
-
     fn submit<T, F>(&self, durability: Durability, of_items: bool, f: F) -> Pending<T>
     where
         T: Send + 'static,
         F: FnMut(&mut AnyConnection, Pass) -> anyhow::Result<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        self.enqueue(durability, Box::new(TypedJob { f, of_items, output: None, reply: Reply::Channel(reply) }));
-        Pending(answer)
-    }
-
-    fn enqueue(&self, durability: Durability, job: Box<dyn Job>) {
+        let job = Box::new(TypedJob { f, of_items, output: None, reply });
         let queue = match durability {
             Durability::Flushed => &self.flushed,
             Durability::Relaxed => &self.relaxed,
@@ -227,6 +192,7 @@ impl Writer {
         if let Err(mpsc::SendError(job)) = queue.send(job) {
             job.finish(Err(anyhow::anyhow!("the database writer stopped")));
         }
+        Pending(answer)
     }
 }
 
