@@ -17,7 +17,7 @@
 //! (500), `POSTAMT_BENCH_RATE_SECONDS` (10), `POSTAMT_BENCH_LOG_ROWS` (1000000),
 //! `POSTAMT_BENCH_DELIVERY_WORKERS` (4), `POSTAMT_BENCH_BACKENDS` (`sqlite,postgres`),
 //! `POSTAMT_BENCH_PG_URL` (`postgres://postgres@127.0.0.1:5432`), `POSTAMT_BENCH_BIN`,
-//! `POSTAMT_BENCH_SKIP_DEPS=1`.
+//! `POSTAMT_BENCH_RUST_LOG` (`warn`), `POSTAMT_BENCH_SKIP_DEPS=1`.
 
 mod api;
 mod ceiling;
@@ -94,6 +94,8 @@ struct Settings {
     rate_seconds: u32,
     log_rows: u64,
     delivery_workers: u32,
+    /// The server's `RUST_LOG`: `warn`, as `info` writes a line per request.
+    server_log: String,
     ceiling_messages: u32,
     backends: Vec<Backend>,
     skip_deps: bool,
@@ -133,6 +135,7 @@ impl Settings {
             rate_seconds: env_or("POSTAMT_BENCH_RATE_SECONDS", 10u32).clamp(1, 300),
             log_rows: env_or("POSTAMT_BENCH_LOG_ROWS", 1_000_000u64).clamp(1000, 50_000_000),
             delivery_workers: env_or("POSTAMT_BENCH_DELIVERY_WORKERS", 4u32).clamp(1, 64),
+            server_log: env_or("POSTAMT_BENCH_RUST_LOG", "warn".to_owned()),
             ceiling_messages: 20_000,
             backends,
             skip_deps: std::env::var("POSTAMT_BENCH_SKIP_DEPS").is_ok_and(|v| v == "1"),
@@ -188,7 +191,7 @@ fn err_string(e: &anyhow::Error) -> String {
 
 async fn run(s: &Settings, figures: &mut Figures) -> Result<()> {
     println!("Postamt outbox benchmark");
-    println!("  server binary: {}", s.bin.display());
+    println!("  server binary: {} (RUST_LOG={})", s.bin.display(), s.server_log);
     println!("  machine: {} cores, load average {}", cores(), loadavg());
     if !s.skip_deps {
         let script = s.repo.join("scripts/lib/bench-deps.sh");

@@ -149,7 +149,7 @@ impl Server {
             .arg(s.delivery_workers.to_string())
             .arg("--data-dir")
             .arg(data_dir)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", &s.server_log)
             .env("POSTAMT_ADMIN_PASSWORD", PASSWORD)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
