@@ -6,10 +6,10 @@ use std::io::Write;
 
 // jemalloc instead of glibc's malloc: the send path allocates and frees many small buffers
 // across threads (request parsing, the stored message, SMTP composing), and glibc's malloc,
-// free and malloc_consolidate took over a tenth of Postamt's CPU. In alternating
-// bench runs jemalloc cut Postamt's CPU per message by about a fifth (75 -> 58 us) at a
-// start RSS of 18-19 MiB instead of 15-16 and the same export peak (49-54 MiB); mimalloc
-// (tried earlier) saved about 8 % and took the export peak to 86-89 MiB.
+// free and malloc_consolidate took over a tenth of Postamt's CPU. In alternating bench
+// runs jemalloc cut Postamt's CPU per message by about a fifth (75 -> 58 us), at a start
+// RSS of 18-19.5 MiB instead of 15-16.5 and an export peak over 1 M rows of 46-54.5 MiB
+// (glibc: 43-59); mimalloc (tried earlier) saved about 8 % and took that peak to 86-89 MiB.
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
