@@ -100,6 +100,12 @@ pub struct Config {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "POSTAMT_WORKERS")]
     pub workers: Option<usize>,
+
+    /// Believe `X-Forwarded-Proto` / `Forwarded: proto=` from a reverse proxy: when it says
+    /// `https`, the session cookie is `Secure` and responses carry Strict-Transport-Security.
+    /// Only set this when every request passes such a proxy, which overwrites the header.
+    #[arg(long, env = "POSTAMT_TRUST_FORWARDED_PROTO")]
+    pub trust_forwarded_proto: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -136,6 +142,7 @@ impl Config {
             log_retention_days: 90,
             failed_retention_days: 7,
             instance_id: None,
+            trust_forwarded_proto: false,
         }
     }
 

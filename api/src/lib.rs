@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod content_coding;
 pub mod crypto;
 pub mod db;
 pub mod delivery;
@@ -18,6 +19,7 @@ pub mod ids;
 pub mod openapi;
 pub mod rate_limit;
 pub mod routes;
+pub mod security_headers;
 pub mod settings_snapshot;
 pub mod startup;
 pub mod state;

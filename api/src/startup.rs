@@ -12,16 +12,16 @@ use crate::fresh_cache::FreshCache;
 use crate::openapi::ApiDoc;
 use crate::rate_limit::RateLimiter;
 use crate::routes;
+use crate::security_headers::ProxyTrust;
 use crate::state::AppState;
 use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, DefaultHeaders};
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use secrecy::SecretString;
 use std::net::{SocketAddr, TcpListener};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
-use utoipa_swagger_ui::SwaggerUi;
 
 /// Test mails one caller may run per minute.
 const TESTS_PER_MINUTE: usize = 10;
@@ -116,11 +116,14 @@ impl Application {
         background.push(delivery::spawn_retention(state.clone()));
         // The JSON of a message with base64 attachments is about 4/3 of its size.
         let body_limit = limits.max_message_bytes / 3 * 4 + 1024 * 1024;
+        let docs = web::Data::new(routes::api_docs::ApiDocs::new(&crate::openapi::spec())?);
+        let proxy_trust = web::Data::new(ProxyTrust { forwarded_proto: config.trust_forwarded_proto });
         let mut server = HttpServer::new(move || {
-            let (app, spec) = App::new()
+            let (app, _spec) = App::new()
                 .into_utoipa_app()
                 .openapi(ApiDoc::openapi())
                 .app_data(state.clone())
+                .app_data(proxy_trust.clone())
                 .app_data(
                     web::QueryConfig::default()
                         .error_handler(|e, _| ApiError::Malformed(format!("invalid query string: {e}")).into()),
@@ -132,19 +135,8 @@ impl Application {
                 .configure(routes::api(body_limit))
                 .split_for_parts();
             app.wrap(from_fn(crate::telemetry::log_request))
-                .wrap(
-                    DefaultHeaders::new()
-                        .add(("X-Content-Type-Options", "nosniff"))
-                        .add(("Referrer-Policy", "no-referrer"))
-                        .add(("X-Frame-Options", "DENY")),
-                )
-                .route(
-                    "/api-docs",
-                    web::get().to(|| async {
-                        HttpResponse::PermanentRedirect().insert_header(("Location", "/api-docs/")).finish()
-                    }),
-                )
-                .service(SwaggerUi::new("/api-docs/{_:.*}").url("/api-docs/openapi.json", spec))
+                .wrap(from_fn(crate::security_headers::add))
+                .configure(routes::api_docs::configure(docs.clone()))
                 .configure(routes::static_files::configure(static_dir.clone()))
                 .default_service(web::to(routes::static_files::not_found))
         })

@@ -1,6 +1,7 @@
 //! HTTP routes. Every API handler is registered in [`api`] through utoipa-actix-web, which
 //! adds it to the router and to the OpenAPI document in one step.
 
+pub mod api_docs;
 mod api_keys;
 mod etag;
 mod health;

@@ -4,6 +4,7 @@ use crate::auth::{admin_password, client_key, throttle, tokens, AdminSession, Vi
 use crate::db::{self, now, utc};
 use crate::error::{ApiError, Context};
 use crate::extract::ValidJson;
+use crate::security_headers::ProxyTrust;
 use crate::state::AppState;
 use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
@@ -58,7 +59,8 @@ pub async fn create_session(
         .internal("creating the session")?;
     tracing::info!("admin signed in");
 
-    let secure = req.connection_info().scheme() == "https";
+    // Postamt speaks plain HTTP; only a trusted proxy can say the client used HTTPS.
+    let secure = req.app_data::<web::Data<ProxyTrust>>().is_some_and(|trust| trust.is_https(req.head()));
     let cookie = Cookie::build(SESSION_COOKIE, token)
         .path("/")
         .http_only(true)

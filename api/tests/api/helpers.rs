@@ -52,13 +52,19 @@ impl Drop for TestApp {
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// [`spawn_app`] with changes to the test configuration (a static dir, a flag).
+pub async fn spawn_app_with(backend: Backend, change: impl FnOnce(&mut Config)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let database = match backend {
         Backend::Sqlite => None,
         Backend::Postgres => Some(PgDatabase::create()),
     };
-    let config =
+    let mut config =
         Config::for_tests(data_dir.path().to_path_buf(), database.as_ref().map(|d| d.url.clone()), ADMIN_PASSWORD);
+    change(&mut config);
     let app = Application::build(config).await.expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();

@@ -69,11 +69,9 @@ async fn the_log_pages_filters_and_exports_without_bodies() {
     assert!(metrics.contains("postamt_delivery_latency_seconds_count 3"));
 }
 
-#[tokio::test]
-async fn a_large_export_streams_in_batches_instead_of_one_buffer() {
+/// 12,000 delivered rows written with SQL: three slices of the export.
+fn fill_log(app: &crate::helpers::TestApp) {
     use diesel::{Connection, RunQueryDsl};
-    let server = SmtpServer::start(&[]);
-    let (app, key) = app_sending_to(Backend::Sqlite, &server).await;
     let mut conn =
         diesel::SqliteConnection::establish(app.data_dir.path().join("postamt.sqlite3").to_str().unwrap()).unwrap();
     diesel::sql_query(
@@ -83,6 +81,13 @@ async fn a_large_export_streams_in_batches_instead_of_one_buffer() {
     )
     .execute(&mut conn)
     .unwrap();
+}
+
+#[tokio::test]
+async fn a_large_export_streams_in_batches_instead_of_one_buffer() {
+    let server = SmtpServer::start(&[]);
+    let (app, key) = app_sending_to(Backend::Sqlite, &server).await;
+    fill_log(&app);
     let response =
         app.anonymous().get(app.url("/api/v1/mail-log/export?format=ndjson")).bearer_auth(&key).send().await.unwrap();
     assert_eq!(response.status(), 200);
@@ -92,4 +97,40 @@ async fn a_large_export_streams_in_batches_instead_of_one_buffer() {
     assert_eq!(text.lines().count(), 12000);
     let last: MailLogEntry = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(last.category, "bulk");
+}
+
+#[tokio::test]
+async fn the_export_is_gzipped_as_a_stream_when_the_client_accepts_it() {
+    use std::io::Read;
+    let server = SmtpServer::start(&[]);
+    let (app, key) = app_sending_to(Backend::Sqlite, &server).await;
+    fill_log(&app);
+    let export = |accept: Option<&'static str>| {
+        let mut request = app.anonymous().get(app.url("/api/v1/mail-log/export?format=csv")).bearer_auth(&key);
+        if let Some(accept) = accept {
+            request = request.header("Accept-Encoding", accept);
+        }
+        async move { request.send().await.unwrap() }
+    };
+
+    let plain = export(None).await;
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain = plain.bytes().await.unwrap();
+    let refused = export(Some("gzip;q=0, br")).await;
+    assert!(refused.headers().get("content-encoding").is_none(), "gzip;q=0 refuses gzip");
+    assert_eq!(refused.bytes().await.unwrap(), plain);
+
+    let zipped = export(Some("gzip, deflate, br")).await;
+    assert_eq!(zipped.status(), 200);
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    assert_eq!(zipped.headers()["vary"], "Accept-Encoding");
+    assert!(zipped.content_length().is_none(), "streamed, not buffered whole");
+    let zipped = zipped.bytes().await.unwrap();
+    assert!(zipped.len() * 5 < plain.len(), "{} bytes gzipped of {} plain", zipped.len(), plain.len());
+    // One gzip member (GzDecoder reads only the first), byte for byte the plain CSV.
+    let mut unzipped = vec![];
+    flate2::read::GzDecoder::new(&zipped[..]).read_to_end(&mut unzipped).expect("valid gzip");
+    assert_eq!(unzipped.len(), plain.len());
+    assert!(unzipped == plain, "the gzipped export differs from the plain one");
+    assert_eq!(String::from_utf8(unzipped).unwrap().lines().count(), 12001, "header and 12,000 rows");
 }

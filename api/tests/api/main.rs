@@ -11,6 +11,7 @@ mod mail_settings;
 mod mail_test;
 mod messages;
 mod openapi;
+mod page_delivery;
 mod secrets_at_rest;
 mod sender_preview;
 mod session;

@@ -1,14 +1,15 @@
 //! The full mail log as a download, streamed in batches so that a million rows need no
 //! more memory than ten.
 
-use super::{csv, timestamp};
+use super::{csv, gzip_stream, timestamp};
 use crate::auth::{scopes, Authorized};
+use crate::content_coding::{self, Coding};
 use crate::db;
 use crate::db::mail_log::Row;
 use crate::domain::Violations;
 use crate::error::ApiError;
 use crate::state::AppState;
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
 use futures_util::stream;
 use futures_util::StreamExt;
@@ -38,7 +39,8 @@ enum Format {
 }
 
 /// Download the mail log, oldest first, as CSV (UTF-8 with BOM, safe to open in
-/// spreadsheet programs) or as NDJSON (one `MailLogEntry` per line).
+/// spreadsheet programs) or as NDJSON (one `MailLogEntry` per line). Sent gzip-compressed
+/// (`Content-Encoding: gzip`) when the request's `Accept-Encoding` allows it.
 #[utoipa::path(
     tag = "mail-log",
     params(ExportQuery),
@@ -52,6 +54,7 @@ enum Format {
 )]
 #[get("/api/v1/mail-log/export")]
 pub async fn export_mail_log(
+    req: HttpRequest,
     state: web::Data<AppState>,
     _auth: Authorized<scopes::LogRead>,
     query: web::Query<ExportQuery>,
@@ -79,13 +82,65 @@ pub async fn export_mail_log(
         Format::Csv => web::Bytes::from(format!("\u{feff}{}\r\n", csv::HEADER.join(","))),
         Format::Ndjson => web::Bytes::new(),
     };
-    let chunks = produce(state.db.clone(), format, from, to);
-    let body = stream::once(async move { Ok::<_, actix_web::Error>(head) }).chain(chunks);
-    Ok(HttpResponse::Ok()
+    let gzip = content_coding::negotiate(req.headers(), &[Coding::Gzip]) == Coding::Gzip;
+    let chunks = produce(state.db.clone(), format, from, to, gzip);
+    let mut response = HttpResponse::Ok();
+    response
         .content_type(content_type)
         .insert_header(("Content-Disposition", format!("attachment; filename=\"{filename}\"")))
         .insert_header(("Cache-Control", "no-store"))
-        .streaming(body))
+        .insert_header(("Vary", "Accept-Encoding"));
+    if !gzip {
+        let plain = chunks.map(|chunk| chunk.map(Encoded::into_plain));
+        return Ok(response.streaming(stream::once(async move { Ok::<_, actix_web::Error>(head) }).chain(plain)));
+    }
+    // One gzip member: header, the pieces in order, then the trailer summed up on the way.
+    let head = gzip_stream::compress(&head).map_err(|e| ApiError::Internal(e.into()))?;
+    let trailer = std::sync::Arc::new(std::sync::Mutex::new(gzip_stream::Trailer::default()));
+    let sums = trailer.clone();
+    let pieces = stream::once(async move { Ok(Encoded::Gzip(head)) }).chain(chunks).map(move |chunk| {
+        chunk.map(|encoded| match encoded {
+            Encoded::Gzip(piece) => {
+                sums.lock().unwrap_or_else(|e| e.into_inner()).add(&piece);
+                web::Bytes::from(piece.deflate)
+            }
+            Encoded::Plain(bytes) => bytes,
+        })
+    });
+    let end = stream::once(async move {
+        let trailer = std::mem::take(&mut *trailer.lock().unwrap_or_else(|e| e.into_inner()));
+        Ok(web::Bytes::from(trailer.finish()))
+    });
+    let header = stream::once(async { Ok::<_, actix_web::Error>(web::Bytes::from_static(&gzip_stream::HEADER)) });
+    Ok(response.insert_header(("Content-Encoding", "gzip")).streaming(header.chain(pieces).chain(end)))
+}
+
+/// A slice as it leaves the blocking thread: plain, or already compressed there.
+enum Encoded {
+    Plain(web::Bytes),
+    Gzip(gzip_stream::Piece),
+}
+
+impl Encoded {
+    fn new(rendered: Vec<u8>, gzip: bool) -> anyhow::Result<Encoded> {
+        Ok(if gzip && !rendered.is_empty() {
+            Encoded::Gzip(gzip_stream::compress(&rendered)?)
+        } else {
+            Encoded::Plain(rendered.into())
+        })
+    }
+
+    fn into_plain(self) -> web::Bytes {
+        match self {
+            Encoded::Plain(bytes) => bytes,
+            // Not made without gzip.
+            Encoded::Gzip(piece) => piece.deflate.into(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, Encoded::Plain(bytes) if bytes.is_empty())
+    }
 }
 
 /// The log as of the request, in id ranges of `SLICE`, read and rendered `AHEAD` at a time
@@ -101,7 +156,8 @@ fn produce(
     format: Format,
     from: Option<NaiveDateTime>,
     to: Option<NaiveDateTime>,
-) -> impl futures_util::Stream<Item = Result<web::Bytes, actix_web::Error>> {
+    gzip: bool,
+) -> impl futures_util::Stream<Item = Result<Encoded, actix_web::Error>> {
     let span = {
         let db = db.clone();
         async move { db.run(db::mail_log::id_span).await }
@@ -117,9 +173,11 @@ fn produce(
                 .map(move |ids| {
                     let db = db.clone();
                     async move {
-                        db.run(move |conn| Ok(render(format, db::mail_log::export_range(conn, from, to, ids)?)))
-                            .await
-                            .map_err(failed)
+                        db.run(move |conn| {
+                            Encoded::new(render(format, db::mail_log::export_range(conn, from, to, ids)?), gzip)
+                        })
+                        .await
+                        .map_err(failed)
                     }
                 })
                 .buffered(AHEAD);
@@ -134,7 +192,7 @@ fn produce(
             *broken = chunk.is_err();
             std::future::ready(Some(chunk))
         })
-        .filter(|chunk| std::future::ready(!matches!(chunk, Ok(bytes) if bytes.is_empty())))
+        .filter(|chunk| std::future::ready(!matches!(chunk, Ok(encoded) if encoded.is_empty())))
 }
 
 fn failed(e: anyhow::Error) -> actix_web::Error {
@@ -142,7 +200,7 @@ fn failed(e: anyhow::Error) -> actix_web::Error {
     actix_web::error::ErrorInternalServerError("export failed")
 }
 
-fn render(format: Format, rows: Vec<Row>) -> web::Bytes {
+fn render(format: Format, rows: Vec<Row>) -> Vec<u8> {
     let mut out = Vec::with_capacity(rows.len() * 200);
     let mut csv = csv::Rows::default();
     for r in rows {
@@ -155,5 +213,5 @@ fn render(format: Format, rows: Vec<Row>) -> web::Bytes {
             }
         }
     }
-    web::Bytes::from(out)
+    out
 }

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 mod csv;
 mod export;
+mod gzip_stream;
 pub use export::export_mail_log;
 
 fn timestamp(v: &mut Violations, field: &str, raw: Option<&str>) -> Option<NaiveDateTime> {
