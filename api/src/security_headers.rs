@@ -21,11 +21,16 @@ pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-e
      img-src 'self'; font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 
-/// The API docs (Swagger UI): as the page, without wasm, and with `data:` images, which
-/// Swagger UI's stylesheet uses for its icons.
-pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+/// The API docs (Swagger UI): as the page, without wasm, with `data:` images, which Swagger
+/// UI's stylesheet uses for its icons, and the one inline `<style>` its logo brings
+/// ([`SWAGGER_LOGO_STYLE`]), allowed by its hash rather than by `'unsafe-inline'`.
+pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='; img-src 'self' data:; \
      font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; \
      frame-ancestors 'none'";
+
+/// The `<style>` element Swagger UI renders inside its SVG logo; [`DOCS_CSP`] names its hash.
+pub const SWAGGER_LOGO_STYLE: &str = ".logo_small_svg__cls-2{fill:#fff}.logo_small_svg__cls-3{fill:#85ea2d}";
 
 /// Browser features the page never needs, switched off for it and anything it could load.
 pub const PERMISSIONS_POLICY: &str = "accelerometer=(), autoplay=(), camera=(), display-capture=(), \
@@ -137,5 +142,18 @@ mod tests {
             assert!(csp.contains("frame-ancestors 'none'") && csp.contains("base-uri 'none'"), "{csp}");
         }
         assert!(PAGE_CSP.contains("'wasm-unsafe-eval'"));
+    }
+
+    #[test]
+    fn the_docs_policy_names_the_hash_of_swagger_uis_logo_style() {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(SWAGGER_LOGO_STYLE));
+        assert!(DOCS_CSP.contains(&format!("'sha256-{hash}'")), "{DOCS_CSP}");
+        // A Swagger UI update that changes the logo's style shows here, not only in Chromium.
+        let config = std::sync::Arc::new(utoipa_swagger_ui::Config::new(["/api-docs/openapi.json"]));
+        let bundle = utoipa_swagger_ui::serve("swagger-ui-standalone-preset.js", config).unwrap().unwrap();
+        let bundle = String::from_utf8_lossy(&bundle.bytes);
+        assert!(bundle.contains(SWAGGER_LOGO_STYLE), "Swagger UI's logo style changed: update DOCS_CSP");
     }
 }
