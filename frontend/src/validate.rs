@@ -195,7 +195,7 @@ pub fn check_mailbox(addr: &str, required: bool) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::DateTime;
+    use postamt_wire::time::DateTime;
     use postamt_wire::{AuthView, Encryption, TlsSettings};
 
     fn filled() -> Draft {
@@ -219,7 +219,7 @@ mod tests {
             reply_to_individual_sender: false,
             timeout_seconds: 20,
             version: 1,
-            updated_at: DateTime::UNIX_EPOCH,
+            updated_at: DateTime::from_rfc3339_text("1970-01-01T00:00:00Z"),
             updated_by: "admin".into(),
             warnings: vec![],
         }

@@ -1,6 +1,6 @@
 //! Sign-in sessions for the admin page and API keys for integrations.
 
-use chrono::{DateTime, Utc};
+use crate::time::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Header that must echo the session's CSRF token on state-changing requests made with the

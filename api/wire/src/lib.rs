@@ -14,6 +14,7 @@ pub mod mail_test;
 pub mod messages;
 pub mod problem;
 pub mod settings;
+pub mod time;
 
 pub use auth::*;
 pub use mail_log::*;

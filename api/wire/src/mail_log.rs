@@ -1,7 +1,7 @@
 //! The mail log: every delivery attempt and every test, without message bodies.
 
+use crate::time::{DateTime, Utc};
 use crate::{FailureClass, MessageStatus, SettingsField, StageName};
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// What a log entry records.

@@ -6,7 +6,7 @@
 //! German and English saying what to change. The transcript is masked at the source: AUTH
 //! payloads and the password (plain or base64) never appear in a result.
 
-use chrono::{DateTime, Utc};
+use crate::time::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::MailSettingsInput;

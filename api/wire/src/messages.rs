@@ -1,7 +1,7 @@
 //! Sending mail for every module: `POST /api/v1/messages` and the message status.
 
+use crate::time::{DateTime, Utc};
 use crate::{ActingUser, FailureClass, MailAddress, StageName};
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

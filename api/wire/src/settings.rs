@@ -1,6 +1,6 @@
 //! The shared outgoing-mail settings.
 
-use chrono::{DateTime, Utc};
+use crate::time::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Bounds and default of `timeout_seconds`, the deadline for a whole SMTP exchange.
