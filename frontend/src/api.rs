@@ -243,9 +243,14 @@ struct Reply {
 }
 
 impl Reply {
+    /// Where the answer stopped making sense, not serde_json's full message: formatting
+    /// that would add its error texts to the page's wasm for a case that only a broken
+    /// proxy or a version mismatch produces (the browser's network tab shows the body).
     fn json<T: DeserializeOwned>(&self) -> ApiResult<T> {
-        serde_json::from_str(&self.body)
-            .map_err(|e| ApiError::Unexpected { status: self.status, detail: format!("undecodable answer: {e}") })
+        serde_json::from_str(&self.body).map_err(|e| ApiError::Unexpected {
+            status: self.status,
+            detail: format!("undecodable answer at line {}, column {}", e.line(), e.column()),
+        })
     }
 
     fn versioned(&self) -> ApiResult<Versioned> {
@@ -256,10 +261,14 @@ impl Reply {
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> ApiResult<String> {
-    serde_json::to_string(value).map_err(|e| ApiError::Unexpected { status: 0, detail: e.to_string() })
+    // Only a map with non-string keys fails to serialise; the request types have none.
+    serde_json::to_string(value)
+        .map_err(|_| ApiError::Unexpected { status: 0, detail: "the request could not be encoded".to_owned() })
 }
 
-fn js_error_text(e: &JsValue) -> String {
+/// A readable text for a JavaScript error value. (Not `{:?}`: the page is built with
+/// `-Zfmt-debug=none`, which leaves `Debug` output empty to save space.)
+pub(crate) fn js_error_text(e: &JsValue) -> String {
     if let Some(err) = e.dyn_ref::<js_sys::Error>() {
         let name: String = err.name().into();
         if name == "TimeoutError" || name == "AbortError" {
@@ -267,7 +276,9 @@ fn js_error_text(e: &JsValue) -> String {
         }
         return err.message().into();
     }
-    e.as_string().unwrap_or_else(|| format!("{e:?}"))
+    e.as_string()
+        .or_else(|| js_sys::JSON::stringify(e).ok().and_then(|s| s.as_string()))
+        .unwrap_or_else(|| "unknown error".to_owned())
 }
 
 /// A request that gives up after [`TIMEOUT_MS`].

@@ -88,12 +88,12 @@ pub fn App() -> impl IntoView {
     let signed_in = Signal::derive(move || phase.get() == Phase::SignedIn);
 
     view! {
-        <a class="skip-link" href="#main">{move || i18n.t().skip_to_content}</a>
+        <a class="skip-link" href="#main">{i18n.text(|t| t.skip_to_content)}</a>
         <Header signed_in=signed_in on_signed_out=on_signed_out tab=tab />
         <main id="main" tabindex="-1">
             {move || match phase.get() {
                 Phase::Checking => {
-                    view! { <p class="page-loading" aria-busy="true">{move || i18n.t().loading}</p> }.into_any()
+                    view! { <p class="page-loading" aria-busy="true">{i18n.text(|t| t.loading)}</p> }.into_any()
                 }
                 Phase::CheckFailed(error) => {
                     let detail = match &error {
@@ -103,11 +103,11 @@ pub fn App() -> impl IntoView {
                     view! {
                         <div class="panel notice notice-error" role="alert">
                             <p>
-                                {move || i18n.t().server_unreachable}
+                                {i18n.text(|t| t.server_unreachable)}
                                 {move || detail.map(|s| format!(" ({})", i18n.lang().problem_title(s)))}
                             </p>
                             <button type="button" class="button" on:click=move |_| check_session()>
-                                {move || i18n.t().retry}
+                                {i18n.text(|t| t.retry)}
                             </button>
                         </div>
                     }

@@ -1,9 +1,9 @@
-// Starts the wasm app (a file rather than an inline script, so a strict Content-Security-Policy
-// with script-src 'self' works). __BUILD__ is replaced with a content hash by scripts/build-frontend.
-import init from "./app.js?v=__BUILD__";
+// Starts the wasm app (a file rather than an inline script, so the strict Content-Security-Policy
+// with script-src 'self' works). scripts/build-frontend fills in the content-named file names.
+import init from "./__APP_JS__";
 
 try {
-  await init({ module_or_path: "./app_bg.wasm?v=__BUILD__" });
+  await init({ module_or_path: "./__APP_WASM__" });
 } catch (e) {
   console.error(e);
   const boot = document.getElementById("boot");

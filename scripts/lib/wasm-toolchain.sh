@@ -11,18 +11,22 @@
 # Everything installed here lives outside the repository, in a per-machine cache:
 #   ${POSTAMT_CACHE:-$HOME/.cache/postamt}/wasm-bindgen-<version>/bin/wasm-bindgen
 #   ${POSTAMT_CACHE:-$HOME/.cache/postamt}/binaryen-132/node_modules/.bin/wasm-opt
+#   ${POSTAMT_CACHE:-$HOME/.cache/postamt}/terser-<version>/node_modules/.bin/terser
 #
 # Functions (each returns non-zero on failure; none changes the caller's shell options):
 #   wasm_toolchain_ensure          all of the below; sets WASM_BINDGEN and WASM_OPT
 #   wasm_toolchain_ensure_apt      Debian packages (apt-get update once, only when installing)
 #   wasm_toolchain_ensure_bindgen  wasm-bindgen-cli at the Cargo.lock version; sets WASM_BINDGEN
 #   wasm_toolchain_ensure_binaryen npm binaryen@132.0.0; sets WASM_OPT
+#   wasm_toolchain_ensure_terser   npm terser (minifies the JS glue); sets TERSER
 #   wasm_toolchain_cargo ARGS...   Debian's cargo set up for a wasm32 build with build-std
 
 POSTAMT_ROOT="${POSTAMT_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 POSTAMT_CACHE="${POSTAMT_CACHE:-${HOME:-/root}/.cache/postamt}"
-WASM_TOOLCHAIN_APT_PACKAGES=(rustc-web cargo-web rust-web-src rust-web-llvm lld-22)
+# brotli, zopfli: the page's precompressed .br and .gz copies (scripts/build-frontend).
+WASM_TOOLCHAIN_APT_PACKAGES=(rustc-web cargo-web rust-web-src rust-web-llvm lld-22 brotli zopfli)
 WASM_TOOLCHAIN_BINARYEN_VERSION="132.0.0"
+WASM_TOOLCHAIN_TERSER_VERSION="5.51.4"
 WASM_TOOLCHAIN_TARGET="wasm32-unknown-unknown"
 WASM_TOOLCHAIN_CARGO="/usr/bin/cargo"
 WASM_TOOLCHAIN_RUSTC="/usr/bin/rustc"
@@ -131,35 +135,45 @@ wasm_toolchain_ensure_bindgen() {
     WASM_BINDGEN="$dir/bin/wasm-bindgen"
 }
 
-_wt_install_binaryen() {
-    local dir="$1"
-    [ -x "$dir/node_modules/.bin/wasm-opt" ] && return 0
+# Installs the npm package $2 (name@version) into $1, which then has node_modules/.bin/$3.
+_wt_install_npm() {
+    local dir="$1" package="$2" bin="$3"
+    [ -x "$dir/node_modules/.bin/$bin" ] && return 0
     local tmp="$dir.partial"
     rm -rf "$tmp" && mkdir -p "$tmp" || return 1
-    _wt_log "installing npm binaryen@$WASM_TOOLCHAIN_BINARYEN_VERSION into $dir"
+    _wt_log "installing npm $package into $dir"
     (
         cd "$tmp" &&
             npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false \
-                npm install --no-save --loglevel=error --prefix "$tmp" \
-                "binaryen@$WASM_TOOLCHAIN_BINARYEN_VERSION" >/dev/null
+                npm install --no-save --loglevel=error --prefix "$tmp" "$package" >/dev/null
     ) || { rm -rf "$tmp"; return 1; }
-    [ -x "$tmp/node_modules/.bin/wasm-opt" ] ||
-        { _wt_die "npm binaryen did not provide wasm-opt"; rm -rf "$tmp"; return 1; }
+    [ -x "$tmp/node_modules/.bin/$bin" ] ||
+        { _wt_die "npm $package did not provide $bin"; rm -rf "$tmp"; return 1; }
     rm -rf "$dir" && mv -T "$tmp" "$dir"
 }
 
 wasm_toolchain_ensure_binaryen() {
     local dir="$POSTAMT_CACHE/binaryen-${WASM_TOOLCHAIN_BINARYEN_VERSION%%.*}"
     if [ ! -x "$dir/node_modules/.bin/wasm-opt" ]; then
-        _wt_locked binaryen _wt_install_binaryen "$dir" || return 1
+        _wt_locked binaryen _wt_install_npm "$dir" "binaryen@$WASM_TOOLCHAIN_BINARYEN_VERSION" wasm-opt || return 1
     fi
     WASM_OPT="$dir/node_modules/.bin/wasm-opt"
+}
+
+# terser minifies wasm-bindgen's JS glue (a quarter smaller gzipped).
+wasm_toolchain_ensure_terser() {
+    local dir="$POSTAMT_CACHE/terser-$WASM_TOOLCHAIN_TERSER_VERSION"
+    if [ ! -x "$dir/node_modules/.bin/terser" ]; then
+        _wt_locked terser _wt_install_npm "$dir" "terser@$WASM_TOOLCHAIN_TERSER_VERSION" terser || return 1
+    fi
+    TERSER="$dir/node_modules/.bin/terser"
 }
 
 wasm_toolchain_ensure() {
     wasm_toolchain_ensure_apt &&
         wasm_toolchain_ensure_bindgen &&
-        wasm_toolchain_ensure_binaryen
+        wasm_toolchain_ensure_binaryen &&
+        wasm_toolchain_ensure_terser
 }
 
 # Debian's cargo for the wasm32 frontend build: Debian's rustc (rustup's cannot use Debian's

@@ -1,7 +1,7 @@
 //! A minimal W3C WebDriver client for Debian's Chromium through `/usr/bin/chromedriver`.
 //!
 //! Only what the browser tests use: navigate, find by CSS, click, type, read properties and
-//! text, run a script, take a screenshot. Every interaction re-finds its element by selector
+//! text, run a script, take a screenshot, send a DevTools command. Every interaction re-finds its element by selector
 //! and retries while the page re-renders, so waiting is always for a condition, bounded.
 
 use std::net::TcpListener;
@@ -169,6 +169,12 @@ impl Browser {
     /// Runs `script` (a function body; `arguments[i]` are `args`) and returns its value.
     pub fn exec(&self, script: &str, args: Vec<Value>) -> Value {
         self.must("POST", "/execute/sync", json!({ "script": script, "args": args }))
+    }
+
+    /// A Chrome DevTools Protocol command through chromedriver (`goog/cdp/execute`), e.g.
+    /// `Emulation.setCPUThrottlingRate` or `Page.addScriptToEvaluateOnNewDocument`.
+    pub fn cdp(&self, command: &str, params: Value) -> Value {
+        self.must("POST", "/goog/cdp/execute", json!({ "cmd": command, "params": params }))
     }
 
     /// The ids of the elements matching `css` right now (possibly none).

@@ -7,14 +7,14 @@ use leptos::prelude::*;
 
 use crate::fault::TestFault;
 use crate::form::fields::dom_id;
-use crate::i18n::{I18n, Texts};
+use crate::i18n::I18n;
 use crate::state::Feedback;
 
 /// Id of the hint of a failed test mail beside the field at fault.
 pub const TEST_HINT_ID: &str = "test-hint";
 
-/// Picks a text from the current language's [`Texts`].
-pub type Text = fn(&'static Texts) -> &'static str;
+/// Picks a text from the current language's texts.
+pub use crate::i18n::Text;
 
 /// A text of the current language as a signal (`tr(|t| t.host_help)`).
 pub fn tr(text: Text) -> Signal<&'static str> {

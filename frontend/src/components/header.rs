@@ -75,15 +75,15 @@ pub fn Header(signed_in: Signal<bool>, on_signed_out: Callback<()>, tab: RwSigna
     view! {
         <header class="topbar">
             <div class="topbar-inner">
-                <span class="brand">{move || i18n.t().app_name}</span>
+                <span class="brand">{i18n.text(|t| t.app_name)}</span>
                 <Show when=move || signed_in.get()>
-                    <nav class="tabs" aria-label=move || i18n.t().nav_label>
+                    <nav class="tabs" aria-label=i18n.text(|t| t.nav_label)>
                         {tab_link(Tab::Settings, "tab-settings", |t| t.tab_email)}
                         {tab_link(Tab::Errors, "tab-errors", |t| t.tab_errors)}
                     </nav>
                 </Show>
                 <div class="topbar-tools">
-                    <div class="lang-switch" role="group" aria-label=move || i18n.t().language>
+                    <div class="lang-switch" role="group" aria-label=i18n.text(|t| t.language)>
                         {lang_button(Lang::De, "lang-de", "Deutsch")}
                         {lang_button(Lang::En, "lang-en", "English")}
                     </div>
@@ -95,13 +95,13 @@ pub fn Header(signed_in: Signal<bool>, on_signed_out: Callback<()>, tab: RwSigna
                             disabled=move || signing_out.get()
                             on:click=sign_out
                         >
-                            {move || i18n.t().logout}
+                            {i18n.text(|t| t.logout)}
                         </button>
                     </Show>
                 </div>
             </div>
             <Show when=move || failed.get() && signed_in.get()>
-                <p class="topbar-error" role="alert">{move || i18n.t().logout_failed}</p>
+                <p class="topbar-error" role="alert">{i18n.text(|t| t.logout_failed)}</p>
             </Show>
         </header>
     }

@@ -112,7 +112,7 @@ pub fn History(version: Signal<Option<i64>>) -> impl IntoView {
                 open.set(now_open);
             }
         >
-            <summary>{move || i18n.t().history_title}</summary>
+            <summary>{i18n.text(|t| t.history_title)}</summary>
             {entries}
         </details>
     }

@@ -14,7 +14,6 @@ const DEFAULT_DAYS: i32 = 30;
 #[component]
 pub fn LogExport() -> impl IntoView {
     let i18n = I18n::get();
-    let t = move || i18n.t().log;
     let format = RwSignal::new(ExportFormat::Csv);
     let from = RwSignal::new(Ymd::today_minus(DEFAULT_DAYS).to_input());
     let to = RwSignal::new(Ymd::today_minus(0).to_input());
@@ -27,11 +26,11 @@ pub fn LogExport() -> impl IntoView {
 
     view! {
         <section class="panel log-export" aria-labelledby="export-title">
-            <h2 id="export-title">{move || t().export_title}</h2>
-            <p class="section-help">{move || t().export_intro}</p>
+            <h2 id="export-title">{i18n.text(|t| t.log.export_title)}</h2>
+            <p class="section-help">{i18n.text(|t| t.log.export_intro)}</p>
             <div class="export-row">
                 <div class="field">
-                    <label for="export-format">{move || t().export_format}</label>
+                    <label for="export-format">{i18n.text(|t| t.log.export_format)}</label>
                     <select
                         id="export-format"
                         on:change=move |ev| {
@@ -41,15 +40,15 @@ pub fn LogExport() -> impl IntoView {
                         }
                     >
                         <option value="csv" prop:selected=move || format.get() == ExportFormat::Csv>
-                            {move || t().export_csv}
+                            {i18n.text(|t| t.log.export_csv)}
                         </option>
                         <option value="ndjson" prop:selected=move || format.get() == ExportFormat::Ndjson>
-                            {move || t().export_ndjson}
+                            {i18n.text(|t| t.log.export_ndjson)}
                         </option>
                     </select>
                 </div>
                 <div class="field">
-                    <label for="export-from">{move || t().export_from}</label>
+                    <label for="export-from">{i18n.text(|t| t.log.export_from)}</label>
                     <input
                         type="date"
                         id="export-from"
@@ -60,7 +59,7 @@ pub fn LogExport() -> impl IntoView {
                     />
                 </div>
                 <div class="field">
-                    <label for="export-to">{move || t().export_to}</label>
+                    <label for="export-to">{i18n.text(|t| t.log.export_to)}</label>
                     <input
                         type="date"
                         id="export-to"
@@ -82,12 +81,12 @@ pub fn LogExport() -> impl IntoView {
                         }
                     }
                 >
-                    {move || t().export_download}
+                    {i18n.text(|t| t.log.export_download)}
                 </a>
             </div>
-            <p class="field-help" id="export-range-help">{move || t().export_range_help}</p>
+            <p class="field-help" id="export-range-help">{i18n.text(|t| t.log.export_range_help)}</p>
             <Show when=invalid>
-                <p class="field-error" role="alert">{move || t().export_range_invalid}</p>
+                <p class="field-error" role="alert">{i18n.text(|t| t.log.export_range_invalid)}</p>
             </Show>
         </section>
     }

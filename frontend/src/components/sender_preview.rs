@@ -89,13 +89,13 @@ pub fn SenderPreview(form: FormState) -> impl IntoView {
             let has_reply_to = reply_to.is_some();
             view! {
                 <dl class="facts preview-values">
-                    <dt>{move || t().preview_from}</dt>
+                    <dt>{i18n.text(|t| t.test.preview_from)}</dt>
                     <dd id="preview-from">{mailbox(&s.from)}</dd>
-                    <dt>{move || t().preview_reply_to}</dt>
+                    <dt>{i18n.text(|t| t.test.preview_reply_to)}</dt>
                     <dd id="preview-reply-to" class:muted=!has_reply_to>
                         {move || reply_to.clone().unwrap_or_else(|| t().preview_none.to_owned())}
                     </dd>
-                    <dt>{move || t().preview_envelope}</dt>
+                    <dt>{i18n.text(|t| t.test.preview_envelope)}</dt>
                     <dd id="preview-envelope">{s.envelope_from.clone()}</dd>
                 </dl>
             }
@@ -104,11 +104,11 @@ pub fn SenderPreview(form: FormState) -> impl IntoView {
 
     view! {
         <aside class="sender-preview" aria-labelledby="preview-title">
-            <p class="preview-title" id="preview-title">{move || t().preview_title}</p>
-            <p class="field-help">{move || t().preview_intro}</p>
+            <p class="preview-title" id="preview-title">{i18n.text(|t| t.test.preview_title)}</p>
+            <p class="field-help">{i18n.text(|t| t.test.preview_intro)}</p>
             <div class="row row-even preview-user">
                 <div class="field">
-                    <label for="preview-acting-name">{move || t().acting_name_label}</label>
+                    <label for="preview-acting-name">{i18n.text(|t| t.test.acting_name_label)}</label>
                     <input
                         type="text"
                         id="preview-acting-name"
@@ -120,7 +120,7 @@ pub fn SenderPreview(form: FormState) -> impl IntoView {
                     />
                 </div>
                 <div class="field">
-                    <label for="preview-acting-address">{move || t().acting_address_label}</label>
+                    <label for="preview-acting-address">{i18n.text(|t| t.test.acting_address_label)}</label>
                     <input
                         type="text"
                         id="preview-acting-address"

@@ -265,7 +265,7 @@ pub fn TestPanel(form: FormState) -> impl IntoView {
         let abort = match AbortController::new() {
             Ok(abort) => abort,
             Err(e) => {
-                run.set(Run::Failed(ApiError::Network(format!("{e:?}"))));
+                run.set(Run::Failed(ApiError::Network(crate::api::js_error_text(&e))));
                 return;
             }
         };
@@ -321,8 +321,8 @@ pub fn TestPanel(form: FormState) -> impl IntoView {
 
     view! {
         <section class="panel test-panel" id="test" aria-labelledby="test-title">
-            <h2 id="test-title">{move || t().title}</h2>
-            <p class="section-help">{move || t().intro}</p>
+            <h2 id="test-title">{i18n.text(|t| t.test.title)}</h2>
+            <p class="section-help">{i18n.text(|t| t.test.intro)}</p>
             // A form of its own, so Enter in its inputs runs the test (and never saves the settings).
             <form class="test-form" novalidate on:submit=start>
                 <div class="row row-even">
@@ -340,25 +340,25 @@ pub fn TestPanel(form: FormState) -> impl IntoView {
                         })
                     />
                     <div class="field">
-                        <label for="test-mode">{move || t().mode_label}</label>
+                        <label for="test-mode">{i18n.text(|t| t.test.mode_label)}</label>
                         <select
                             id="test-mode"
                             aria-describedby="help-test-mode"
                             on:change=move |ev| mode.set(parse_mode(&event_target_value(&ev)))
                         >
                             <option value="send" prop:selected=move || mode.get() == MailTestMode::Send>
-                                {move || t().mode_send}
+                                {i18n.text(|t| t.test.mode_send)}
                             </option>
                             <option value="probe" prop:selected=move || mode.get() == MailTestMode::Probe>
-                                {move || t().mode_probe}
+                                {i18n.text(|t| t.test.mode_probe)}
                             </option>
                         </select>
-                        <p class="field-help" id="help-test-mode">{move || t().mode_help}</p>
+                        <p class="field-help" id="help-test-mode">{i18n.text(|t| t.test.mode_help)}</p>
                     </div>
                 </div>
                 <fieldset class="subgroup">
-                    <legend>{move || t().acting_legend}</legend>
-                    <p class="field-help">{move || t().acting_help}</p>
+                    <legend>{i18n.text(|t| t.test.acting_legend)}</legend>
+                    <p class="field-help">{i18n.text(|t| t.test.acting_help)}</p>
                     <div class="row row-even">
                         <PanelInput
                             field=test_fields::ACTING_NAME
@@ -390,7 +390,7 @@ pub fn TestPanel(form: FormState) -> impl IntoView {
                     </button>
                     <Show when=move || running.get()>
                         <button type="button" id="test-cancel" class="button" on:click=cancel>
-                            {move || t().cancel}
+                            {i18n.text(|t| t.test.cancel)}
                         </button>
                         <progress
                             class="test-progress"

@@ -108,7 +108,7 @@ fn FailureView(failure: Failure) -> impl IntoView {
         {failure.detail.map(|d| {
             view! {
                 <p class="failure-detail">
-                    {move || i18n.t().test.technical_cause} ": " <code>{d}</code>
+                    {i18n.text(|t| t.test.technical_cause)} ": " <code>{d}</code>
                 </p>
             }
         })}
@@ -128,7 +128,7 @@ fn Transcript(lines: Vec<TranscriptLine>) -> impl IntoView {
     let i18n = I18n::get();
     let count = lines.len();
     let body = if lines.is_empty() {
-        view! { <p class="muted">{move || i18n.t().test.transcript_empty}</p> }.into_any()
+        view! { <p class="muted">{i18n.text(|t| t.test.transcript_empty)}</p> }.into_any()
     } else {
         let rows = lines
             .into_iter()
@@ -146,14 +146,14 @@ fn Transcript(lines: Vec<TranscriptLine>) -> impl IntoView {
             })
             .collect_view();
         view! {
-            <p class="muted small">{move || i18n.t().test.transcript_legend}</p>
+            <p class="muted small">{i18n.text(|t| t.test.transcript_legend)}</p>
             <pre class="transcript mono">{rows}</pre>
         }
         .into_any()
     };
     view! {
         <details id="test-transcript" class="result-details">
-            <summary>{move || i18n.t().test.transcript_title} {format!(" ({count})")}</summary>
+            <summary>{i18n.text(|t| t.test.transcript_title)} {format!(" ({count})")}</summary>
             {body}
         </details>
     }
@@ -177,13 +177,13 @@ fn Certificate(tls: TlsInfo) -> impl IntoView {
     view! {
         <details id="test-tls" class="result-details" data-verified=verified.to_string()>
             <summary>
-                {move || t().tls_title} ": "
+                {i18n.text(|t| t.test.tls_title)} ": "
                 <span class=if verified { "tls-ok" } else { "tls-bad" }>
                     {move || if verified { t().tls_verified } else { t().tls_not_verified }}
                 </span>
             </summary>
             <dl class="facts">
-                <dt>{move || t().tls_verification}</dt>
+                <dt>{i18n.text(|t| t.test.tls_verification)}</dt>
                 <dd id="test-tls-verified" data-verified=verified.to_string()>
                     {move || {
                         if verified {
@@ -194,7 +194,7 @@ fn Certificate(tls: TlsInfo) -> impl IntoView {
                         }
                     }}
                 </dd>
-                <dt>{move || t().tls_protocol}</dt>
+                <dt>{i18n.text(|t| t.test.tls_protocol)}</dt>
                 <dd>
                     {move || {
                         let mut s = or_unknown(&protocol);
@@ -204,21 +204,21 @@ fn Certificate(tls: TlsInfo) -> impl IntoView {
                         s
                     }}
                 </dd>
-                <dt>{move || t().tls_subject}</dt>
+                <dt>{i18n.text(|t| t.test.tls_subject)}</dt>
                 <dd class="mono">{move || or_unknown(&subject)}</dd>
-                <dt>{move || t().tls_issuer}</dt>
+                <dt>{i18n.text(|t| t.test.tls_issuer)}</dt>
                 <dd class="mono">{move || or_unknown(&issuer)}</dd>
-                <dt>{move || t().tls_sans}</dt>
+                <dt>{i18n.text(|t| t.test.tls_sans)}</dt>
                 <dd class="mono">
                     {move || if sans.is_empty() { t().unknown.to_owned() } else { sans.join(", ") }}
                 </dd>
-                <dt>{move || t().tls_not_before}</dt>
+                <dt>{i18n.text(|t| t.test.tls_not_before)}</dt>
                 <dd>{move || date(&not_before)}</dd>
-                <dt>{move || t().tls_not_after}</dt>
+                <dt>{i18n.text(|t| t.test.tls_not_after)}</dt>
                 <dd>{move || date(&not_after)}</dd>
-                <dt>{move || t().tls_fingerprint}</dt>
+                <dt>{i18n.text(|t| t.test.tls_fingerprint)}</dt>
                 <dd class="mono fingerprint">{move || or_unknown(&fingerprint)}</dd>
-                <dt>{move || t().tls_chain}</dt>
+                <dt>{i18n.text(|t| t.test.tls_chain)}</dt>
                 <dd>{tls.chain_length}</dd>
             </dl>
         </details>
@@ -266,22 +266,22 @@ pub fn TestResultView(result: MailTestResult) -> impl IntoView {
                 {summary}
             </p>
             {failure.map(|f| view! { <FailureView failure=f /> })}
-            {(ok && !probe).then(|| view! { <p>{move || t().check_mailbox}</p> })}
+            {(ok && !probe).then(|| view! { <p>{i18n.text(|t| t.test.check_mailbox)}</p> })}
             {probe_note.map(|n| view! { <p class="notice notice-info probe-note">{move || i18n.lang().pick(&n.de, &n.en).to_owned()}</p> })}
 
-            <h3 class="result-heading">{move || t().stages_title}</h3>
+            <h3 class="result-heading">{i18n.text(|t| t.test.stages_title)}</h3>
             <ol class="stages">{stages.into_iter().map(|s| view! { <StageItem stage=s /> }).collect_view()}</ol>
 
             <dl class="facts">
-                {peer.map(|p| view! { <dt>{move || t().server}</dt><dd class="mono">{p}</dd> })}
-                <dt>{move || t().total}</dt>
+                {peer.map(|p| view! { <dt>{i18n.text(|t| t.test.server)}</dt><dd class="mono">{p}</dd> })}
+                <dt>{i18n.text(|t| t.test.total)}</dt>
                 <dd>{move || i18n.lang().duration(duration_ms)}</dd>
-                {message_id.map(|m| view! { <dt>{move || t().message_id}</dt><dd class="mono">{m}</dd> })}
-                <dt>{move || t().preview_from}</dt>
+                {message_id.map(|m| view! { <dt>{i18n.text(|t| t.test.message_id)}</dt><dd class="mono">{m}</dd> })}
+                <dt>{i18n.text(|t| t.test.preview_from)}</dt>
                 <dd>{mailbox(&sender.from)}</dd>
-                <dt>{move || t().preview_reply_to}</dt>
+                <dt>{i18n.text(|t| t.test.preview_reply_to)}</dt>
                 <dd>{move || reply_to.clone().unwrap_or_else(|| t().preview_none.to_owned())}</dd>
-                <dt>{move || t().preview_envelope}</dt>
+                <dt>{i18n.text(|t| t.test.preview_envelope)}</dt>
                 <dd>{sender.envelope_from.clone()}</dd>
             </dl>
 

@@ -178,8 +178,8 @@ pub fn ErrorLogPage() -> impl IntoView {
 
     view! {
         <section class="error-log" id="errors" aria-labelledby="errors-title">
-            <h1 id="errors-title">{move || t().title}</h1>
-            <p class="lead">{move || t().intro}</p>
+            <h1 id="errors-title">{i18n.text(|t| t.log.title)}</h1>
+            <p class="lead">{i18n.text(|t| t.log.intro)}</p>
             <LogExport />
             <div class="log-toolbar">
                 <button
@@ -189,7 +189,7 @@ pub fn ErrorLogPage() -> impl IntoView {
                     disabled=move || busy.get()
                     on:click=move |_| fetch()
                 >
-                    {move || t().refresh}
+                    {i18n.text(|t| t.log.refresh)}
                 </button>
                 <p class="muted" id="errors-updated" aria-live="polite">
                     {move || data.with(|d| d.as_ref().map(|d| i18n.lang().updated_at(&i18n.lang().time_of_day(d.at_ms))))}

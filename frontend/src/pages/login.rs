@@ -87,16 +87,16 @@ pub fn LoginPage(expired: bool, on_signed_in: Callback<()>) -> impl IntoView {
 
     view! {
         <section class="panel login" aria-labelledby="login-title">
-            <h1 id="login-title">{move || i18n.t().login_title}</h1>
+            <h1 id="login-title">{i18n.text(|t| t.login_title)}</h1>
             <Show when=move || expired>
-                <p class="notice notice-info" role="status">{move || i18n.t().session_expired}</p>
+                <p class="notice notice-info" role="status">{i18n.text(|t| t.session_expired)}</p>
             </Show>
-            <p class="lead">{move || i18n.t().login_intro}</p>
+            <p class="lead">{i18n.text(|t| t.login_intro)}</p>
             <form on:submit=submit novalidate>
                 // There is one admin account; naming it lets password managers file the password.
                 <input type="text" name="username" value="admin" autocomplete="username" hidden readonly />
                 <div class="field">
-                    <label for="login-password">{move || i18n.t().login_password}</label>
+                    <label for="login-password">{i18n.text(|t| t.login_password)}</label>
                     <input
                         type="password"
                         id="login-password"

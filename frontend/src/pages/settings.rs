@@ -46,20 +46,20 @@ pub fn SettingsPage() -> impl IntoView {
 
     view! {
         <section class="settings" id="email" aria-labelledby="settings-title">
-            <h1 id="settings-title">{move || i18n.t().settings_title}</h1>
-            <p class="lead">{move || i18n.t().settings_intro}</p>
-            <p class="notice notice-info">{move || i18n.t().settings_shared}</p>
+            <h1 id="settings-title">{i18n.text(|t| t.settings_title)}</h1>
+            <p class="lead">{i18n.text(|t| t.settings_intro)}</p>
+            <p class="notice notice-info">{i18n.text(|t| t.settings_shared)}</p>
             {move || match load.get() {
                 Load::Loading => {
-                    view! { <p class="page-loading" aria-busy="true">{move || i18n.t().settings_loading}</p> }
+                    view! { <p class="page-loading" aria-busy="true">{i18n.text(|t| t.settings_loading)}</p> }
                         .into_any()
                 }
                 Load::Failed(error) => {
                     view! {
                         <div class="panel notice notice-error" role="alert">
-                            <p>{move || i18n.t().settings_load_failed} " " {move || error_text(&error, i18n.lang())}</p>
+                            <p>{i18n.text(|t| t.settings_load_failed)} " " {move || error_text(&error, i18n.lang())}</p>
                             <button type="button" class="button" on:click=move |_| fetch()>
-                                {move || i18n.t().retry}
+                                {i18n.text(|t| t.retry)}
                             </button>
                         </div>
                     }
@@ -243,8 +243,8 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
         {saved_line}
         <form class="settings-form" novalidate on:submit=save>
             <fieldset class="panel">
-                <legend>{move || i18n.t().section_connection}</legend>
-                <p class="section-help">{move || i18n.t().settings_source}</p>
+                <legend>{i18n.text(|t| t.section_connection)}</legend>
+                <p class="section-help">{i18n.text(|t| t.settings_source)}</p>
                 <TextField field=fields::HOST label=|t| t.host_label value=form.host help=tr(|t| t.host_help) />
                 <div class="row">
                     <SelectField
@@ -279,7 +279,7 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
             </fieldset>
 
             <fieldset class="panel">
-                <legend>{move || i18n.t().section_sender}</legend>
+                <legend>{i18n.text(|t| t.section_sender)}</legend>
                 <TextField
                     field=fields::SENDER_NAME
                     label=|t| t.sender_name_label
@@ -296,7 +296,7 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
             </fieldset>
 
             <fieldset class="panel">
-                <legend>{move || i18n.t().section_auth}</legend>
+                <legend>{i18n.text(|t| t.section_auth)}</legend>
                 <CheckboxField
                     field=fields::AUTH_ENABLED
                     label=|t| t.auth_enabled_label
@@ -334,7 +334,7 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
             </fieldset>
 
             <fieldset class="panel">
-                <legend>{move || i18n.t().section_tls}</legend>
+                <legend>{i18n.text(|t| t.section_tls)}</legend>
                 <TextAreaField
                     field=fields::TLS_TRUSTED_CA_PEM
                     label=|t| t.tls_ca_label
@@ -351,7 +351,7 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
             </fieldset>
 
             <fieldset class="panel">
-                <legend>{move || i18n.t().section_more}</legend>
+                <legend>{i18n.text(|t| t.section_more)}</legend>
                 <div class="sender-options">
                     <div class="sender-options-fields">
                         <CheckboxField
@@ -385,10 +385,10 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
                         disabled=move || !dirty.get() || busy.get()
                         on:click=discard
                     >
-                        {move || i18n.t().discard}
+                        {i18n.text(|t| t.discard)}
                     </button>
                     <Show when=move || dirty.get()>
-                        <span class="dirty-flag">{move || i18n.t().unsaved_changes}</span>
+                        <span class="dirty-flag">{i18n.text(|t| t.unsaved_changes)}</span>
                     </Show>
                 </div>
                 <div class="action-status">
@@ -401,7 +401,7 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
                             disabled=move || busy.get()
                             on:click=reload
                         >
-                            {move || i18n.t().reload}
+                            {i18n.text(|t| t.reload)}
                         </button>
                     </Show>
                 </div>
@@ -424,12 +424,12 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
                                 disabled=move || busy.get()
                                 on:click=move |_| confirm_remove.set(true)
                             >
-                                {move || i18n.t().remove}
+                                {i18n.text(|t| t.remove)}
                             </button>
                         }
                     }
                 >
-                    <p role="alert">{move || i18n.t().remove_question}</p>
+                    <p role="alert">{i18n.text(|t| t.remove_question)}</p>
                     <div class="action-buttons">
                         <button
                             type="button"
@@ -438,10 +438,10 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
                             disabled=move || busy.get()
                             on:click=remove
                         >
-                            {move || i18n.t().remove_confirm}
+                            {i18n.text(|t| t.remove_confirm)}
                         </button>
                         <button type="button" class="button" on:click=move |_| confirm_remove.set(false)>
-                            {move || i18n.t().cancel}
+                            {i18n.text(|t| t.cancel)}
                         </button>
                     </div>
                 </Show>
