@@ -67,7 +67,7 @@ impl SmtpSession {
         let started = Instant::now();
         let deadline = started + cfg.timeout;
         let credentials = cfg.credentials.as_ref();
-        let redactor = Redactor::new(credentials.map(|c| c.username.as_str()), credentials.map(|c| &c.password));
+        let redactor = Redactor::new(credentials);
         let transcript = Transcript::new(started, redactor.clone());
         let ehlo_name = if is_valid_ehlo_name(&cfg.ehlo_name) {
             cfg.ehlo_name.clone()
