@@ -306,6 +306,19 @@ pub(crate) fn hint(class: C, cx: &HintContext<'_>) -> (String, String) {
                 ),
             )
         }
+        C::AuthMechanismUnsupported if cx.mechanisms.is_some_and(|m| m.split(' ').any(|m| m == "XOAUTH2")) => {
+            let offered = cx.mechanisms.unwrap_or("?");
+            (
+                format!(
+                    "{host} bietet nur die Anmeldeverfahren {offered} an und nimmt kein Passwort an, aber OAuth 2.0 \
+                     (XOAUTH2). Stellen Sie die Anmeldung auf OAuth 2.0 um (Microsoft 365 oder Google)."
+                ),
+                format!(
+                    "{host} offers only the login methods {offered}: no password, but OAuth 2.0 (XOAUTH2). Switch \
+                     the login to OAuth 2.0 (Microsoft 365 or Google)."
+                ),
+            )
+        }
         C::AuthMechanismUnsupported => {
             let offered = cx.mechanisms.unwrap_or("?");
             (
@@ -704,6 +717,8 @@ mod tests {
         assert!(de.contains("XOAUTH2") && en.contains("does not offer login with OAuth 2.0"), "{en}");
         cx.oauth = false;
         assert!(hint(C::AuthMechanismUnsupported, &cx).1.contains("PLAIN or LOGIN"));
+        cx.mechanisms = Some("XOAUTH2 OAUTHBEARER");
+        assert!(hint(C::AuthMechanismUnsupported, &cx).1.contains("Switch the login to OAuth 2.0"));
         assert!(hint(C::BasicAuthDisabled, &cx).1.contains("OAuth 2.0"));
     }
 }

@@ -301,6 +301,12 @@ async fn only_unsupported_auth_mechanisms() {
     let (_, json) = run(&cfg).await;
     assert_failure(&json, "auth", "auth_mechanism_unsupported", Some("auth.enabled"));
     assert!(json["failure"]["hint_en"].as_str().unwrap().contains("XOAUTH2"));
+    // A password cannot be used there, a token could.
+    assert!(
+        json["failure"]["hint_en"].as_str().unwrap().contains("Switch the login to OAuth 2.0"),
+        "{}",
+        pretty(&json)
+    );
 }
 
 #[tokio::test]

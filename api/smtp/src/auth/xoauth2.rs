@@ -43,7 +43,7 @@ pub(super) async fn auth(
         command(st, conn, mask::auth_xoauth2_command(&response)).await?
     } else {
         st.transcript.info(format!(
-            "With the initial response AUTH XOAUTH2 would be {inline_len} octets, more than the {COMMAND_LINE_MAX} an \
+            "AUTH XOAUTH2 with the initial response would be {inline_len} octets, more than the {COMMAND_LINE_MAX} an \
              SMTP command line may have: the response follows on its own line after the server's 334."
         ));
         let reply = command(st, conn, Outgoing::public("AUTH XOAUTH2")).await?;
