@@ -147,7 +147,8 @@ pub enum StageName {
     Greeting,
     /// EHLO (HELO if the server does not know EHLO).
     Ehlo,
-    /// AUTH PLAIN or LOGIN. Skipped without authentication.
+    /// AUTH PLAIN or LOGIN with a password, XOAUTH2 with an OAuth 2.0 access token. Skipped
+    /// without authentication.
     Auth,
     MailFrom,
     RcptTo,

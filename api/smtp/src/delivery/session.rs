@@ -60,9 +60,9 @@ pub struct SmtpSession {
 
 impl SmtpSession {
     /// Resolve, connect, TLS (implicit) or STARTTLS (never silently plaintext when STARTTLS
-    /// is configured), greeting, EHLO and AUTH (PLAIN, else LOGIN), all under one deadline
-    /// of `cfg.timeout`. Fails with the stage, class, field and hint the test mail would
-    /// show for the same server.
+    /// is configured), greeting, EHLO and AUTH (a password with PLAIN, else LOGIN; an access
+    /// token with XOAUTH2), all under one deadline of `cfg.timeout`. Fails with the stage,
+    /// class, field and hint the test mail would show for the same server.
     pub async fn open(cfg: &DeliveryConfig) -> Result<SmtpSession, DeliveryFailure> {
         let started = Instant::now();
         let deadline = started + cfg.timeout;
