@@ -70,10 +70,6 @@ const APP_PASSWORD_TEXTS: &[&str] = &[
     "apppassword",
     "app-specific password",
     "invalidsecondfactor",
-    "5.7.139",
-    "smtpclientauthentication is disabled",
-    "basic authentication is disabled",
-    "basic auth is disabled",
     "modern authentication",
     "log in via your web browser",
     "please log in with your web browser",
@@ -81,9 +77,24 @@ const APP_PASSWORD_TEXTS: &[&str] = &[
     "weblogin",
 ];
 
-pub(crate) fn is_app_password_text(text: &str) -> bool {
+/// Microsoft's words for "SMTP AUTH is switched off" for the tenant or the mailbox, or
+/// blocked by security defaults: neither a password nor a token helps until it is enabled.
+const SMTP_AUTH_DISABLED_TEXTS: &[&str] =
+    &["5.7.139", "smtpclientauthentication is disabled", "smtp auth is disabled", "security defaults"];
+
+/// Texts by which a server says it takes no passwords at all any more (Microsoft
+/// `550 5.7.30 Basic authentication is not supported for Client Submission`): OAuth 2.0
+/// is needed.
+const BASIC_AUTH_DISABLED_TEXTS: &[&str] =
+    &["5.7.30 ", "basic authentication is not supported", "basic authentication is disabled", "basic auth is disabled"];
+
+fn contains_any(text: &str, needles: &[&str]) -> bool {
     let text = text.to_lowercase();
-    APP_PASSWORD_TEXTS.iter().any(|needle| text.contains(needle))
+    needles.iter().any(|needle| text.contains(needle))
+}
+
+pub(crate) fn is_app_password_text(text: &str) -> bool {
+    contains_any(text, APP_PASSWORD_TEXTS)
 }
 
 fn mentions_encryption(text: &str) -> bool {
@@ -131,8 +142,18 @@ pub(crate) fn reply_failure(stage: StageName, reply: &Reply, ctx: ReplyContext) 
     }
 }
 
+/// A password sign-in (PLAIN, LOGIN) that failed.
 fn auth_failure(reply: &Reply, text: &str, ctx: ReplyContext) -> Fail {
     let fail = |class, field| Fail::from_reply(class, field, reply);
+    // The enhanced code is part of the text for these checks (`5.7.30 ` with its space).
+    let coded = format!("{text} ");
+    // First: `535 5.7.139 … basic authentication is disabled` wants OAuth, not SMTP AUTH.
+    if reply.is_permanent() && contains_any(&coded, BASIC_AUTH_DISABLED_TEXTS) {
+        return fail(C::BasicAuthDisabled, Some(F::AuthPassword));
+    }
+    if reply.is_permanent() && contains_any(&coded, SMTP_AUTH_DISABLED_TEXTS) {
+        return fail(C::SmtpAuthDisabled, None);
+    }
     if reply.is_permanent() && is_app_password_text(text) {
         return fail(C::AppPasswordRequired, Some(F::AuthPassword));
     }
@@ -144,6 +165,26 @@ fn auth_failure(reply: &Reply, text: &str, ctx: ReplyContext) -> Fail {
         500 | 502 => fail(C::AuthNotOffered, Some(F::AuthEnabled)),
         code if (400..500).contains(&code) => fail(C::TemporaryFailure, None),
         code if (500..600).contains(&code) => fail(C::CredentialsRejected, Some(F::AuthPassword)),
+        _ => fail(C::ProtocolError, None),
+    }
+}
+
+/// An XOAUTH2 sign-in that failed with `reply` (after Google's error challenge, its
+/// final answer). Any other permanent refusal means the token was not accepted for this
+/// mailbox: expired, wrong scope or audience, or (Microsoft) the app has no right to the
+/// mailbox; the user name names the mailbox.
+pub(crate) fn xoauth2_failure(reply: &Reply, ctx: ReplyContext) -> Fail {
+    let fail = |class, field| Fail::from_reply(class, field, reply);
+    if reply.is_permanent() && contains_any(&reply.text(), SMTP_AUTH_DISABLED_TEXTS) {
+        return fail(C::SmtpAuthDisabled, None);
+    }
+    match reply.code {
+        538 => fail(C::AuthRequiresTls, Some(F::Encryption)),
+        530 | 523 if !ctx.encrypted => fail(C::AuthRequiresTls, Some(F::Encryption)),
+        504 => fail(C::AuthMechanismUnsupported, Some(F::AuthEnabled)),
+        500 | 502 => fail(C::AuthNotOffered, Some(F::AuthEnabled)),
+        code if (400..500).contains(&code) => fail(C::TemporaryFailure, None),
+        code if (500..600).contains(&code) => fail(C::OauthTokenRejected, Some(F::AuthUsername)),
         _ => fail(C::ProtocolError, None),
     }
 }
@@ -274,7 +315,19 @@ mod tests {
                 "5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.",
                 AUTHED
             ),
-            C::AppPasswordRequired
+            C::SmtpAuthDisabled
+        );
+        assert_eq!(
+            class(535, "5.7.139 Authentication unsuccessful, user is locked by your organization's security defaults policy. Contact your administrator.", AUTHED),
+            C::SmtpAuthDisabled
+        );
+        assert_eq!(
+            class(535, "5.7.139 Authentication unsuccessful, basic authentication is disabled.", AUTHED),
+            C::BasicAuthDisabled
+        );
+        assert_eq!(
+            class(550, "5.7.30 Basic authentication is not supported for Client Submission.", AUTHED),
+            C::BasicAuthDisabled
         );
         assert_eq!(class(535, "5.7.3 Authentication unsuccessful", AUTHED), C::CredentialsRejected);
         assert_eq!(
@@ -283,6 +336,19 @@ mod tests {
         );
         assert_eq!(class(454, "4.7.0 Temporary authentication failure", AUTHED), C::TemporaryFailure);
         assert_eq!(class(504, "5.5.4 Unrecognized authentication type", AUTHED), C::AuthMechanismUnsupported);
+    }
+
+    #[test]
+    fn xoauth2_replies() {
+        let f = |code, text| xoauth2_failure(&reply(code, text), AUTHED);
+        let ms = f(535, "5.7.3 Authentication unsuccessful");
+        assert_eq!((ms.class, ms.field), (C::OauthTokenRejected, Some(F::AuthUsername)));
+        assert_eq!(f(535, "5.7.8 Username and Password not accepted.").class, C::OauthTokenRejected);
+        let off = f(535, "5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant");
+        assert_eq!((off.class, off.field), (C::SmtpAuthDisabled, None));
+        assert_eq!(f(454, "4.7.0 Temporary authentication failure").class, C::TemporaryFailure);
+        assert_eq!(f(504, "5.5.4 Unrecognized authentication type").class, C::AuthMechanismUnsupported);
+        assert!(!f(454, "4.7.0 later").class.is_token_rejected());
     }
 
     #[test]

@@ -5,12 +5,61 @@ use std::time::Duration;
 use postamt_wire::{EffectiveSender, Encryption, MailTestMode, TIMEOUT_SECONDS_DEFAULT};
 use secrecy::SecretString;
 
-/// SMTP login. `Debug` shows `[REDACTED]` for the password.
+/// SMTP login: a user name and a password (AUTH PLAIN or LOGIN) or an OAuth 2.0 access
+/// token (AUTH XOAUTH2). `Debug` shows `[REDACTED]` for the secret.
 #[derive(Debug, Clone)]
 pub struct Credentials {
+    /// The login name; with XOAUTH2 the mailbox the token is for (`user=` of the payload).
     pub username: String,
-    pub password: SecretString,
+    pub secret: AuthSecret,
 }
+
+/// What proves the login, and so which SASL mechanism is used.
+#[derive(Debug, Clone)]
+pub enum AuthSecret {
+    /// AUTH PLAIN if offered, else AUTH LOGIN.
+    Password(SecretString),
+    /// An OAuth 2.0 bearer access token (Microsoft 365, Google), sent with AUTH XOAUTH2.
+    /// The caller obtains and refreshes it; a rejected token is reported as
+    /// [`postamt_wire::FailureClass::OauthTokenRejected`].
+    AccessToken(SecretString),
+}
+
+impl Credentials {
+    /// A user name and password.
+    pub fn password(username: impl Into<String>, password: impl Into<SecretString>) -> Self {
+        Credentials { username: username.into(), secret: AuthSecret::Password(password.into()) }
+    }
+
+    /// A mailbox and an OAuth 2.0 access token for it.
+    pub fn access_token(mailbox: impl Into<String>, token: impl Into<SecretString>) -> Self {
+        Credentials { username: mailbox.into(), secret: AuthSecret::AccessToken(token.into()) }
+    }
+
+    /// True for an OAuth 2.0 sign-in (XOAUTH2).
+    pub fn is_oauth(&self) -> bool {
+        matches!(self.secret, AuthSecret::AccessToken(_))
+    }
+
+    /// The password or the token.
+    pub(crate) fn secret(&self) -> &SecretString {
+        match &self.secret {
+            AuthSecret::Password(s) | AuthSecret::AccessToken(s) => s,
+        }
+    }
+}
+
+impl PartialEq for Credentials {
+    /// Equal only with the same kind of secret and the same secret.
+    fn eq(&self, other: &Self) -> bool {
+        use secrecy::ExposeSecret as _;
+        self.username == other.username
+            && self.is_oauth() == other.is_oauth()
+            && self.secret().expose_secret() == other.secret().expose_secret()
+    }
+}
+
+impl Eq for Credentials {}
 
 /// Everything one test uses. Build it with [`TestConfig::new`] and set the rest.
 #[derive(Debug, Clone)]
@@ -134,8 +183,18 @@ mod tests {
     }
 
     #[test]
-    fn debug_hides_the_password() {
-        let c = Credentials { username: "u".into(), password: SecretString::from("hunter2-secret") };
+    fn debug_hides_the_password_and_the_token() {
+        let c = Credentials::password("u", "hunter2-secret");
         assert!(!format!("{c:?}").contains("hunter2"));
+        let t = Credentials::access_token("u", "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.token-body");
+        assert!(!format!("{t:?}").contains("eyJ0eX"), "{t:?}");
+        assert!(t.is_oauth() && !c.is_oauth());
+    }
+
+    #[test]
+    fn credentials_compare_the_kind_of_secret_too() {
+        assert_eq!(Credentials::password("u", "same"), Credentials::password("u", "same"));
+        assert_ne!(Credentials::password("u", "same"), Credentials::access_token("u", "same"));
+        assert_ne!(Credentials::access_token("u", "a"), Credentials::access_token("u", "b"));
     }
 }

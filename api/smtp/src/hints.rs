@@ -29,6 +29,8 @@ pub(crate) struct HintContext<'a> {
     pub sender: &'a str,
     pub recipient: &'a str,
     pub username: Option<&'a str>,
+    /// The sign-in uses an OAuth 2.0 access token (XOAUTH2), not a password.
+    pub oauth: bool,
     /// The settings field at fault.
     pub field: Option<SettingsField>,
     /// The server's own words that decided the failure (`535 5.7.8 …`), masked.
@@ -289,6 +291,34 @@ pub(crate) fn hint(class: C, cx: &HintContext<'_>) -> (String, String) {
                  on port 465)."
             ),
         ),
+        C::AuthMechanismUnsupported if cx.oauth => {
+            let offered = cx.mechanisms.unwrap_or("?");
+            (
+                format!(
+                    "{host} bietet keine Anmeldung mit OAuth 2.0 (XOAUTH2) an, nur {offered}. OAuth 2.0 bieten z. B. \
+                     Microsoft 365 (smtp.office365.com) und Google (smtp.gmail.com) auf Port 587 mit STARTTLS; bei \
+                     anderen Servern melden Sie sich mit Benutzername und Passwort an."
+                ),
+                format!(
+                    "{host} does not offer login with OAuth 2.0 (XOAUTH2), only {offered}. OAuth 2.0 is offered e.g. \
+                     by Microsoft 365 (smtp.office365.com) and Google (smtp.gmail.com) on port 587 with STARTTLS; \
+                     with other servers log in with user name and password."
+                ),
+            )
+        }
+        C::AuthMechanismUnsupported if cx.mechanisms.is_some_and(|m| m.split(' ').any(|m| m == "XOAUTH2")) => {
+            let offered = cx.mechanisms.unwrap_or("?");
+            (
+                format!(
+                    "{host} bietet nur die Anmeldeverfahren {offered} an und nimmt kein Passwort an, aber OAuth 2.0 \
+                     (XOAUTH2). Stellen Sie die Anmeldung auf OAuth 2.0 um (Microsoft 365 oder Google)."
+                ),
+                format!(
+                    "{host} offers only the login methods {offered}: no password, but OAuth 2.0 (XOAUTH2). Switch \
+                     the login to OAuth 2.0 (Microsoft 365 or Google)."
+                ),
+            )
+        }
         C::AuthMechanismUnsupported => {
             let offered = cx.mechanisms.unwrap_or("?");
             (
@@ -339,6 +369,40 @@ pub(crate) fn hint(class: C, cx: &HintContext<'_>) -> (String, String) {
                  (with 2-step verification) or modern authentication (OAuth). Create an app password at your \
                  provider and enter it as the password; with Microsoft 365, “SMTP AUTH” must be enabled for the \
                  mailbox."
+            ),
+        ),
+        C::OauthTokenRejected => oauth_token_rejected_hint(cx),
+        C::SmtpAuthDisabled => {
+            let user = cx.username.unwrap_or("<Postfach>");
+            let user_en = cx.username.unwrap_or("<mailbox>");
+            (
+                format!(
+                    "{host} lässt die SMTP-Anmeldung nicht zu{said_de}: SMTP AUTH ist für den Mandanten oder das \
+                     Postfach ausgeschaltet, oder die Sicherheitsstandards (Security Defaults) von Microsoft Entra ID \
+                     sperren sie. Ein Exchange-Administrator schaltet es in der Exchange Online PowerShell ein: \
+                     Set-CASMailbox -Identity {user} -SmtpClientAuthenticationDisabled $false (für den ganzen \
+                     Mandanten: Set-TransportConfig -SmtpClientAuthenticationDisabled $false). Sind die \
+                     Sicherheitsstandards aktiv, muss ein Administrator sie ausschalten."
+                ),
+                format!(
+                    "{host} does not allow SMTP login{said_en}: SMTP AUTH is disabled for the tenant or the mailbox, \
+                     or Microsoft Entra ID security defaults block it. An Exchange administrator enables it in \
+                     Exchange Online PowerShell: Set-CASMailbox -Identity {user_en} \
+                     -SmtpClientAuthenticationDisabled $false (for the whole tenant: Set-TransportConfig \
+                     -SmtpClientAuthenticationDisabled $false). If security defaults are on, an administrator must \
+                     turn them off."
+                ),
+            )
+        }
+        C::BasicAuthDisabled => (
+            format!(
+                "{host} nimmt für SMTP keine Passwörter mehr an{said_de}: die Standardauthentifizierung ist \
+                 abgeschaltet, auch ein App-Passwort hilft nicht. Stellen Sie die Anmeldung auf OAuth 2.0 um \
+                 (Microsoft 365 oder Google)."
+            ),
+            format!(
+                "{host} no longer accepts passwords for SMTP{said_en}: basic authentication is switched off, and an \
+                 app password does not help either. Switch the login to OAuth 2.0 (Microsoft 365 or Google)."
             ),
         ),
         C::SenderRejected => {
@@ -420,6 +484,62 @@ pub(crate) fn hint(class: C, cx: &HintContext<'_>) -> (String, String) {
                 "Unexpected answer at “{}”{error_en}. Check that an SMTP server really runs at {host}:{port} and \
                  that port and encryption match.",
                 stage_en(cx.stage)
+            ),
+        ),
+    }
+}
+
+/// The token was rejected. Which provider said so shows in the enhanced code: Google
+/// answers `5.7.8` after its error challenge, Microsoft `5.7.3`.
+fn oauth_token_rejected_hint(cx: &HintContext<'_>) -> (String, String) {
+    let host = cx.host;
+    let user = cx.username.unwrap_or("");
+    let said_de = cx.reply.map(|r| format!(" (Antwort: „{r}“)")).unwrap_or_default();
+    let said_en = cx.reply.map(|r| format!(" (answer: “{r}”)")).unwrap_or_default();
+    let code = cx.reply.and_then(|r| r.split_whitespace().nth(1));
+    match code {
+        Some("5.7.8") => (
+            format!(
+                "{host} hat das OAuth-2.0-Zugriffstoken für „{user}“ abgelehnt{said_de}. Das Token muss den Bereich \
+                 (Scope) https://mail.google.com/ haben und für genau dieses Postfach ausgestellt sein: der \
+                 Benutzername muss die Adresse des Google-Kontos sein, für das das Token gilt (bei einem \
+                 Dienstkonto mit domänenweiter Delegierung das Postfach, in dessen Namen es handelt)."
+            ),
+            format!(
+                "{host} rejected the OAuth 2.0 access token for “{user}”{said_en}. The token needs the scope \
+                 https://mail.google.com/ and must be issued for exactly this mailbox: the user name must be the \
+                 address of the Google account the token is for (with a service account and domain-wide \
+                 delegation, the mailbox it acts for)."
+            ),
+        ),
+        Some("5.7.3") => (
+            format!(
+                "{host} hat das OAuth-2.0-Zugriffstoken für das Postfach „{user}“ abgelehnt{said_de}. Microsoft hat \
+                 das Token ausgestellt, aber Exchange Online lässt die App nicht an das Postfach: registrieren Sie \
+                 den Dienstprinzipal der App in der Exchange Online PowerShell mit New-ServicePrincipal \
+                 -AppId <Anwendungs-ID> -ObjectId <Objekt-ID der Unternehmensanwendung> und geben Sie ihm Zugriff \
+                 mit Add-MailboxPermission -Identity {user} -User <ID des Dienstprinzipals> -AccessRights \
+                 FullAccess. Die App braucht außerdem die Berechtigung SMTP.SendAsApp mit Administratorzustimmung."
+            ),
+            format!(
+                "{host} rejected the OAuth 2.0 access token for the mailbox “{user}”{said_en}. Microsoft issued the \
+                 token, but Exchange Online does not let the app use the mailbox: register the app's service \
+                 principal in Exchange Online PowerShell with New-ServicePrincipal -AppId <application ID> \
+                 -ObjectId <enterprise application object ID> and grant it access with Add-MailboxPermission \
+                 -Identity {user} -User <service principal ID> -AccessRights FullAccess. The app also needs the \
+                 SMTP.SendAsApp permission with admin consent."
+            ),
+        ),
+        _ => (
+            format!(
+                "{host} hat das OAuth-2.0-Zugriffstoken für „{user}“ abgelehnt{said_de}. Prüfen Sie, dass das Token \
+                 für dieses Postfach und für SMTP ausgestellt ist (Microsoft 365: SMTP.SendAsApp und die \
+                 Postfachberechtigung der App; Google: Bereich https://mail.google.com/)."
+            ),
+            format!(
+                "{host} rejected the OAuth 2.0 access token for “{user}”{said_en}. Check that the token is issued for \
+                 this mailbox and for SMTP (Microsoft 365: SMTP.SendAsApp and the app's mailbox permission; Google: \
+                 scope https://mail.google.com/)."
             ),
         ),
     }
@@ -537,6 +657,7 @@ mod tests {
             sender: "teambox@example.org",
             recipient: "someone@example.org",
             username: Some("teambox@example.org"),
+            oauth: false,
             field: None,
             reply: Some("535 5.7.8 nope"),
             detail: Some("connection reset"),
@@ -561,5 +682,43 @@ mod tests {
             assert_eq!(delivery != test, differs, "{class}");
             assert!(!delivery.1.contains("test"), "{class}: {}", delivery.1);
         }
+    }
+
+    #[test]
+    fn oauth_hints_name_the_provider_fix() {
+        let mut cx = HintContext {
+            purpose: Purpose::Test,
+            stage: StageName::Auth,
+            host: "smtp.office365.com",
+            port: 587,
+            encryption: Encryption::Starttls,
+            timeout_secs: 20,
+            sender: "teambox@example.org",
+            recipient: "someone@example.org",
+            username: Some("teambox@example.org"),
+            oauth: true,
+            field: None,
+            reply: Some("535 5.7.3 Authentication unsuccessful"),
+            detail: None,
+            tls: None,
+            mechanisms: Some("LOGIN XOAUTH2"),
+        };
+        let (de, en) = hint(C::OauthTokenRejected, &cx);
+        assert!(de.contains("New-ServicePrincipal") && en.contains("Add-MailboxPermission"), "{en}");
+        cx.reply = Some("535 5.7.8 Username and Password not accepted. For more information, go to …");
+        let (de, en) = hint(C::OauthTokenRejected, &cx);
+        assert!(de.contains("https://mail.google.com/") && en.contains("scope https://mail.google.com/"), "{en}");
+        cx.reply = Some("535 5.7.30 something else");
+        assert!(!hint(C::OauthTokenRejected, &cx).1.contains("New-ServicePrincipal"));
+        let (_, en) = hint(C::SmtpAuthDisabled, &cx);
+        assert!(en.contains("Set-CASMailbox -Identity teambox@example.org -SmtpClientAuthenticationDisabled $false"));
+        cx.mechanisms = Some("PLAIN LOGIN");
+        let (de, en) = hint(C::AuthMechanismUnsupported, &cx);
+        assert!(de.contains("XOAUTH2") && en.contains("does not offer login with OAuth 2.0"), "{en}");
+        cx.oauth = false;
+        assert!(hint(C::AuthMechanismUnsupported, &cx).1.contains("PLAIN or LOGIN"));
+        cx.mechanisms = Some("XOAUTH2 OAUTHBEARER");
+        assert!(hint(C::AuthMechanismUnsupported, &cx).1.contains("Switch the login to OAuth 2.0"));
+        assert!(hint(C::BasicAuthDisabled, &cx).1.contains("OAuth 2.0"));
     }
 }

@@ -11,9 +11,17 @@
 //! - **One deadline.** The whole exchange, from DNS lookup to QUIT, runs under one
 //!   `tokio::time::timeout`; a test ends within `timeout` plus a few milliseconds, whatever
 //!   the server does.
+//! - **Two kinds of sign-in.** A password ([`AuthSecret::Password`]) logs in with AUTH
+//!   PLAIN if offered, else AUTH LOGIN; an OAuth 2.0 access token
+//!   ([`AuthSecret::AccessToken`], Microsoft 365 and Google) with AUTH XOAUTH2, its
+//!   initial response moved to a line of its own when the command would exceed 512 octets.
+//!   A rejected token fails as `oauth_token_rejected`
+//!   ([`FailureClass::is_token_rejected`], [`DeliveryFailure::is_token_rejected`]), so a
+//!   caller can fetch a fresh token and try once more.
 //! - **No secret leaves.** AUTH payloads are built as secrets with a fixed mask for the
 //!   transcript; every text that reaches the result or a `tracing` event also passes a
-//!   redactor that removes the password, its base64 and the base64 of the AUTH PLAIN blob.
+//!   redactor that removes the password or token, its base64 and the base64 of the AUTH
+//!   PLAIN blob or the XOAUTH2 string.
 //! - **Probe delivers nothing.** `probe` mode stops at the 354 answer to DATA and closes the
 //!   connection without the final `.`: after 354 even RSET or QUIT would be message content.
 //!
@@ -50,7 +58,7 @@ use std::time::Instant;
 use chrono::Utc;
 use postamt_wire::{Failure, FailureClass, LocalizedText, MailTestMode, MailTestResult, SettingsField, StageName};
 
-pub use config::{default_ehlo_name, is_valid_ehlo_name, Credentials, TestConfig};
+pub use config::{default_ehlo_name, is_valid_ehlo_name, AuthSecret, Credentials, TestConfig};
 pub use delivery::{DeliveryConfig, DeliveryFailure, DeliveryReceipt, SmtpSession};
 pub use mask::MASK;
 pub use message::{build_test_mail, parse_address, InvalidAddress, TestMail};
@@ -68,7 +76,7 @@ use transcript::Transcript;
 pub async fn run_test(cfg: &TestConfig) -> MailTestResult {
     let started = Instant::now();
     let credentials = cfg.credentials.as_ref();
-    let redactor = Redactor::new(credentials.map(|c| c.username.as_str()), credentials.map(|c| &c.password));
+    let redactor = Redactor::new(credentials);
     let transcript = Transcript::new(started, redactor);
     let ehlo_name = if is_valid_ehlo_name(&cfg.ehlo_name) {
         cfg.ehlo_name.clone()
@@ -193,6 +201,7 @@ fn finish(cfg: &TestConfig, run: Run<'_>, started: Instant) -> MailTestResult {
             sender: &cfg.sender.envelope_from,
             recipient: &cfg.recipient,
             username: cfg.credentials.as_ref().map(|c| c.username.as_str()),
+            oauth: cfg.credentials.as_ref().is_some_and(Credentials::is_oauth),
             detail: detail.as_deref(),
             tls: run.tls.as_ref(),
             mechanisms: run.mechanisms.as_deref(),

@@ -240,14 +240,12 @@ mod tests {
     use super::*;
     use crate::config::Credentials;
     use postamt_wire::{ActingUser, EffectiveSender};
-    use secrecy::SecretString;
 
     fn config(force: bool) -> TestConfig {
         let user = ActingUser { name: Some("Erika Mustermann".into()), address: "erika@example.org".into() };
         let sender = EffectiveSender::apply("TEAMBOX", "teambox@example.org", force, true, Some(&user));
         let mut cfg = TestConfig::new("smtp.example.org", 587, Encryption::Starttls, sender, "someone@example.org");
-        cfg.credentials =
-            Some(Credentials { username: "teambox@example.org".into(), password: SecretString::from("pw-XYZ-123") });
+        cfg.credentials = Some(Credentials::password("teambox@example.org", "pw-XYZ-123"));
         cfg
     }
 

@@ -13,7 +13,6 @@ use common::delivery::*;
 use common::*;
 use postamt_smtp::{Credentials, DeliveryConfig, Encryption};
 use postamt_wire::{FailureClass, SettingsField, StageName};
-use secrecy::SecretString;
 
 /// Sends `n` messages over one session and checks the server got each intact, over one
 /// connection with one login. Returns messages per second.
@@ -220,8 +219,7 @@ async fn a_421_makes_the_session_unusable() {
 async fn wrong_password_fails_at_open_and_is_permanent() {
     let server = start("none", None, &[]).await;
     let mut cfg = delivery_config("127.0.0.1", server.port, Encryption::None, 10);
-    cfg.credentials =
-        Some(Credentials { username: USER.to_owned(), password: SecretString::from("Wrong-Password-42") });
+    cfg.credentials = Some(Credentials::password(USER, "Wrong-Password-42"));
     let failure = open(&cfg).await.unwrap_err();
     assert_eq!(failure.stage, StageName::Auth);
     assert_eq!(failure.class, FailureClass::CredentialsRejected);

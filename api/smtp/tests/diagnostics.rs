@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use postamt_smtp::{Credentials, Encryption};
 use postamt_wire::{ActingUser, EffectiveSender, MailTestMode};
-use secrecy::SecretString;
 
 fn all_ok(json: &serde_json::Value) -> bool {
     json["ok"] == true && json["failure"].is_null()
@@ -260,7 +259,7 @@ async fn wrong_password_is_rejected_and_never_shown() {
     let server = start_server("implicit", Some(&pki.localhost()), &[]).await;
     let mut cfg = config("localhost", server.port, Encryption::Tls, 10);
     cfg.trusted_ca_pem = Some(pki.ca_pem.clone());
-    cfg.credentials = Some(Credentials { username: USER.into(), password: SecretString::from("Wrong-Pass-4711") });
+    cfg.credentials = Some(Credentials::password(USER, "Wrong-Pass-4711"));
     let (result, json) = run(&cfg).await;
     assert_failure(&json, "auth", "credentials_rejected", Some("auth.password"));
     let auth = &result.stages[5];
@@ -276,22 +275,23 @@ async fn app_password_required() {
     let server = start_server("starttls", Some(&pki.localhost()), &["--auth-fail-reply", reply]).await;
     let mut cfg = config("localhost", server.port, Encryption::Starttls, 10);
     cfg.trusted_ca_pem = Some(pki.ca_pem.clone());
-    cfg.credentials = Some(Credentials { username: USER.into(), password: SecretString::from("normal-account-pw") });
+    cfg.credentials = Some(Credentials::password(USER, "normal-account-pw"));
     let (_, json) = run(&cfg).await;
     assert_failure(&json, "auth", "app_password_required", Some("auth.password"));
     assert!(json["failure"]["hint_de"].as_str().unwrap().contains("App-Passwort"));
 }
 
 #[tokio::test]
-async fn modern_auth_reply_means_app_password() {
+async fn smtp_auth_disabled_for_the_tenant_is_its_own_class() {
     let pki = Pki::new();
     let reply = "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.";
     let server = start_server("starttls", Some(&pki.localhost()), &["--auth-fail-reply", reply]).await;
     let mut cfg = config("localhost", server.port, Encryption::Starttls, 10);
     cfg.trusted_ca_pem = Some(pki.ca_pem.clone());
-    cfg.credentials = Some(Credentials { username: USER.into(), password: SecretString::from("another-pw-1") });
+    cfg.credentials = Some(Credentials::password(USER, "another-pw-1"));
     let (_, json) = run(&cfg).await;
-    assert_failure(&json, "auth", "app_password_required", Some("auth.password"));
+    assert_failure(&json, "auth", "smtp_auth_disabled", None);
+    assert!(json["failure"]["hint_en"].as_str().unwrap().contains("-SmtpClientAuthenticationDisabled $false"));
 }
 
 #[tokio::test]
@@ -301,6 +301,12 @@ async fn only_unsupported_auth_mechanisms() {
     let (_, json) = run(&cfg).await;
     assert_failure(&json, "auth", "auth_mechanism_unsupported", Some("auth.enabled"));
     assert!(json["failure"]["hint_en"].as_str().unwrap().contains("XOAUTH2"));
+    // A password cannot be used there, a token could.
+    assert!(
+        json["failure"]["hint_en"].as_str().unwrap().contains("Switch the login to OAuth 2.0"),
+        "{}",
+        pretty(&json)
+    );
 }
 
 #[tokio::test]

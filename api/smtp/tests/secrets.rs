@@ -77,3 +77,56 @@ async fn successful_auth_plain_leaves_no_secret_in_logs() {
     // Debug output of the configuration hides the password as well.
     assert_no_secret(&format!("{cfg:?}"), USER, PASSWORD);
 }
+
+/// Like [`echoing_server`], for XOAUTH2: repeats the initial response, its decoded text
+/// (which holds the token) and the token's base64 in its error reply.
+async fn echoing_xoauth2_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let (read, mut write) = socket.into_split();
+        let mut lines = BufReader::new(read).lines();
+        write.write_all(b"220 echo.test ESMTP\r\n").await.unwrap();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let reply = if line.starts_with("EHLO") {
+                "250-echo.test\r\n250 AUTH XOAUTH2\r\n".to_owned()
+            } else if let Some(payload) = line.strip_prefix("AUTH XOAUTH2 ") {
+                let decoded = String::from_utf8_lossy(&B64.decode(payload.trim()).unwrap_or_default()).into_owned();
+                let token = decoded.split("Bearer ").nth(1).unwrap_or("").trim_end_matches('\x01');
+                let decoded = decoded.replace('\x01', "^A");
+                format!(
+                    "535-5.7.3 Rejected {payload}\r\n535-5.7.3 which decodes to {decoded}\r\n535 5.7.3 token {} \
+                     base64 {}\r\n",
+                    token,
+                    B64.encode(token)
+                )
+            } else if line == "QUIT" {
+                "221 bye\r\n".to_owned()
+            } else {
+                "500 what\r\n".to_owned()
+            };
+            write.write_all(reply.as_bytes()).await.unwrap();
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn echoed_token_is_masked_in_result_and_logs() {
+    let (logs, _guard) = capture_logs();
+    let port = echoing_xoauth2_server().await;
+    let token = valid_token();
+    let cfg = oauth_config("127.0.0.1", port, Encryption::None, 5, &token);
+    let (_, json) = run(&cfg).await;
+    assert_failure(&json, "auth", "oauth_token_rejected", Some("auth.username"));
+    let t = transcript(&json);
+    assert!(t.contains("C: AUTH XOAUTH2 ********"), "{t}");
+    assert!(t.contains("S: 535-5.7.3 Rejected ********"), "{t}");
+    assert!(t.contains("S: 535 5.7.3 token ******** base64 ********"), "{t}");
+    let text = serde_json::to_string(&json).unwrap();
+    assert_no_token(&text, USER, &token);
+    let logs = logs.text();
+    assert!(logs.contains("AUTH XOAUTH2 ********"), "the transcript is logged:\n{logs}");
+    assert_no_token(&logs, USER, &token);
+}

@@ -36,7 +36,7 @@ impl Route {
             _ => None,
         };
         let credentials = match (s.auth_username.clone(), password) {
-            (Some(username), Some(password)) => Some(Credentials { username, password }),
+            (Some(username), Some(password)) => Some(Credentials::password(username, password)),
             _ => None,
         };
         Ok(Route {

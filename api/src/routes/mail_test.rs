@@ -85,7 +85,7 @@ pub async fn test_mail_settings(
     cfg.trusted_ca_pem = settings.tls_trusted_ca_pem.clone();
     cfg.accept_invalid_certificates = settings.tls_accept_invalid_certificates;
     cfg.credentials = match (settings.auth_username.clone(), password) {
-        (Some(username), Some(password)) if settings.auth_enabled => Some(Credentials { username, password }),
+        (Some(username), Some(password)) if settings.auth_enabled => Some(Credentials::password(username, password)),
         _ => None,
     };
     let result = postamt_smtp::run_test(&cfg).await;

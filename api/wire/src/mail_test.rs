@@ -147,7 +147,8 @@ pub enum StageName {
     Greeting,
     /// EHLO (HELO if the server does not know EHLO).
     Ehlo,
-    /// AUTH PLAIN or LOGIN. Skipped without authentication.
+    /// AUTH PLAIN or LOGIN with a password, XOAUTH2 with an OAuth 2.0 access token. Skipped
+    /// without authentication.
     Auth,
     MailFrom,
     RcptTo,
@@ -236,7 +237,8 @@ pub enum FailureClass {
     AuthNotOffered,
     /// The server offers AUTH only after TLS (or answers 538).
     AuthRequiresTls,
-    /// The server offers none of the mechanisms Postamt speaks (PLAIN, LOGIN).
+    /// The server offers none of the mechanisms Postamt speaks (PLAIN, LOGIN), or, with an
+    /// OAuth 2.0 sign-in, does not offer XOAUTH2.
     AuthMechanismUnsupported,
     /// Authentication is off, but the server requires it (530, relaying denied).
     AuthRequired,
@@ -244,6 +246,17 @@ pub enum FailureClass {
     CredentialsRejected,
     /// The account needs an app password or modern authentication (OAuth).
     AppPasswordRequired,
+    /// XOAUTH2: the server rejected the OAuth 2.0 access token (Microsoft `535 5.7.3`,
+    /// Google's 334 error challenge then `535 5.7.8`). The token may just have expired: a
+    /// caller with a token cache drops the token and tries once more with a fresh one
+    /// ([`FailureClass::is_token_rejected`]).
+    OauthTokenRejected,
+    /// SMTP AUTH is switched off for the tenant or the mailbox, or security defaults block
+    /// it (Microsoft `5.7.139`); neither a password nor a token helps until it is enabled.
+    SmtpAuthDisabled,
+    /// The server no longer accepts passwords for SMTP (Microsoft `550 5.7.30 Basic
+    /// authentication is not supported`): sign in with OAuth 2.0 instead.
+    BasicAuthDisabled,
     /// MAIL FROM rejected.
     SenderRejected,
     /// RCPT TO rejected.
@@ -260,7 +273,7 @@ pub enum FailureClass {
 }
 
 impl FailureClass {
-    pub const ALL: [FailureClass; 25] = [
+    pub const ALL: [FailureClass; 28] = [
         FailureClass::DnsNotFound,
         FailureClass::ConnectionRefused,
         FailureClass::HostUnreachable,
@@ -280,6 +293,9 @@ impl FailureClass {
         FailureClass::AuthRequired,
         FailureClass::CredentialsRejected,
         FailureClass::AppPasswordRequired,
+        FailureClass::OauthTokenRejected,
+        FailureClass::SmtpAuthDisabled,
+        FailureClass::BasicAuthDisabled,
         FailureClass::SenderRejected,
         FailureClass::RecipientRejected,
         FailureClass::TemporaryFailure,
@@ -309,6 +325,9 @@ impl FailureClass {
             FailureClass::AuthRequired => "auth_required",
             FailureClass::CredentialsRejected => "credentials_rejected",
             FailureClass::AppPasswordRequired => "app_password_required",
+            FailureClass::OauthTokenRejected => "oauth_token_rejected",
+            FailureClass::SmtpAuthDisabled => "smtp_auth_disabled",
+            FailureClass::BasicAuthDisabled => "basic_auth_disabled",
             FailureClass::SenderRejected => "sender_rejected",
             FailureClass::RecipientRejected => "recipient_rejected",
             FailureClass::TemporaryFailure => "temporary_failure",
@@ -316,6 +335,15 @@ impl FailureClass {
             FailureClass::InvalidSettings => "invalid_settings",
             FailureClass::ProtocolError => "protocol_error",
         }
+    }
+}
+
+impl FailureClass {
+    /// The server rejected the OAuth 2.0 access token itself: a cached token should be
+    /// dropped and the sign-in tried once more with a fresh one. Every other class is not
+    /// helped by a new token.
+    pub fn is_token_rejected(self) -> bool {
+        self == FailureClass::OauthTokenRejected
     }
 }
 
@@ -540,6 +568,13 @@ mod tests {
             assert_eq!(serde_json::to_value(class).unwrap(), serde_json::json!(class.as_str()));
         }
         assert_eq!(serde_json::to_value(SettingsField::AuthPassword).unwrap(), serde_json::json!("auth.password"));
+        assert_eq!(
+            serde_json::to_value(FailureClass::OauthTokenRejected).unwrap(),
+            serde_json::json!("oauth_token_rejected")
+        );
+        assert!(FailureClass::OauthTokenRejected.is_token_rejected());
+        assert!(!FailureClass::CredentialsRejected.is_token_rejected());
+        assert_eq!(FailureClass::ALL.iter().collect::<std::collections::HashSet<_>>().len(), FailureClass::ALL.len());
         assert_eq!(
             serde_json::to_value(SettingsField::TlsTrustedCaPem).unwrap(),
             serde_json::json!("tls.trusted_ca_pem")

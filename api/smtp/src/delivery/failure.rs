@@ -44,6 +44,7 @@ pub(crate) fn build(scene: &Scene<'_>, stage: StageName, fail: Fail) -> Delivery
         sender: scene.sender,
         recipient: scene.recipient,
         username: cfg.credentials.as_ref().map(|c| c.username.as_str()),
+        oauth: cfg.credentials.as_ref().is_some_and(crate::config::Credentials::is_oauth),
         field: fail.field,
         reply: quoted.as_deref(),
         detail: detail.as_deref(),

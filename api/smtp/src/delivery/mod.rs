@@ -35,7 +35,10 @@
 //!   buffer). [`SmtpSession::submit`] pipelines across messages too: the next envelope
 //!   follows the content without waiting for its answer, so a message with one recipient
 //!   costs one round trip ([`pipeline`] says whose failure is whose).
-//! - **No secrets.** The password and its base64 forms are removed from every reply,
+//! - **OAuth 2.0.** With an access token the session signs in with XOAUTH2, exactly as
+//!   the test mail does; [`DeliveryFailure::is_token_rejected`] says when a fresh token
+//!   is worth one more try.
+//! - **No secrets.** The password or token and its base64 forms are removed from every reply,
 //!   detail and hint ([`crate::MASK`]); `tracing` events never carry secrets or content.
 
 mod failure;
@@ -47,7 +50,6 @@ use std::fmt;
 use std::time::Duration;
 
 use postamt_wire::{Encryption, FailureClass, SettingsField, StageName, TIMEOUT_SECONDS_DEFAULT};
-use secrecy::ExposeSecret;
 
 use crate::config::{default_ehlo_name, Credentials, Endpoint};
 
@@ -103,16 +105,12 @@ impl DeliveryConfig {
     }
 }
 
-/// Equal when every field is, the password included: a pool keeps a session only while
-/// the saved settings still equal [`SmtpSession::config`].
+/// Equal when every field is, the password or access token included: a pool keeps a session
+/// only while the saved settings still equal [`SmtpSession::config`]. So a refreshed OAuth
+/// token makes the pool open new sessions (an open session stays signed in regardless).
 impl PartialEq for DeliveryConfig {
     fn eq(&self, other: &Self) -> bool {
-        let credentials = match (&self.credentials, &other.credentials) {
-            (None, None) => true,
-            (Some(a), Some(b)) => a.username == b.username && a.password.expose_secret() == b.password.expose_secret(),
-            _ => false,
-        };
-        credentials
+        self.credentials == other.credentials
             && self.host == other.host
             && self.port == other.port
             && self.encryption == other.encryption
@@ -173,20 +171,28 @@ impl fmt::Display for DeliveryFailure {
     }
 }
 
+impl DeliveryFailure {
+    /// The server rejected the OAuth 2.0 access token (XOAUTH2): drop a cached token and
+    /// open once more with a fresh one. Such a failure is also `permanent` (a 5xx): the
+    /// same token will not work again.
+    pub fn is_token_rejected(&self) -> bool {
+        self.class.is_token_rejected()
+    }
+}
+
 impl std::error::Error for DeliveryFailure {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use secrecy::SecretString;
 
     #[test]
     fn configs_compare_the_password_too() {
         let mut a = DeliveryConfig::new("smtp.example.org", 587, Encryption::Starttls);
-        a.credentials = Some(Credentials { username: "u".into(), password: SecretString::from("first-Secret") });
+        a.credentials = Some(Credentials::password("u", "first-Secret"));
         let mut b = a.clone();
         assert_eq!(a, b);
-        b.credentials = Some(Credentials { username: "u".into(), password: SecretString::from("two") });
+        b.credentials = Some(Credentials::password("u", "two"));
         assert_ne!(a, b);
         b.credentials = None;
         assert_ne!(a, b);

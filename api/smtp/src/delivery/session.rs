@@ -60,14 +60,14 @@ pub struct SmtpSession {
 
 impl SmtpSession {
     /// Resolve, connect, TLS (implicit) or STARTTLS (never silently plaintext when STARTTLS
-    /// is configured), greeting, EHLO and AUTH (PLAIN, else LOGIN), all under one deadline
-    /// of `cfg.timeout`. Fails with the stage, class, field and hint the test mail would
-    /// show for the same server.
+    /// is configured), greeting, EHLO and AUTH (a password with PLAIN, else LOGIN; an access
+    /// token with XOAUTH2), all under one deadline of `cfg.timeout`. Fails with the stage,
+    /// class, field and hint the test mail would show for the same server.
     pub async fn open(cfg: &DeliveryConfig) -> Result<SmtpSession, DeliveryFailure> {
         let started = Instant::now();
         let deadline = started + cfg.timeout;
         let credentials = cfg.credentials.as_ref();
-        let redactor = Redactor::new(credentials.map(|c| c.username.as_str()), credentials.map(|c| &c.password));
+        let redactor = Redactor::new(credentials);
         let transcript = Transcript::new(started, redactor.clone());
         let ehlo_name = if is_valid_ehlo_name(&cfg.ehlo_name) {
             cfg.ehlo_name.clone()

@@ -4,7 +4,6 @@ use std::time::{Duration, Instant};
 
 use postamt_smtp::{Credentials, DeliveryConfig, DeliveryFailure, Encryption, SmtpSession};
 use postamt_wire::FailureClass;
-use secrecy::SecretString;
 
 use super::*;
 
@@ -13,7 +12,7 @@ pub const FROM: &str = "teambox@example.org";
 /// Settings for `host:port` with the test account's login.
 pub fn delivery_config(host: &str, port: u16, encryption: Encryption, timeout_secs: u64) -> DeliveryConfig {
     let mut cfg = DeliveryConfig::new(host, port, encryption);
-    cfg.credentials = Some(Credentials { username: USER.to_owned(), password: SecretString::from(PASSWORD) });
+    cfg.credentials = Some(Credentials::password(USER, PASSWORD));
     cfg.timeout = Duration::from_secs(timeout_secs);
     cfg.ehlo_name = "postamt.test".to_owned();
     cfg

@@ -15,13 +15,12 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use postamt_smtp::{run_test, Credentials, EffectiveSender, Encryption, TestConfig};
+use postamt_smtp::{run_test, AuthSecret, Credentials, EffectiveSender, Encryption, TestConfig};
 use postamt_wire::MailTestResult;
 use rcgen::{
     date_time_ymd, BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
     KeyUsagePurpose, SanType,
 };
-use secrecy::SecretString;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
@@ -198,10 +197,63 @@ pub fn sender() -> EffectiveSender {
 /// A config for `host:port` with login and the given timeout.
 pub fn config(host: &str, port: u16, encryption: Encryption, timeout_secs: u64) -> TestConfig {
     let mut cfg = TestConfig::new(host, port, encryption, sender(), RECIPIENT);
-    cfg.credentials = Some(Credentials { username: USER.to_owned(), password: SecretString::from(PASSWORD) });
+    cfg.credentials = Some(Credentials::password(USER, PASSWORD));
     cfg.timeout = Duration::from_secs(timeout_secs);
     cfg.ehlo_name = "postamt.test".to_owned();
     cfg
+}
+
+/// The HMAC secret the test server checks XOAUTH2 tokens with (`--oauth-secret`).
+pub const OAUTH_SECRET: &str = "postamt-test-oauth-secret-1";
+
+/// A test access token as smtp_server.py (and the loopback OAuth test provider) accept it:
+/// `"pa-at." + B + "." + base64url_nopad(HMAC-SHA256(secret, "pa-at." + B))`, where B is
+/// base64url_nopad of JSON with `sub`, `exp`, `scp`, `jti` and, when `pad` is not 0, a
+/// `pad` of that many filler characters (to make tokens as long as Microsoft's).
+pub fn mint_token(secret: &str, sub: &str, expires_in_secs: i64, pad: usize) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+    use ring::rand::SecureRandom as _;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let mut jti = [0u8; 12];
+    ring::rand::SystemRandom::new().fill(&mut jti).unwrap();
+    let mut claims = serde_json::json!({
+        "sub": sub,
+        "exp": now + expires_in_secs,
+        "scp": "https://outlook.office.com/SMTP.Send",
+        "jti": B64URL.encode(jti),
+    });
+    if pad > 0 {
+        claims["pad"] = "x".repeat(pad).into();
+    }
+    let signed = format!("pa-at.{}", B64URL.encode(serde_json::to_vec(&claims).unwrap()));
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+    let signature = ring::hmac::sign(&key, signed.as_bytes());
+    format!("{signed}.{}", B64URL.encode(signature.as_ref()))
+}
+
+/// A valid token for [`USER`], good for an hour.
+pub fn valid_token() -> String {
+    mint_token(OAUTH_SECRET, USER, 3600, 0)
+}
+
+/// [`config`] with an OAuth 2.0 sign-in as [`USER`] with `token`.
+pub fn oauth_config(host: &str, port: u16, encryption: Encryption, timeout_secs: u64, token: &str) -> TestConfig {
+    let mut cfg = config(host, port, encryption, timeout_secs);
+    cfg.credentials = Some(Credentials::access_token(USER, token));
+    cfg
+}
+
+/// The test server with XOAUTH2 (besides PLAIN and LOGIN) checking tokens signed with
+/// [`OAUTH_SECRET`]; `style` is `microsoft` or `google` (how it rejects a token).
+pub async fn start_oauth_server(tls: &str, cert: Option<&CertFiles>, style: &str, args: &[&str]) -> SmtpServer {
+    let mut all = vec!["--mechanisms", "PLAIN,LOGIN,XOAUTH2", "--oauth-secret", OAUTH_SECRET, "--oauth-style", style];
+    all.extend_from_slice(args);
+    start_server(tls, cert, &all).await
+}
+
+/// The server's AUTH events.
+pub fn auth_events(server: &SmtpServer) -> Vec<serde_json::Value> {
+    server.events().into_iter().filter(|e| e["event"] == "auth").collect()
 }
 
 /// Runs the test and checks what every result must satisfy: the deadline held, the
@@ -219,8 +271,7 @@ pub async fn run(cfg: &TestConfig) -> (MailTestResult, serde_json::Value) {
     let json = serde_json::to_value(&result).unwrap();
     let text = serde_json::to_string(&result).unwrap();
     if let Some(credentials) = &cfg.credentials {
-        use secrecy::ExposeSecret;
-        assert_no_secret(&text, &credentials.username, credentials.password.expose_secret());
+        assert_no_credentials(&text, credentials);
     }
     assert_no_secret(&text, USER, PASSWORD);
     let failed: Vec<_> = result.stages.iter().filter(|s| s.status == postamt_wire::StageStatus::Failed).collect();
@@ -241,6 +292,29 @@ pub fn assert_no_secret(text: &str, username: &str, password: &str) {
     for form in forms {
         let form = form.trim_end_matches('=');
         assert!(!text.contains(form), "a secret ({form}) appears in:\n{text}");
+    }
+}
+
+/// [`assert_no_secret`] for a password, [`assert_no_token`] for an access token.
+pub fn assert_no_credentials(text: &str, credentials: &Credentials) {
+    use secrecy::ExposeSecret;
+    match &credentials.secret {
+        AuthSecret::Password(password) => assert_no_secret(text, &credentials.username, password.expose_secret()),
+        AuthSecret::AccessToken(token) => assert_no_token(text, &credentials.username, token.expose_secret()),
+    }
+}
+
+/// Fails if `text` holds the token, its base64, or the base64 of the XOAUTH2 string
+/// (padded or not), or a long piece of the token (its signature, its payload).
+pub fn assert_no_token(text: &str, mailbox: &str, token: &str) {
+    let forms =
+        [token.to_owned(), B64.encode(token), B64.encode(format!("user={mailbox}\x01auth=Bearer {token}\x01\x01"))];
+    for form in forms {
+        let form = form.trim_end_matches('=');
+        assert!(!text.contains(form), "a secret ({}…) appears in:\n{text}", &form[..form.len().min(24)]);
+    }
+    for part in token.split('.').filter(|p| p.len() >= 16) {
+        assert!(!text.contains(part), "a piece of the token ({}…) appears in:\n{text}", &part[..16]);
     }
 }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """A real SMTP server on loopback for postamt-smtp's tests (aiosmtpd).
 
-Plaintext, STARTTLS or implicit TLS; AUTH PLAIN/LOGIN with one account; rejections and
-stalls on purpose. Prints "READY <port>" on stdout once it listens, then serves until
+Plaintext, STARTTLS or implicit TLS; AUTH PLAIN/LOGIN with one account, and with
+--oauth-secret AUTH XOAUTH2 with signed test access tokens (see verify_token); rejections
+and stalls on purpose. Prints "READY <port>" on stdout once it listens, then serves until
 killed. Every AUTH attempt and delivered message (with --log-sessions also every new
 connection and RSET) is appended as one JSON line to --events, so a test can check what the
 server saw (and that a probe delivered nothing); each carries the number of its connection
@@ -11,13 +12,18 @@ server saw (and that a probe delivered nothing); each carries the number of its 
 
 import argparse
 import asyncio
+import base64
+import binascii
+import hashlib
+import hmac
 import json
 import logging
 import ssl
 import sys
+import time
 
 try:
-    from aiosmtpd.smtp import SMTP, AuthResult
+    from aiosmtpd.smtp import MISSING, SMTP, AuthResult
 except ImportError:  # pragma: no cover - reported to the test, which fails with this text
     print("MISSING aiosmtpd: pip install aiosmtpd", flush=True)
     sys.exit(3)
@@ -36,7 +42,27 @@ def parse_args():
     p.add_argument("--no-auth", action="store_true", help="offer no AUTH at all")
     p.add_argument("--auth-require-tls", action="store_true", help="offer AUTH only after STARTTLS (else 538)")
     p.add_argument("--auth-required", action="store_true", help="530 to MAIL FROM before AUTH")
-    p.add_argument("--auth-fail-reply", help='reply to wrong credentials, e.g. "535 5.7.139 ..."')
+    p.add_argument(
+        "--auth-fail-reply",
+        help='reply to wrong credentials or a rejected token, e.g. "535 5.7.139 ..." '
+        "(for XOAUTH2 it replaces the --oauth-style reply)",
+    )
+    p.add_argument(
+        "--auth-reply",
+        help="reply to every AUTH, whatever the credentials (after reading them), e.g. "
+        '"535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant"',
+    )
+    p.add_argument(
+        "--oauth-secret",
+        help="accept XOAUTH2 with access tokens signed with this HMAC-SHA256 secret (see verify_token)",
+    )
+    p.add_argument(
+        "--oauth-style",
+        choices=["microsoft", "google"],
+        default="microsoft",
+        help="how a rejected XOAUTH2 token is answered: microsoft 535 5.7.3; google a 334 JSON error "
+        "challenge, then 535 5.7.8 after the client's empty line",
+    )
     p.add_argument("--reject-mail", help='reply to MAIL FROM, e.g. "550 5.7.1 Sender rejected"')
     p.add_argument("--reject-rcpt", help='reply to RCPT TO, e.g. "451 4.7.1 Greylisted"')
     p.add_argument(
@@ -69,6 +95,66 @@ def parse_args():
     p.add_argument("--stall", action="append", default=[], help="STAGE:SECONDS, STAGE one of mail, rcpt, data, noop")
     p.add_argument("--events", required=True, help="JSON lines file for auth attempts and deliveries")
     return p.parse_args()
+
+
+# RFC 4954 §4: a SASL response line may be up to 12,288 octets (Microsoft access tokens
+# exceed 4,096 characters); aiosmtpd reads lines with a limit of 1,001.
+AUTH_LINE_MAX = 12288 + 2
+
+MICROSOFT_REJECT = "535 5.7.3 Authentication unsuccessful"
+GOOGLE_CHALLENGE = {"status": "400", "schemes": "Bearer", "scope": "https://mail.google.com/"}
+GOOGLE_REJECT = (
+    "535-5.7.8 Username and Password not accepted. For more information, go to\r\n"
+    "535 5.7.8  https://support.google.com/mail/?p=BadCredentials"
+)
+
+
+def b64url_decode(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def b64url_nopad(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def verify_token(secret, token, user):
+    """Checks a test access token; returns (ok, reason).
+
+    The format is shared with the loopback OAuth test provider, keep it exactly:
+        token = "pa-at." + B + "." + base64url_nopad(HMAC-SHA256(SECRET, "pa-at." + B))
+    where B = base64url_nopad(JSON) and JSON has "sub" (the mailbox), "exp" (unix seconds),
+    "scp" (scope), "jti" (random id) and optionally "pad" (filler). Accepted when the
+    signature matches, exp is in the future and sub equals the XOAUTH2 user (any case).
+    """
+    parts = token.split(".")
+    if len(parts) != 3 or parts[0] != "pa-at":
+        return False, "malformed"
+    signed = "pa-at." + parts[1]
+    expected = b64url_nopad(hmac.new(secret.encode("utf-8"), signed.encode("ascii"), hashlib.sha256).digest())
+    if not hmac.compare_digest(expected, parts[2]):
+        return False, "bad_signature"
+    try:
+        claims = json.loads(b64url_decode(parts[1]))
+    except (ValueError, binascii.Error):
+        return False, "malformed"
+    if not isinstance(claims.get("exp"), (int, float)) or claims["exp"] <= time.time():
+        return False, "expired"
+    if str(claims.get("sub", "")).lower() != user.lower():
+        return False, "user_mismatch"
+    return True, None
+
+
+def parse_xoauth2(blob):
+    """(user, token) from "user=U\x01auth=Bearer T\x01\x01", or None."""
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    fields = dict(f.split("=", 1) for f in text.split("\x01") if "=" in f)
+    user, auth = fields.get("user"), fields.get("auth", "")
+    if user is None or not auth.startswith("Bearer ") or not text.endswith("\x01\x01"):
+        return None
+    return user, auth[len("Bearer ") :]
 
 
 class Handler:
@@ -111,8 +197,56 @@ class Handler:
         return "250 2.0.0 OK"
 
     async def auth_XOAUTH2(self, server, args):
-        await server.push("535 5.7.8 XOAUTH2 is not accepted by this test server")
-        return None
+        """SASL XOAUTH2 with the initial response inline or after an empty 334."""
+        conn = getattr(server.session, "postamt_conn", None)
+        if len(args) > 1:
+            try:
+                blob = base64.b64decode(args[1], validate=True)
+            except binascii.Error:
+                await server.push("501 5.5.2 Can't decode base64")
+                return None
+            inline = True
+        else:
+            blob = await server.challenge_auth("", encode_to_b64=False)
+            if blob is MISSING:
+                return None  # aiosmtpd has answered already ('*' or bad base64)
+            inline = False
+        parsed = parse_xoauth2(blob)
+        user, token = parsed if parsed else ("", "")
+        if self.args.auth_reply:
+            ok, reason = False, "fixed_reply"
+        elif parsed is None:
+            ok, reason = False, "malformed"
+        elif not self.args.oauth_secret:
+            ok, reason = False, "no_oauth_secret"
+        else:
+            ok, reason = verify_token(self.args.oauth_secret, token, user)
+        # Never the token itself: only what a test needs to tell the cases apart.
+        self.event(
+            event="auth",
+            conn=conn,
+            mechanism="XOAUTH2",
+            login=user,
+            ok=ok,
+            reason=reason,
+            expired=reason == "expired",
+            bad_signature=reason == "bad_signature",
+            inline=inline,
+            token_length=len(token),
+        )
+        if ok:
+            server.session.postamt_login = user
+            return AuthResult(success=True, handled=False, auth_data=user)
+        if self.args.auth_reply or self.args.auth_fail_reply:
+            return AuthResult(success=False, handled=False, message=self.args.auth_reply or self.args.auth_fail_reply)
+        if self.args.oauth_style == "google":
+            challenge = json.dumps(GOOGLE_CHALLENGE, separators=(",", ":"))
+            answer = await server.challenge_auth(challenge)
+            if answer is MISSING:
+                return None
+            await server.push(GOOGLE_REJECT)
+            return AuthResult(success=False, handled=True)
+        return AuthResult(success=False, handled=False, message=MICROSOFT_REJECT)
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         await self.stall("mail")
@@ -169,12 +303,12 @@ class Handler:
     def authenticator(self, server, session, envelope, mechanism, auth_data):
         login = auth_data.login.decode("utf-8", "replace")
         password = auth_data.password.decode("utf-8", "replace")
-        ok = login == self.args.user and password == self.args.password
+        ok = login == self.args.user and password == self.args.password and not self.args.auth_reply
         self.event(event="auth", conn=getattr(session, "postamt_conn", None), mechanism=mechanism, login=login, ok=ok)
         if ok:
             session.postamt_login = login
             return AuthResult(success=True, handled=False, auth_data=auth_data)
-        return AuthResult(success=False, handled=False, message=self.args.auth_fail_reply)
+        return AuthResult(success=False, handled=False, message=self.args.auth_reply or self.args.auth_fail_reply)
 
 
 async def main():
@@ -188,6 +322,11 @@ async def main():
         context.load_cert_chain(args.cert, args.key)
 
     class RecordingSMTP(SMTP):
+        # Only with XOAUTH2 on, so the other tests keep aiosmtpd's usual limits. The
+        # command line itself stays limited to 512 octets (command_size_limit).
+        if args.oauth_secret:
+            line_length_limit = AUTH_LINE_MAX
+
         def connection_made(self, transport):
             # aiosmtpd calls this again after STARTTLS, with a new session: same connection.
             upgrade = self._original_transport is not None

@@ -1,16 +1,19 @@
-//! AUTH PLAIN or LOGIN, with the payloads built as secrets.
+//! AUTH: PLAIN or LOGIN with a password, XOAUTH2 with an OAuth 2.0 access token
+//! ([`xoauth2`]); the payloads are built as secrets.
+
+mod xoauth2;
 
 use postamt_wire::{FailureClass, SettingsField, StageName};
 
 use crate::classify::{self, Fail, ReplyContext};
-use crate::config::Credentials;
+use crate::config::{AuthSecret, Credentials};
 use crate::conn::Conn;
 use crate::mask::{self, Outgoing};
 use crate::reply::Capabilities;
 use crate::session::{command, Run};
 
-/// AUTH PLAIN if offered, else AUTH LOGIN. The payloads are built as secrets, so the
-/// transcript only ever sees their masks.
+/// With a password AUTH PLAIN if offered, else AUTH LOGIN; with an access token AUTH
+/// XOAUTH2. The payloads are built as secrets, so the transcript only ever sees their masks.
 pub(crate) async fn auth(
     st: &mut Run<'_>,
     conn: &mut Conn,
@@ -29,7 +32,20 @@ pub(crate) async fn auth(
     };
     st.mechanisms = Some(mechanisms.join(" "));
     let offers = |m: &str| mechanisms.iter().any(|x| x == m);
-    let (user, password) = (&credentials.username, &credentials.password);
+    let user = &credentials.username;
+    let password = match &credentials.secret {
+        AuthSecret::Password(password) => password,
+        AuthSecret::AccessToken(token) => {
+            if !offers("XOAUTH2") {
+                return Err(Fail::new(FailureClass::AuthMechanismUnsupported, Some(SettingsField::AuthEnabled))
+                    .detail(format!(
+                        "the server does not offer XOAUTH2 (OAuth 2.0); it offers only {}",
+                        mechanisms.join(" ")
+                    )));
+            }
+            return xoauth2::auth(st, conn, user, token, ctx).await;
+        }
+    };
     let reply = if offers("PLAIN") {
         let reply = command(st, conn, mask::auth_plain_command(user, password)).await?;
         if reply.code == 334 {
