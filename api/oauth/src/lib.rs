@@ -5,7 +5,7 @@
 //! | [`Flow`] | Providers | Call |
 //! | --- | --- | --- |
 //! | `client_credentials` | Microsoft (`{authority}/{tenant}/oauth2/v2.0/token`, scope `https://outlook.office365.com/.default`), generic (`token_url`, `scope`) | [`OAuthClient::client_credentials`] |
-//! | `authorization_code` | Microsoft (`…/oauth2/v2.0/authorize`, scope `https://outlook.office.com/SMTP.Send offline_access`), Google (`access_type=offline`, `prompt=consent`, scope `https://mail.google.com/`), generic | [`OAuthClient::authorization_url`], [`OAuthClient::exchange_code`], then [`OAuthClient::refresh`] |
+//! | `authorization_code` | Microsoft (`…/oauth2/v2.0/authorize`, scope `https://outlook.office.com/SMTP.Send offline_access`), Google (`access_type=offline`, `prompt=consent`, scope `https://mail.google.com/`), generic | [`OAuthClient::authorization_url`], [`parse_callback`], [`OAuthClient::exchange_code`], then [`OAuthClient::refresh`] |
 //! | `service_account` | Google Workspace domain-wide delegation (RS256 JWT bearer) | [`ServiceAccountKey::from_json`], [`OAuthClient::service_account`] |
 //!
 //! ```no_run
@@ -56,6 +56,7 @@
 
 mod app;
 mod cache;
+mod callback;
 mod classify;
 mod client;
 mod endpoints;
@@ -66,6 +67,7 @@ mod token;
 
 pub use app::{Flow, OAuthApp, Provider, GOOGLE_MAIL_SCOPE, MICROSOFT_APP_SCOPE, MICROSOFT_DELEGATED_SCOPE};
 pub use cache::{CacheKey, CachedToken, TokenCache};
+pub use callback::parse_callback;
 pub use client::{AuthorizationRequest, OAuthClient};
 pub use endpoints::{validate_endpoint, Endpoints, GOOGLE_AUTHORIZATION_URL, GOOGLE_TOKEN_URL, MICROSOFT_AUTHORITY};
 pub use error::{OAuthError, OAuthErrorClass};
