@@ -68,8 +68,9 @@ impl CachedToken {
 #[derive(Default)]
 struct SlotState {
     token: Option<CachedToken>,
-    /// Fetch attempts so far; a waiter that sees it moved knows a fetch ran meanwhile.
-    attempts: u64,
+    /// Fetches finished so far; a waiter that sees it moved knows a fetch finished while it
+    /// waited, so that fetch's outcome is the answer to its own request too.
+    completed: u64,
     last_error: Option<OAuthError>,
 }
 
@@ -112,24 +113,24 @@ impl TokenCache {
             if let Some(t) = state.token.as_ref().filter(|t| t.fresh(Instant::now())) {
                 return Ok(t.clone());
             }
-            state.attempts
+            state.completed
         };
         let _guard = slot.fetching.lock().await;
         {
-            let mut state = lock(&slot.state);
+            let state = lock(&slot.state);
             if let Some(t) = state.token.as_ref().filter(|t| t.fresh(Instant::now())) {
                 return Ok(t.clone());
             }
-            if state.attempts != seen {
+            if state.completed != seen {
                 if let Some(e) = &state.last_error {
                     // The fetch we waited for failed: share its answer instead of asking again.
                     return Err(e.clone());
                 }
             }
-            state.attempts += 1;
         }
         let result = fetch().await;
         let mut state = lock(&slot.state);
+        state.completed += 1;
         match result {
             Ok(t) => {
                 let cached = CachedToken::from_response(&t);
