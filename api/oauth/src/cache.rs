@@ -15,7 +15,10 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::app::{OAuthApp, Provider};
+use crate::service_account::ServiceAccountKey;
 
 use crate::error::OAuthError;
 use crate::token::TokenResponse;
@@ -37,6 +40,39 @@ impl CacheKey {
         }
         let hex: String = ctx.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect();
         CacheKey(hex)
+    }
+
+    /// The key of an app's token: provider, tenant or token URL, scope, client id, the
+    /// secret (hashed with the rest, so a new secret never gets the old secret's token) and
+    /// the mailbox the token is for (`None` for app-only tokens).
+    pub fn for_app(app: &OAuthApp, mailbox: Option<&str>) -> Self {
+        let (place, scope) = match &app.provider {
+            Provider::Microsoft { tenant } => (tenant.as_str(), ""),
+            Provider::Google => ("", ""),
+            Provider::Generic { token_url, scope, .. } => (token_url.as_str(), scope.as_str()),
+        };
+        let secret = app.client_secret.as_ref().map(|s| s.expose_secret()).unwrap_or("");
+        Self::from_parts(&[
+            app.provider.name(),
+            place,
+            scope,
+            app.scope.as_deref().unwrap_or(""),
+            &app.client_id,
+            secret,
+            mailbox.unwrap_or(""),
+        ])
+    }
+
+    /// The key of a service account's token for one mailbox and scope.
+    pub fn for_service_account(key: &ServiceAccountKey, mailbox: &str, scope: Option<&str>) -> Self {
+        Self::from_parts(&[
+            "google-service-account",
+            &key.client_email,
+            &key.private_key_id,
+            &key.token_uri,
+            mailbox,
+            scope.unwrap_or(""),
+        ])
     }
 
     pub fn as_str(&self) -> &str {
@@ -194,5 +230,15 @@ mod tests {
         assert_eq!(CachedToken::from_response(&mk(3600)).refresh_at, now + Duration::from_secs(3300));
         assert_eq!(CachedToken::from_response(&mk(100)).refresh_at, now + Duration::from_secs(90));
         assert_ne!(CacheKey::from_parts(&["ab", "c"]), CacheKey::from_parts(&["a", "bc"]));
+        let app = |secret: &str| OAuthApp {
+            provider: Provider::Microsoft { tenant: "t".into() },
+            client_id: "c".into(),
+            client_secret: Some(SecretString::from(secret.to_owned())),
+            scope: None,
+        };
+        assert_eq!(CacheKey::for_app(&app("a"), None), CacheKey::for_app(&app("a"), None));
+        assert_ne!(CacheKey::for_app(&app("a"), None), CacheKey::for_app(&app("b"), None));
+        assert_ne!(CacheKey::for_app(&app("a"), None), CacheKey::for_app(&app("a"), Some("m@x")));
+        assert!(!CacheKey::for_app(&app("secret-value"), None).as_str().contains("secret"));
     }
 }

@@ -22,7 +22,7 @@
 //!     scope: None,
 //! };
 //! let cache = TokenCache::new();
-//! let key = CacheKey::from_parts(&["microsoft", "contoso.onmicrosoft.com", &app.client_id]);
+//! let key = CacheKey::for_app(&app, None);
 //! let token = cache.get_or_fetch(&key, || client.client_credentials(&app)).await?;
 //! // … XOAUTH2 with token.access_token; on a 535 from the server:
 //! cache.invalidate(&key);

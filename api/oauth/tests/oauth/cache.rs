@@ -16,7 +16,7 @@ async fn twenty_concurrent_callers_share_one_request() {
     p.control("set", json!({"token_delay_ms": 300})).await;
     let c = client(&p);
     let cache = TokenCache::new();
-    let key = CacheKey::from_parts(&["microsoft", TENANT, "ms-app"]);
+    let key = CacheKey::for_app(&ms_app(), None);
     let app = ms_app();
     let mut tasks = Vec::new();
     for _ in 0..20 {

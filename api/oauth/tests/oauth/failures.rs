@@ -209,6 +209,10 @@ async fn html_answer_is_an_invalid_response() {
     let e = c.client_credentials(&generic_app(format!("http://127.0.0.1:{port}/token"))).await.unwrap_err();
     assert_class(&e, OAuthErrorClass::InvalidResponse, None);
     assert_eq!(e.http_status, Some(200));
+
+    // The same server behind https: the TLS handshake fails, which is "unreachable".
+    let e = c.client_credentials(&generic_app(format!("https://127.0.0.1:{port}/token"))).await.unwrap_err();
+    assert_class(&e, OAuthErrorClass::EndpointUnreachable, None);
 }
 
 #[tokio::test]

@@ -16,12 +16,13 @@ Config (JSON, written by the test):
       "token_padding": 0,                # length of the "pad" filler inside access tokens
       "token_delay_ms": 0,               # answer token requests this much later
       "tenants": ["contoso.onmicrosoft.com"],
-      "clients": [{"id": "app-1", "secret": "s3cret", "provider": "microsoft",
+      "clients": [{"id": "app-1", "secret": "s3cret", "provider": "microsoft",  # or google, generic
                    "tenant": "contoso.onmicrosoft.com", "secret_expired": false,
-                   "consented": true, "delegated": true,
+                   "consented": true,            # false: AADSTS65001 on every grant
                    "flows": ["client_credentials", "authorization_code", "refresh_token"],
-                   "mailbox": "app@contoso.example"}],   # `sub` of client-credentials tokens
-      "users": ["erika@contoso.example"],
+                   "mailbox": "app@contoso.example",   # `sub` of client-credentials tokens
+                   "scopes": ["smtp.send"]}],          # generic clients: allowed scopes
+      "users": ["erika@contoso.example"],   # mailboxes a service account may impersonate
       "authorize": {"user": "erika@contoso.example", "deny": null},  # deny: a description
       "service_accounts": [{"client_email": "sa@p.iam.gserviceaccount.com",
                             "client_id": "1234", "key_file": "/tmp/x/sa.json",
