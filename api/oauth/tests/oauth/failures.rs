@@ -71,7 +71,7 @@ async fn microsoft_failures_are_classified() {
 }
 
 #[tokio::test]
-async fn microsoft_admin_revoke_is_50173() {
+async fn microsoft_expired_and_revoked_refresh_tokens() {
     let p = ProviderDouble::start(microsoft_config());
     let c = client(&p);
     let app = ms_app();
@@ -90,9 +90,29 @@ async fn microsoft_admin_revoke_is_50173() {
         )
         .unwrap();
     let code = parse_callback(&crate::flows::sign_in(&url, redirect).await, &state).unwrap();
-    let rt = c.exchange_code(&app, &code, &verifier, redirect).await.unwrap().refresh_token.unwrap();
-    p.control("revoke", json!({"client_id": "ms-app"})).await;
-    let e = c.refresh(&app, &rt).await.unwrap_err();
+    let rt1 = c.exchange_code(&app, &code, &verifier, redirect).await.unwrap().refresh_token.unwrap();
+    let rt2 = c.refresh(&app, &rt1).await.unwrap().refresh_token.unwrap();
+    // rt2 expires by inactivity (700082); then an admin revokes whatever is left (50173).
+    assert_eq!(p.control("revoke", json!({"refresh_token_id": "rt2", "reason": "expired"})).await["revoked"], 1);
+    let e = c.refresh(&app, &rt2).await.unwrap_err();
+    assert_class(&e, OAuthErrorClass::RefreshTokenInvalid, Some("oauth.sign_in"));
+    assert_eq!(e.provider_codes, vec![700082]);
+    let verifier = PkceVerifier::generate();
+    let url = c
+        .authorization_url(
+            &app,
+            &AuthorizationRequest {
+                redirect_uri: redirect,
+                state: &state,
+                pkce_challenge: &verifier.challenge(),
+                login_hint: None,
+            },
+        )
+        .unwrap();
+    let code = parse_callback(&crate::flows::sign_in(&url, redirect).await, &state).unwrap();
+    let rt3 = c.exchange_code(&app, &code, &verifier, redirect).await.unwrap().refresh_token.unwrap();
+    assert_eq!(p.control("revoke", json!({"client_id": "ms-app"})).await["revoked"], 1);
+    let e = c.refresh(&app, &rt3).await.unwrap_err();
     assert_class(&e, OAuthErrorClass::RefreshTokenInvalid, Some("oauth.sign_in"));
     assert_eq!(e.provider_codes, vec![50173]);
     // An admin revoke is not a reuse.

@@ -31,7 +31,8 @@ Config (JSON, written by the test):
 
 Endpoints: Microsoft-shaped `POST /{tenant}/oauth2/v2.0/token`,
 `GET /{tenant}/oauth2/v2.0/authorize`; Google-shaped `POST /token`, `GET /o/oauth2/v2/auth`
-(also used as the "generic" provider). Control: `POST /_control/revoke` {"user"?, "client_id"?},
+(also used as the "generic" provider). Control: `POST /_control/revoke` {"user"?, "client_id"?,
+"refresh_token_id"?, "reason"?: "admin" (default; Microsoft 50173) | "expired" (700082)},
 `POST /_control/expire-secret` {"client_id"}, `POST /_control/set` {"token_lifetime"?,
 "token_delay_ms"?, "authorize"?}, `GET /_control/events`.
 
@@ -164,10 +165,10 @@ def microsoft_token(tenant, form, ev):
             "pkce": "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
         }.get(t, "Provided grant is invalid or malformed.")))
     elif grant == "refresh_token":
-        user, granted = use_refresh_token(form, client_id, ev, lambda why: ms_error(
-            400, "invalid_grant", 50173 if why == "admin" else 70008,
-            "The provided grant has expired due to it being revoked, a fresh auth token is needed." if why == "admin"
-            else "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource."))
+        user, granted = use_refresh_token(form, client_id, ev, lambda why: ms_error(400, "invalid_grant", *{
+            "admin": (50173, "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password."),
+            "expired": (700082, "The refresh token has expired due to inactivity. The token was issued on 2026-01-01T00:00:00Z and was inactive for 90.00:00:00."),
+        }.get(why, (70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource."))))
     else:
         raise ms_error(400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type '%s'." % grant)
     body = {"token_type": "Bearer", "scope": scope.replace(" offline_access", ""), "expires_in": STATE["token_lifetime"],
@@ -314,8 +315,10 @@ def control(path, body):
     if path == "/_control/revoke":
         n = 0
         for rt in STATE["refresh_tokens"].values():
-            if rt["revoked"] is None and body.get("user", rt["user"]) == rt["user"] and body.get("client_id", rt["client_id"]) == rt["client_id"]:
-                rt["revoked"] = "admin"
+            if (rt["revoked"] is None and body.get("user", rt["user"]) == rt["user"]
+                    and body.get("client_id", rt["client_id"]) == rt["client_id"]
+                    and body.get("refresh_token_id", rt["id"]) == rt["id"]):
+                rt["revoked"] = "expired" if body.get("reason") == "expired" else "admin"
                 n += 1
         return {"revoked": n}
     if path == "/_control/expire-secret":
