@@ -111,7 +111,9 @@ postamt_system_deps() {
 
     local pkgs=(build-essential pkg-config libsqlite3-dev libpq-dev libssl-dev)
     if [ "$purpose" = test ]; then
-        pkgs+=(chromium chromium-driver postgresql-client python3)
+        # openssl: the OAuth provider double (api/oauth/tests/servers) makes and checks RSA
+        # keys with the command-line tool; minimal Debian images lack it.
+        pkgs+=(chromium chromium-driver postgresql-client python3 openssl)
         if [ "$(postamt_venv_python)" = /usr/bin/python3 ]; then
             pkgs+=(python3-venv)
         fi
