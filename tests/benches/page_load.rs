@@ -42,6 +42,9 @@ struct Visit {
     transferred: u64,
 }
 
+/// Picks one figure out of a visit.
+type Figure = fn(&Visit) -> f64;
+
 fn mark(browser: &Browser, name: &str) -> Option<f64> {
     browser.exec(&format!("return (window.__marks || {{}}).{name} ?? null;"), vec![]).as_f64()
 }
@@ -113,11 +116,11 @@ fn main() {
         repeat.push(b);
     }
 
-    let col = |visits: &[Visit], f: fn(&Visit) -> f64| visits.iter().map(f).collect::<Vec<_>>();
+    let col = |visits: &[Visit], f: Figure| visits.iter().map(f).collect::<Vec<_>>();
     println!();
     println!("| Figure | median | worst | target | |");
     println!("| --- | --- | --- | --- | --- |");
-    let rows: [(&str, &[Visit], fn(&Visit) -> f64, Option<f64>); 4] = [
+    let rows: [(&str, &[Visit], Figure, Option<f64>); 4] = [
         ("First visit: sign-in ready (ms)", &first, |v| v.sign_in_ready, Some(TARGET_SIGN_IN_MS)),
         ("First visit: settings shown after sign-in (ms)", &first, |v| v.settings_shown, Some(TARGET_SETTINGS_MS)),
         ("Repeat visit: sign-in ready (ms)", &repeat, |v| v.sign_in_ready, None),
