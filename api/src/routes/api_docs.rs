@@ -11,7 +11,7 @@
 use crate::content_coding::{self, Coding};
 use crate::error::ApiError;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{guard, web, HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::Write;
@@ -94,7 +94,11 @@ pub fn configure(docs: web::Data<ApiDocs>) -> impl FnOnce(&mut web::ServiceConfi
             web::get()
                 .to(|| async { HttpResponse::PermanentRedirect().insert_header(("Location", "/api-docs/")).finish() }),
         )
-        .service(web::resource("/api-docs/{path:.*}").app_data(docs).route(web::get().to(serve)));
+        .service(
+            web::resource("/api-docs/{path:.*}")
+                .app_data(docs)
+                .route(web::route().guard(guard::Any(guard::Get()).or(guard::Head())).to(serve)),
+        );
     }
 }
 

@@ -214,6 +214,8 @@ async fn the_docs_are_gzipped_and_revalidated_by_etag() {
         let again = app.anonymous().get(app.url(path)).header("If-None-Match", &etag).send().await.unwrap();
         assert_eq!(again.status(), 304, "{path}");
         assert!(again.bytes().await.unwrap().is_empty());
+        let head = app.anonymous().head(app.url(path)).header("Accept-Encoding", "gzip").send().await.unwrap();
+        assert_eq!((head.status().as_u16(), header(&head, "content-encoding")), (200, Some("gzip")), "HEAD {path}");
     }
     let init = get(&app, "/api-docs/swagger-initializer.js", None).await.text().await.unwrap();
     assert!(init.contains("\"validatorUrl\": \"none\""), "no request to swagger.io's validator: {init}");
