@@ -661,21 +661,34 @@ impl Lang {
         if date.get_time().is_nan() {
             return rfc3339.to_owned();
         }
-        let locale = match self {
-            Lang::De => "de-DE",
-            Lang::En => "en-GB",
-        };
-        date.to_locale_string(locale, &wasm_bindgen::JsValue::UNDEFINED).into()
+        // The month as a word, so no reader takes 05/12 for May 12: "5 Dec 2026, 14:03:07",
+        // "5. Dez. 2026, 14:03:07"; a 24-hour clock in both.
+        let options = js_sys::Object::new();
+        for (key, value) in [
+            ("day", "numeric"),
+            ("month", "short"),
+            ("year", "numeric"),
+            ("hour", "2-digit"),
+            ("minute", "2-digit"),
+            ("second", "2-digit"),
+            ("hourCycle", "h23"),
+        ] {
+            let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
+        }
+        date.to_locale_string(self.locale(), &options).into()
     }
 
-    /// The time of day of a moment (milliseconds since the epoch) in the browser's time zone.
-    pub fn time_of_day(self, epoch_ms: f64) -> String {
-        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(epoch_ms));
-        let locale = match self {
+    /// The BCP 47 locale of dates and times.
+    fn locale(self) -> &'static str {
+        match self {
             Lang::De => "de-DE",
             Lang::En => "en-GB",
-        };
-        date.to_locale_time_string(locale).into()
+        }
+    }
+
+    pub fn time_of_day(self, epoch_ms: f64) -> String {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(epoch_ms));
+        date.to_locale_time_string(self.locale()).into()
     }
 }
 

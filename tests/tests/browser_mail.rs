@@ -101,6 +101,18 @@ fn a_delivery_failure_shows_in_the_error_log_tab_with_its_download() {
     browser.wait_visible("#errors-list .error-entry");
     let entry = browser.text("#errors-list .error-entry");
     assert!(entry.contains("nobody@example.com") && entry.contains("550"), "{entry}");
+    // Dates name the month, so an American does not read 05/12 as May 12: "5 Dec 2026, 14:03:07".
+    let when = browser.text("#errors-list .error-entry time");
+    let parts: Vec<&str> = when.split([' ', ',']).filter(|p| !p.is_empty()).collect();
+    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sept", "Sep", "Oct", "Nov", "Dec"];
+    assert!(
+        parts.len() == 4
+            && parts[0].parse::<u32>().is_ok()
+            && months.contains(&parts[1])
+            && parts[2].len() == 4
+            && parts[3].len() == 8,
+        "the English error log's date is not in the form 5 Dec 2026, 14:03:07: {when:?}"
+    );
 
     let href = browser.property("#export-download", "href");
     let href = href.as_str().unwrap_or_default().to_owned();
