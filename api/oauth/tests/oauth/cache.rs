@@ -6,7 +6,7 @@ use std::time::Duration;
 use postamt_oauth::*;
 use serde_json::json;
 
-use crate::flows::{client, ms_app};
+use crate::flows::{authorize, client, ms_app};
 use crate::support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -100,21 +100,9 @@ async fn rotating_refresh_under_concurrency_uses_each_refresh_token_once() {
     p.control("set", json!({"token_lifetime": 1})).await;
     let c = client(&p);
     let app = ms_app();
-    let verifier = PkceVerifier::generate();
-    let state = random_state();
     let redirect = "http://127.0.0.1:1/cb";
-    let url = c
-        .authorization_url(
-            &app,
-            &AuthorizationRequest {
-                redirect_uri: redirect,
-                state: &state,
-                pkce_challenge: &verifier.challenge(),
-                login_hint: None,
-            },
-        )
-        .unwrap();
-    let code = parse_callback(&crate::flows::sign_in(&url, redirect).await, &state).unwrap();
+    let (code, verifier) = authorize(&c, &app, redirect).await;
+    let code = code.unwrap();
     let first = c.exchange_code(&app, &code, &verifier, redirect).await.unwrap();
     // Stands in for the database row holding the refresh token.
     let stored = Arc::new(tokio::sync::Mutex::new(first.refresh_token.unwrap()));

@@ -7,7 +7,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use crate::flows::{client, ms_app, read_key, sa_config};
+use crate::flows::{authorize, client, ms_app, read_key, sa_config};
 use crate::support::*;
 
 fn assert_class(e: &OAuthError, class: OAuthErrorClass, field: Option<&str>) {
@@ -75,21 +75,9 @@ async fn microsoft_expired_and_revoked_refresh_tokens() {
     let p = ProviderDouble::start(microsoft_config());
     let c = client(&p);
     let app = ms_app();
-    let verifier = PkceVerifier::generate();
-    let state = random_state();
     let redirect = "http://127.0.0.1:1/cb";
-    let url = c
-        .authorization_url(
-            &app,
-            &AuthorizationRequest {
-                redirect_uri: redirect,
-                state: &state,
-                pkce_challenge: &verifier.challenge(),
-                login_hint: None,
-            },
-        )
-        .unwrap();
-    let code = parse_callback(&crate::flows::sign_in(&url, redirect).await, &state).unwrap();
+    let (code, verifier) = authorize(&c, &app, redirect).await;
+    let code = code.unwrap();
     let rt1 = c.exchange_code(&app, &code, &verifier, redirect).await.unwrap().refresh_token.unwrap();
     let rt2 = c.refresh(&app, &rt1).await.unwrap().refresh_token.unwrap();
     // rt2 expires by inactivity (700082); then an admin revokes whatever is left (50173).
@@ -97,19 +85,8 @@ async fn microsoft_expired_and_revoked_refresh_tokens() {
     let e = c.refresh(&app, &rt2).await.unwrap_err();
     assert_class(&e, OAuthErrorClass::RefreshTokenInvalid, Some("oauth.sign_in"));
     assert_eq!(e.provider_codes, vec![700082]);
-    let verifier = PkceVerifier::generate();
-    let url = c
-        .authorization_url(
-            &app,
-            &AuthorizationRequest {
-                redirect_uri: redirect,
-                state: &state,
-                pkce_challenge: &verifier.challenge(),
-                login_hint: None,
-            },
-        )
-        .unwrap();
-    let code = parse_callback(&crate::flows::sign_in(&url, redirect).await, &state).unwrap();
+    let (code, verifier) = authorize(&c, &app, redirect).await;
+    let code = code.unwrap();
     let rt3 = c.exchange_code(&app, &code, &verifier, redirect).await.unwrap().refresh_token.unwrap();
     assert_eq!(p.control("revoke", json!({"client_id": "ms-app"})).await["revoked"], 1);
     let e = c.refresh(&app, &rt3).await.unwrap_err();

@@ -21,6 +21,30 @@ pub fn ms_app() -> OAuthApp {
     }
 }
 
+/// One authorize round trip with a fresh PKCE verifier and state, as the admin's browser
+/// makes it: the callback's code (or the provider's error, state checked) and the verifier
+/// the code belongs to.
+pub async fn authorize(
+    c: &OAuthClient,
+    app: &OAuthApp,
+    redirect: &str,
+) -> (Result<SecretString, OAuthError>, PkceVerifier) {
+    let verifier = PkceVerifier::generate();
+    let state = random_state();
+    let url = c
+        .authorization_url(
+            app,
+            &AuthorizationRequest {
+                redirect_uri: redirect,
+                state: &state,
+                pkce_challenge: &verifier.challenge(),
+                login_hint: None,
+            },
+        )
+        .unwrap();
+    (parse_callback(&sign_in(&url, redirect).await, &state), verifier)
+}
+
 /// Follows the authorize redirect like a browser would (redirects off) and returns the
 /// callback's query.
 pub async fn sign_in(url: &url::Url, redirect_uri: &str) -> String {
@@ -132,22 +156,10 @@ async fn authorization_code_pkce_mismatch_is_refused() {
     let p = ProviderDouble::start(microsoft_config());
     let c = client(&p);
     let app = ms_app();
-    let verifier = PkceVerifier::generate();
-    let state = random_state();
     let redirect = "http://127.0.0.1:8080/cb";
-    let url = c
-        .authorization_url(
-            &app,
-            &AuthorizationRequest {
-                redirect_uri: redirect,
-                state: &state,
-                pkce_challenge: &verifier.challenge(),
-                login_hint: None,
-            },
-        )
-        .unwrap();
-    let code = parse_callback(&sign_in(&url, redirect).await, &state).unwrap();
-    let e = c.exchange_code(&app, &code, &PkceVerifier::generate(), redirect).await.unwrap_err();
+    let (code, _verifier) = authorize(&c, &app, redirect).await;
+    // Exchanged with a verifier other than the one the challenge came from.
+    let e = c.exchange_code(&app, &code.unwrap(), &PkceVerifier::generate(), redirect).await.unwrap_err();
     assert_eq!(e.class, OAuthErrorClass::AuthorizationCodeInvalid);
     assert_eq!(e.provider_codes, vec![501481]);
 }
@@ -158,20 +170,8 @@ async fn authorize_denied_comes_back_as_access_denied() {
     config["authorize"] = json!({"deny": "AADSTS65004: User declined to consent to access the app."});
     let p = ProviderDouble::start(config);
     let c = client(&p);
-    let state = random_state();
-    let redirect = "http://127.0.0.1:8080/cb";
-    let url = c
-        .authorization_url(
-            &ms_app(),
-            &AuthorizationRequest {
-                redirect_uri: redirect,
-                state: &state,
-                pkce_challenge: &PkceVerifier::generate().challenge(),
-                login_hint: None,
-            },
-        )
-        .unwrap();
-    let e = parse_callback(&sign_in(&url, redirect).await, &state).unwrap_err();
+    let (callback, _) = authorize(&c, &ms_app(), "http://127.0.0.1:8080/cb").await;
+    let e = callback.unwrap_err();
     assert_eq!(e.class, OAuthErrorClass::AccessDenied);
     assert!(e.description.unwrap().contains("AADSTS65004"));
 }
