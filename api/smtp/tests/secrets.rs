@@ -10,9 +10,9 @@ use postamt_smtp::Encryption;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
-/// A scripted server on a real socket that repeats every AUTH payload it gets, decoded
-/// too, in its error replies, the way careless servers do.
-async fn echoing_server() -> u16 {
+/// A scripted server on a real socket: greets, offers `auth` in EHLO, answers QUIT, and
+/// lets `answer` reply to everything else (`None`: "500 what").
+async fn scripted_server(auth: &'static str, mut answer: impl FnMut(&str) -> Option<String> + Send + 'static) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
@@ -20,29 +20,40 @@ async fn echoing_server() -> u16 {
         let (read, mut write) = socket.into_split();
         let mut lines = BufReader::new(read).lines();
         write.write_all(b"220 echo.test ESMTP\r\n").await.unwrap();
-        let mut login_step = 0;
         while let Ok(Some(line)) = lines.next_line().await {
             let reply = if line.starts_with("EHLO") {
-                "250-echo.test\r\n250 AUTH LOGIN\r\n".to_owned()
-            } else if line == "AUTH LOGIN" {
-                login_step = 1;
-                "334 VXNlcm5hbWU6\r\n".to_owned()
-            } else if login_step == 1 {
-                login_step = 2;
-                "334 UGFzc3dvcmQ6\r\n".to_owned()
-            } else if login_step == 2 {
-                login_step = 0;
-                let decoded = String::from_utf8_lossy(&B64.decode(line.trim()).unwrap_or_default()).into_owned();
-                format!("535-5.7.8 Rejected payload {line}\r\n535 5.7.8 which decodes to {decoded}\r\n")
+                format!("250-echo.test\r\n250 AUTH {auth}\r\n")
             } else if line == "QUIT" {
                 "221 bye\r\n".to_owned()
             } else {
-                "500 what\r\n".to_owned()
+                answer(&line).unwrap_or_else(|| "500 what\r\n".to_owned())
             };
             write.write_all(reply.as_bytes()).await.unwrap();
         }
     });
     port
+}
+
+/// Repeats every AUTH LOGIN payload it gets, decoded too, in its error replies, the way
+/// careless servers do.
+async fn echoing_server() -> u16 {
+    let mut login_step = 0;
+    scripted_server("LOGIN", move |line| {
+        Some(if line == "AUTH LOGIN" {
+            login_step = 1;
+            "334 VXNlcm5hbWU6\r\n".to_owned()
+        } else if login_step == 1 {
+            login_step = 2;
+            "334 UGFzc3dvcmQ6\r\n".to_owned()
+        } else if login_step == 2 {
+            login_step = 0;
+            let decoded = String::from_utf8_lossy(&B64.decode(line.trim()).unwrap_or_default()).into_owned();
+            format!("535-5.7.8 Rejected payload {line}\r\n535 5.7.8 which decodes to {decoded}\r\n")
+        } else {
+            return None;
+        })
+    })
+    .await
 }
 
 #[tokio::test]
@@ -81,35 +92,19 @@ async fn successful_auth_plain_leaves_no_secret_in_logs() {
 /// Like [`echoing_server`], for XOAUTH2: repeats the initial response, its decoded text
 /// (which holds the token) and the token's base64 in its error reply.
 async fn echoing_xoauth2_server() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        let (socket, _) = listener.accept().await.unwrap();
-        let (read, mut write) = socket.into_split();
-        let mut lines = BufReader::new(read).lines();
-        write.write_all(b"220 echo.test ESMTP\r\n").await.unwrap();
-        while let Ok(Some(line)) = lines.next_line().await {
-            let reply = if line.starts_with("EHLO") {
-                "250-echo.test\r\n250 AUTH XOAUTH2\r\n".to_owned()
-            } else if let Some(payload) = line.strip_prefix("AUTH XOAUTH2 ") {
-                let decoded = String::from_utf8_lossy(&B64.decode(payload.trim()).unwrap_or_default()).into_owned();
-                let token = decoded.split("Bearer ").nth(1).unwrap_or("").trim_end_matches('\x01');
-                let decoded = decoded.replace('\x01', "^A");
-                format!(
-                    "535-5.7.3 Rejected {payload}\r\n535-5.7.3 which decodes to {decoded}\r\n535 5.7.3 token {} \
-                     base64 {}\r\n",
-                    token,
-                    B64.encode(token)
-                )
-            } else if line == "QUIT" {
-                "221 bye\r\n".to_owned()
-            } else {
-                "500 what\r\n".to_owned()
-            };
-            write.write_all(reply.as_bytes()).await.unwrap();
-        }
-    });
-    port
+    scripted_server("XOAUTH2", |line| {
+        let payload = line.strip_prefix("AUTH XOAUTH2 ")?;
+        let decoded = String::from_utf8_lossy(&B64.decode(payload.trim()).unwrap_or_default()).into_owned();
+        let token = decoded.split("Bearer ").nth(1).unwrap_or("").trim_end_matches('\x01');
+        let decoded = decoded.replace('\x01', "^A");
+        Some(format!(
+            "535-5.7.3 Rejected {payload}\r\n535-5.7.3 which decodes to {decoded}\r\n535 5.7.3 token {} \
+             base64 {}\r\n",
+            token,
+            B64.encode(token)
+        ))
+    })
+    .await
 }
 
 #[tokio::test]
