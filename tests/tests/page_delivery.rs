@@ -1,8 +1,8 @@
 //! The page as Chromium receives it from the real binary: every view (sign-in, settings, a
 //! test result, the error log, the API docs) runs under the Content-Security-Policy without
 //! a single violation; the wasm arrives compressed; a first visit stays within its transfer
-//! budget; a repeat visit takes every asset from the browser's cache. Also the size budget
-//! of the built page itself.
+//! budget; a repeat visit takes every asset from the browser's cache; a trap of the wasm
+//! module shows the "please reload" notice. Also the size budget of the built page itself.
 
 use postamt_e2e::smtp::free_port;
 use postamt_e2e::{frontend_dist, Browser, Launch};
@@ -92,6 +92,15 @@ fn every_view_loads_under_the_csp_compressed_and_cached() {
     for (url, transfer, ..) in &assets {
         assert_eq!(*transfer, 0, "{url} was fetched again on a repeat visit");
     }
+
+    // A panic traps the wasm module (panic=immediate-abort): boot.js tells the admin to reload.
+    assert!(!browser.is_visible(".fatal"));
+    browser.exec(
+        "window.dispatchEvent(new ErrorEvent('error', { error: new WebAssembly.RuntimeError('unreachable') }));",
+        vec![],
+    );
+    browser.wait_visible(".fatal");
+    assert!(browser.text(".fatal").contains("Seite neu"), "{}", browser.text(".fatal"));
 
     // The API docs, under their own policy.
     browser.goto(&format!("{}/api-docs/", app.url));
