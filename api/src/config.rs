@@ -106,6 +106,30 @@ pub struct Config {
     /// Only set this when every request passes such a proxy, which overwrites the header.
     #[arg(long, env = "POSTAMT_TRUST_FORWARDED_PROTO")]
     pub trust_forwarded_proto: bool,
+
+    /// The address admins open Postamt at, e.g. `https://postamt.example.org` (with a path
+    /// prefix if the proxy adds one). OAuth's redirect URI is `<public-url>/oauth/callback`;
+    /// behind a reverse proxy the request's own scheme and host are wrong, so set it there.
+    /// Default: the scheme and host of the request that starts "Connect account".
+    #[arg(long, env = "POSTAMT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Microsoft's sign-in authority (national clouds: e.g. `https://login.microsoftonline.us`).
+    #[arg(long, env = "POSTAMT_OAUTH_MICROSOFT_AUTHORITY", default_value = postamt_oauth::MICROSOFT_AUTHORITY)]
+    pub oauth_microsoft_authority: String,
+
+    /// Google's token endpoint.
+    #[arg(long, env = "POSTAMT_OAUTH_GOOGLE_TOKEN_URL", default_value = postamt_oauth::GOOGLE_TOKEN_URL)]
+    pub oauth_google_token_url: String,
+
+    /// Google's authorization (sign-in) page.
+    #[arg(long, env = "POSTAMT_OAUTH_GOOGLE_AUTHORIZATION_URL", default_value = postamt_oauth::GOOGLE_AUTHORIZATION_URL)]
+    pub oauth_google_authorization_url: String,
+
+    /// Seconds between checks of the OAuth connection; a delegated refresh token is used at
+    /// least this often, so a revoked sign-in shows up within this time.
+    #[arg(long, env = "POSTAMT_OAUTH_CHECK_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..=86400))]
+    pub oauth_check_seconds: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -143,6 +167,11 @@ impl Config {
             failed_retention_days: 7,
             instance_id: None,
             trust_forwarded_proto: false,
+            public_url: None,
+            oauth_microsoft_authority: postamt_oauth::MICROSOFT_AUTHORITY.to_owned(),
+            oauth_google_token_url: postamt_oauth::GOOGLE_TOKEN_URL.to_owned(),
+            oauth_google_authorization_url: postamt_oauth::GOOGLE_AUTHORIZATION_URL.to_owned(),
+            oauth_check_seconds: 300,
         }
     }
 
@@ -150,6 +179,31 @@ impl Config {
         self.database_url
             .clone()
             .unwrap_or_else(|| self.data_dir.join("postamt.sqlite3").to_string_lossy().into_owned())
+    }
+
+    /// The OAuth settings, checked: endpoints https (or loopback), the public URL absolute.
+    pub fn oauth_options(&self) -> anyhow::Result<crate::oauth::OAuthOptions> {
+        let public_url = match &self.public_url {
+            None => None,
+            Some(raw) => {
+                let url = url::Url::parse(raw.trim_end_matches('/'))
+                    .map_err(|e| anyhow::anyhow!("POSTAMT_PUBLIC_URL {raw:?} is not an absolute URL: {e}"))?;
+                anyhow::ensure!(
+                    matches!(url.scheme(), "http" | "https") && url.host().is_some(),
+                    "POSTAMT_PUBLIC_URL must be an http(s) address such as https://postamt.example.org"
+                );
+                Some(url)
+            }
+        };
+        Ok(crate::oauth::OAuthOptions {
+            endpoints: postamt_oauth::Endpoints {
+                microsoft_authority: self.oauth_microsoft_authority.trim_end_matches('/').to_owned(),
+                google_token_url: self.oauth_google_token_url.clone(),
+                google_authorization_url: self.oauth_google_authorization_url.clone(),
+            },
+            public_url,
+            check_interval: std::time::Duration::from_secs(u64::from(self.oauth_check_seconds)),
+        })
     }
 
     pub fn secret_key_file(&self) -> PathBuf {

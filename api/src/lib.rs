@@ -2,7 +2,8 @@
 //!
 //! Layout: `config` (flags), `startup` (building the app), `routes` (HTTP handlers),
 //! `auth` (sessions, API keys, scopes), `domain` (validated types), `db` (diesel over
-//! SQLite and PostgreSQL), `crypto` (secrets at rest), `error` (the problem envelope).
+//! SQLite and PostgreSQL), `crypto` (secrets at rest), `error` (the problem envelope),
+//! `delivery` (the outbox's workers), `oauth` (OAuth 2.0 tokens for XOAUTH2).
 
 pub mod auth;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod extract;
 pub mod fresh_cache;
 pub mod hex;
 pub mod ids;
+pub mod oauth;
 pub mod openapi;
 pub mod rate_limit;
 pub mod routes;

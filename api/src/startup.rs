@@ -94,6 +94,7 @@ impl Application {
             max_message_bytes: config.max_message_mib as usize * 1024 * 1024,
             max_recipients: config.max_recipients as usize,
         };
+        let oauth = crate::oauth::OAuthService::new(config.oauth_options()?)?;
         let state = web::Data::new(AppState {
             db,
             cipher,
@@ -107,6 +108,7 @@ impl Application {
             settings: Default::default(),
             api_keys: FreshCache::new(std::time::Duration::from_secs(1)),
             handoff: Handoff::new(config.delivery_workers as usize),
+            oauth,
         });
         let released = delivery::release_stale_claims(&state).await?;
         if released > 0 {
@@ -114,6 +116,7 @@ impl Application {
         }
         let mut background = delivery::spawn_workers(state.clone());
         background.push(delivery::spawn_retention(state.clone()));
+        background.push(crate::oauth::watch::spawn(state.clone()));
         // The JSON of a message with base64 attachments is about 4/3 of its size.
         let body_limit = limits.max_message_bytes / 3 * 4 + 1024 * 1024;
         let docs = web::Data::new(routes::api_docs::ApiDocs::new(&crate::openapi::spec())?);
@@ -137,6 +140,7 @@ impl Application {
             app.wrap(from_fn(crate::telemetry::log_request))
                 .wrap(from_fn(crate::security_headers::add))
                 .configure(routes::api_docs::configure(docs.clone()))
+                .configure(routes::oauth::configure)
                 .configure(routes::static_files::configure(static_dir.clone()))
                 .default_service(web::to(routes::static_files::not_found))
         })

@@ -33,6 +33,8 @@ pub struct AppState {
     pub api_keys: FreshCache<String, Arc<ApiKey>>,
     /// Messages accepted here, passed to this instance's workers without a claim query.
     pub handoff: Handoff,
+    /// OAuth 2.0: the token client, this instance's token cache, the endpoints.
+    pub oauth: crate::oauth::OAuthService,
 }
 
 /// Purpose string bound to the encrypted SMTP password.

@@ -159,6 +159,7 @@ impl Draft {
                 enabled: self.auth_enabled,
                 username: text(&self.auth_username),
                 password: (self.auth_enabled && !self.auth_password.is_empty()).then(|| self.auth_password.clone()),
+                ..AuthInput::default()
             },
             tls: TlsSettings {
                 trusted_ca_pem: text(&self.tls_trusted_ca_pem),

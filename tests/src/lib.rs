@@ -131,6 +131,7 @@ pub fn settings_input(host: &str, password: Option<&str>) -> postamt_wire::MailS
             enabled: password.is_some(),
             username: password.map(|_| "teambox@example.org".to_string()),
             password: password.map(str::to_string),
+            ..AuthInput::default()
         },
         force_default_sender: true,
         reply_to_individual_sender: true,

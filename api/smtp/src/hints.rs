@@ -60,6 +60,7 @@ fn encryption_en(e: Encryption) -> &'static str {
 
 fn stage_de(stage: StageName) -> &'static str {
     match stage {
+        StageName::Token => "Zugriffstoken (OAuth)",
         StageName::Resolve => "Namensauflösung",
         StageName::Connect => "Verbindungsaufbau",
         StageName::Tls => "TLS",
@@ -74,6 +75,7 @@ fn stage_de(stage: StageName) -> &'static str {
 
 fn stage_en(stage: StageName) -> &'static str {
     match stage {
+        StageName::Token => "access token (OAuth)",
         StageName::Resolve => "name lookup",
         StageName::Connect => "connect",
         StageName::Tls => "TLS",
@@ -485,6 +487,29 @@ pub(crate) fn hint(class: C, cx: &HintContext<'_>) -> (String, String) {
                  that port and encryption match.",
                 stage_en(cx.stage)
             ),
+        ),
+        // The `token` stage's classes come from the OAuth client, which has its own hints
+        // (`postamt_oauth::OAuthErrorClass::hint`); an SMTP exchange never yields them.
+        C::OauthTenantNotFound
+        | C::OauthInvalidClientSecret
+        | C::OauthClientSecretExpired
+        | C::OauthApplicationNotFound
+        | C::OauthConsentMissing
+        | C::OauthRefreshTokenInvalid
+        | C::OauthAuthorizationCodeInvalid
+        | C::OauthAccessDenied
+        | C::OauthUnauthorizedClient
+        | C::OauthInvalidScope
+        | C::OauthServiceAccountRejected
+        | C::OauthServiceAccountKeyInvalid
+        | C::OauthInsecureEndpoint
+        | C::OauthEndpointUnreachable
+        | C::OauthTimeout
+        | C::OauthInvalidResponse
+        | C::OauthProviderError
+        | C::OauthNotConnected => (
+            format!("Es konnte kein Zugriffstoken bezogen werden{error_de}."),
+            format!("No access token could be obtained{error_en}."),
         ),
     }
 }

@@ -131,6 +131,29 @@ pub async fn run_test(cfg: &TestConfig) -> MailTestResult {
     finish(cfg, run, started)
 }
 
+/// The result of a test that could not begin talking to the server because a step before
+/// it failed (an OAuth 2.0 token could not be obtained): every SMTP stage is skipped, and
+/// `failure` (with its own stage, e.g. `token`) is the reason. The caller adds that stage.
+pub fn not_started(cfg: &TestConfig, failure: Failure, duration_ms: u64) -> MailTestResult {
+    let transcript = Transcript::new(Instant::now(), Redactor::new(cfg.credentials.as_ref()));
+    transcript.info(format!("Not started: {}", failure.detail.as_deref().unwrap_or(failure.class.as_str())));
+    tracing::info!(target: "postamt_smtp", class = failure.class.as_str(), stage = failure.stage.as_str(), "mail test not started");
+    MailTestResult {
+        ok: false,
+        mode: cfg.mode,
+        duration_ms,
+        stages: StageBook::new(cfg.encryption).into_stages(),
+        failure: Some(failure),
+        tls: None,
+        peer: None,
+        sender: cfg.sender.clone(),
+        recipient: cfg.recipient.clone(),
+        message_id: None,
+        probe_note: None,
+        transcript: transcript.into_lines(),
+    }
+}
+
 /// Checks that need no server: addresses, the message, the CA PEM, the TLS name.
 fn preflight(cfg: &TestConfig) -> Result<Option<TestMail>, (StageName, Fail)> {
     let invalid =

@@ -16,6 +16,7 @@ pub mod libpq_tls;
 pub mod mail_log;
 pub mod messages;
 mod migrations;
+pub mod oauth_connection;
 mod pg_prepared;
 pub mod record_round;
 pub mod schema;

@@ -18,6 +18,41 @@ diesel::table! {
         version -> BigInt,
         updated_at -> Timestamp,
         updated_by -> Text,
+        auth_method -> Text,
+        oauth_provider -> Nullable<Text>,
+        oauth_flow -> Nullable<Text>,
+        oauth_tenant -> Nullable<Text>,
+        oauth_client_id -> Nullable<Text>,
+        oauth_token_url -> Nullable<Text>,
+        oauth_authorization_url -> Nullable<Text>,
+        oauth_scope -> Nullable<Text>,
+        oauth_client_secret_enc -> Nullable<Binary>,
+        oauth_service_account_key_enc -> Nullable<Binary>,
+        oauth_service_account -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    oauth_connection (id) {
+        id -> Integer,
+        binding -> Text,
+        account -> Nullable<Text>,
+        refresh_token_enc -> Nullable<Binary>,
+        connected_at -> Nullable<Timestamp>,
+        token_issued_at -> Nullable<Timestamp>,
+        token_expires_at -> Nullable<Timestamp>,
+        refresh_token_used_at -> Nullable<Timestamp>,
+        last_error_class -> Nullable<Text>,
+        last_error_at -> Nullable<Timestamp>,
+        last_error_logged_at -> Nullable<Timestamp>,
+        refresh_lease_owner -> Nullable<Text>,
+        refresh_lease_until -> Nullable<Timestamp>,
+        pending_state -> Nullable<Text>,
+        pending_verifier_enc -> Nullable<Binary>,
+        pending_session -> Nullable<Text>,
+        pending_redirect_uri -> Nullable<Text>,
+        pending_return_to -> Nullable<Text>,
+        pending_expires_at -> Nullable<Timestamp>,
     }
 }
 
@@ -125,6 +160,7 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(
     mail_settings,
+    oauth_connection,
     settings_history,
     admin_account,
     admin_sessions,

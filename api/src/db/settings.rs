@@ -2,10 +2,10 @@
 
 use super::schema::mail_settings::dsl as ms;
 use super::{history, now, utc, write_transaction, AnyConnection};
-use crate::domain::{changed_fields, SettingsDraft, StoredSettings};
+use crate::domain::{changed_fields, SecretsChanged, SettingsDraft, StoredOAuth, StoredSettings};
 use anyhow::Context;
 use diesel::prelude::*;
-use postamt_wire::{Encryption, SettingsAction};
+use postamt_wire::{AuthMethod, Encryption, OAuthFlow, OAuthProvider, SettingsAction};
 
 const ROW_ID: i32 = 1;
 
@@ -40,12 +40,48 @@ struct Row {
     version: i64,
     updated_at: chrono::NaiveDateTime,
     updated_by: String,
+    auth_method: String,
+    oauth_provider: Option<String>,
+    oauth_flow: Option<String>,
+    oauth_tenant: Option<String>,
+    oauth_client_id: Option<String>,
+    oauth_token_url: Option<String>,
+    oauth_authorization_url: Option<String>,
+    oauth_scope: Option<String>,
+    oauth_client_secret_enc: Option<Vec<u8>>,
+    oauth_service_account_key_enc: Option<Vec<u8>>,
+    oauth_service_account: Option<String>,
 }
 
-/// The saved settings plus the encrypted password, which only the SMTP code decrypts.
+/// The saved settings plus the encrypted secrets, which only the code that signs in
+/// decrypts.
 pub struct Loaded {
     pub settings: StoredSettings,
-    pub password_enc: Option<Vec<u8>>,
+    pub secrets: EncryptedSecrets,
+}
+
+/// The stored secrets, encrypted (see `crate::crypto`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EncryptedSecrets {
+    pub password: Option<Vec<u8>>,
+    pub client_secret: Option<Vec<u8>>,
+    pub service_account_key: Option<Vec<u8>>,
+}
+
+fn oauth_of(r: &Row) -> anyhow::Result<Option<StoredOAuth>> {
+    let (Some(provider), Some(flow)) = (&r.oauth_provider, &r.oauth_flow) else { return Ok(None) };
+    Ok(Some(StoredOAuth {
+        provider: OAuthProvider::parse(provider).context("stored OAuth provider unknown")?,
+        flow: OAuthFlow::parse(flow).context("stored OAuth flow unknown")?,
+        tenant: r.oauth_tenant.clone(),
+        client_id: r.oauth_client_id.clone(),
+        token_url: r.oauth_token_url.clone(),
+        authorization_url: r.oauth_authorization_url.clone(),
+        scope: r.oauth_scope.clone(),
+        client_secret_set: r.oauth_client_secret_enc.is_some(),
+        service_account_key_set: r.oauth_service_account_key_enc.is_some(),
+        service_account: r.oauth_service_account.clone(),
+    }))
 }
 
 pub fn load(conn: &mut AnyConnection) -> anyhow::Result<Option<Loaded>> {
@@ -56,6 +92,7 @@ pub fn load(conn: &mut AnyConnection) -> anyhow::Result<Option<Loaded>> {
         .optional()
         .context("loading mail settings")?;
     row.map(|r| {
+        let oauth = oauth_of(&r)?;
         Ok(Loaded {
             settings: StoredSettings {
                 host: r.host,
@@ -64,8 +101,10 @@ pub fn load(conn: &mut AnyConnection) -> anyhow::Result<Option<Loaded>> {
                 sender_name: r.sender_name,
                 sender_address: r.sender_address,
                 auth_enabled: r.auth_enabled,
+                auth_method: AuthMethod::parse(&r.auth_method).context("stored auth method unknown")?,
                 auth_username: r.auth_username,
                 password_set: r.auth_password_enc.is_some(),
+                oauth,
                 tls_trusted_ca_pem: r.tls_trusted_ca_pem,
                 tls_accept_invalid_certificates: r.tls_accept_invalid_certificates,
                 force_default_sender: r.sender_policy != POLICY_INDIVIDUAL,
@@ -75,7 +114,11 @@ pub fn load(conn: &mut AnyConnection) -> anyhow::Result<Option<Loaded>> {
                 updated_at: utc(r.updated_at),
                 updated_by: r.updated_by,
             },
-            password_enc: r.auth_password_enc,
+            secrets: EncryptedSecrets {
+                password: r.auth_password_enc,
+                client_secret: r.oauth_client_secret_enc,
+                service_account_key: r.oauth_service_account_key_enc,
+            },
         })
     })
     .transpose()
@@ -91,13 +134,14 @@ pub enum Outcome<T> {
 }
 
 /// Saves `draft` if the stored version is still `expected` (`None`: nothing stored), and
-/// records the change in the history, in one transaction.
+/// records the change in the history, in one transaction. A connected OAuth account whose
+/// binding no longer matches is disconnected in the same transaction.
 pub fn save(
     conn: &mut AnyConnection,
     expected: Option<i64>,
     draft: &SettingsDraft,
-    password_enc: Option<Vec<u8>>,
-    password_changed: bool,
+    secrets: EncryptedSecrets,
+    changed: SecretsChanged,
     actor: &str,
 ) -> anyhow::Result<Outcome<StoredSettings>> {
     write_transaction(conn, |conn| {
@@ -108,7 +152,21 @@ pub fn save(
         }
         let version = history::next_version(conn)?;
         let at = now();
-        let stored = draft.to_stored(password_enc.is_some(), version, utc(at), actor);
+        let stored = draft.to_stored(secrets.password.is_some(), version, utc(at), actor);
+        let oauth = stored.oauth.as_ref();
+        let oauth_values = (
+            ms::auth_method.eq(stored.auth_method.as_str()),
+            ms::oauth_provider.eq(oauth.map(|o| o.provider.as_str())),
+            ms::oauth_flow.eq(oauth.map(|o| o.flow.as_str())),
+            ms::oauth_tenant.eq(oauth.and_then(|o| o.tenant.clone())),
+            ms::oauth_client_id.eq(oauth.and_then(|o| o.client_id.clone())),
+            ms::oauth_token_url.eq(oauth.and_then(|o| o.token_url.clone())),
+            ms::oauth_authorization_url.eq(oauth.and_then(|o| o.authorization_url.clone())),
+            ms::oauth_scope.eq(oauth.and_then(|o| o.scope.clone())),
+            ms::oauth_client_secret_enc.eq(&secrets.client_secret),
+            ms::oauth_service_account_key_enc.eq(&secrets.service_account_key),
+            ms::oauth_service_account.eq(oauth.and_then(|o| o.service_account.clone())),
+        );
         let values = (
             ms::host.eq(&stored.host),
             ms::port.eq(i32::from(stored.port)),
@@ -117,7 +175,7 @@ pub fn save(
             ms::sender_address.eq(&stored.sender_address),
             ms::auth_enabled.eq(stored.auth_enabled),
             ms::auth_username.eq(&stored.auth_username),
-            ms::auth_password_enc.eq(&password_enc),
+            ms::auth_password_enc.eq(&secrets.password),
             ms::tls_trusted_ca_pem.eq(&stored.tls_trusted_ca_pem),
             ms::tls_accept_invalid_certificates.eq(stored.tls_accept_invalid_certificates),
             ms::sender_policy.eq(sender_policy(&stored)),
@@ -127,6 +185,7 @@ pub fn save(
                 ms::updated_at.eq(at),
                 ms::updated_by.eq(actor),
             ),
+            oauth_values,
         );
         let action = match &current {
             Some(_) => {
@@ -138,7 +197,9 @@ pub fn save(
                 SettingsAction::Created
             }
         };
-        let changes = changed_fields(current.as_ref().map(|c| &c.settings), Some(&stored), password_changed);
+        let disconnected = super::oauth_connection::keep_only_binding(conn, stored.binding().as_str())?;
+        let changed = SecretsChanged { refresh_token: changed.refresh_token || disconnected, ..changed };
+        let changes = changed_fields(current.as_ref().map(|c| &c.settings), Some(&stored), changed);
         history::record(conn, version, action, actor, &changes)?;
         Ok(Outcome::Done(stored))
     })
@@ -154,8 +215,16 @@ pub fn delete(conn: &mut AnyConnection, expected: Option<i64>, actor: &str) -> a
             return Ok(Outcome::Conflict { current: Some(current.settings.version) });
         }
         diesel::delete(ms::mail_settings.filter(ms::id.eq(ROW_ID))).execute(conn)?;
+        let disconnected = super::oauth_connection::keep_only_binding(conn, "")?;
         let version = history::next_version(conn)?;
-        let changes = changed_fields(Some(&current.settings), None, current.password_enc.is_some());
+        let secrets = &current.secrets;
+        let changed = SecretsChanged {
+            password: secrets.password.is_some(),
+            client_secret: secrets.client_secret.is_some(),
+            service_account_key: secrets.service_account_key.is_some(),
+            refresh_token: disconnected,
+        };
+        let changes = changed_fields(Some(&current.settings), None, changed);
         history::record(conn, version, SettingsAction::Deleted, actor, &changes)?;
         Ok(Outcome::Done(()))
     })

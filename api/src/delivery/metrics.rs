@@ -17,6 +17,8 @@ pub struct Metrics {
     latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     latency_count: AtomicU64,
     latency_sum_micros: AtomicU64,
+    oauth_tokens: AtomicU64,
+    oauth_failures: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
@@ -41,6 +43,16 @@ impl Metrics {
 
     pub fn retry(&self, class: &'static str) {
         *self.retries.lock().unwrap_or_else(|p| p.into_inner()).entry(class).or_default() += 1;
+    }
+
+    /// An OAuth 2.0 access token was issued (or refreshed) by the provider.
+    pub fn oauth_token(&self) {
+        self.oauth_tokens.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A token request failed, by `oauth_*` class.
+    pub fn oauth_failure(&self, class: &'static str) {
+        *self.oauth_failures.lock().unwrap_or_else(|p| p.into_inner()).entry(class).or_default() += 1;
     }
 
     /// The exposition, with the outbox depth read by the caller.
@@ -78,6 +90,18 @@ impl Metrics {
             "postamt_delivery_retries_total",
             "Temporary failures that scheduled a retry, by class.",
             &self.retries,
+        );
+        counter(
+            &mut out,
+            "postamt_oauth_tokens_issued_total",
+            "OAuth 2.0 access tokens issued or refreshed by the provider.",
+            self.oauth_tokens.load(Ordering::Relaxed),
+        );
+        labelled(
+            &mut out,
+            "postamt_oauth_token_failures_total",
+            "Failed OAuth 2.0 token requests (refresh, client credentials, service account), by class.",
+            &self.oauth_failures,
         );
         let _ = writeln!(
             out,

@@ -1,11 +1,14 @@
 //! The route a round of deliveries takes: the saved settings, read once per round (or
-//! reused, see `worker::ROUTE_FRESH_FOR`), with the decrypted password.
+//! reused, see `worker::ROUTE_FRESH_FOR`), with the decrypted password or OAuth secrets.
 
 use crate::db;
+use crate::domain::StoredSettings;
+use crate::oauth::obtain::{access_token, invalidate, TokenRequest};
 use crate::state::{AppState, SMTP_PASSWORD_PURPOSE};
-use postamt_smtp::delivery::{DeliveryConfig, DeliveryFailure};
+use postamt_smtp::delivery::{DeliveryConfig, DeliveryFailure, SmtpSession};
 use postamt_smtp::Credentials;
 use postamt_wire::{FailureClass, StageName};
+use secrecy::SecretString;
 use std::time::Duration;
 
 /// What a batch is sent with: the saved settings at claim time.
@@ -17,10 +20,32 @@ pub struct Route {
     pub force_default_sender: bool,
     pub reply_to_individual_sender: bool,
     pub server: String,
+    /// With OAuth 2.0: what the token for each new session is requested with
+    /// (`config.credentials` is then filled in when a session opens).
+    pub oauth: Option<OAuthRoute>,
+}
+
+/// The saved OAuth settings with their decrypted secrets.
+pub struct OAuthRoute {
+    pub settings: StoredSettings,
+    client_secret: Option<SecretString>,
+    service_account_key: Option<SecretString>,
+}
+
+impl OAuthRoute {
+    pub fn request(&self) -> TokenRequest<'_> {
+        TokenRequest {
+            settings: &self.settings,
+            client_secret: self.client_secret.clone(),
+            service_account_key: self.service_account_key.clone(),
+            saved: true,
+            force: false,
+        }
+    }
 }
 
 impl Route {
-    /// The saved settings with the decrypted password.
+    /// The saved settings with the decrypted secrets.
     pub async fn load(state: &AppState) -> Result<Route, DeliveryFailure> {
         let loaded = state
             .db
@@ -28,8 +53,18 @@ impl Route {
             .await
             .map_err(|e| internal_failure(format!("{e:#}")))?
             .ok_or_else(not_configured)?;
+        let oauth = if loaded.settings.uses_oauth() {
+            let req = TokenRequest::saved(state, &loaded).map_err(|e| internal_failure(format!("{e:#}")))?;
+            Some(OAuthRoute {
+                client_secret: req.client_secret,
+                service_account_key: req.service_account_key,
+                settings: loaded.settings.clone(),
+            })
+        } else {
+            None
+        };
         let s = loaded.settings;
-        let password = match (&loaded.password_enc, s.auth_enabled) {
+        let password = match (&loaded.secrets.password, s.auth_enabled && oauth.is_none()) {
             (Some(blob), true) => Some(
                 state.cipher.decrypt(blob, SMTP_PASSWORD_PURPOSE).map_err(|e| internal_failure(format!("{e:#}")))?,
             ),
@@ -56,7 +91,32 @@ impl Route {
             sender_address: s.sender_address,
             force_default_sender: s.force_default_sender,
             reply_to_individual_sender: s.reply_to_individual_sender,
+            oauth,
         })
+    }
+}
+
+impl Route {
+    /// Opens an SMTP session with these settings. With OAuth 2.0 the session signs in with an
+    /// access token; a token the server refuses is dropped from the cache and the session
+    /// is opened once more with a fresh one before the attempt counts as failed.
+    pub async fn open_session(&self, state: &AppState) -> Result<SmtpSession, DeliveryFailure> {
+        let Some(oauth) = &self.oauth else { return SmtpSession::open(&self.config).await };
+        let request = oauth.request();
+        let mut retried = false;
+        loop {
+            let token = access_token(state, &request).await.map_err(|f| f.to_delivery())?;
+            let mut config = self.config.clone();
+            config.credentials = Some(Credentials::access_token(token.mailbox.clone(), token.token.clone()));
+            match SmtpSession::open(&config).await {
+                Err(failure) if failure.is_token_rejected() && !retried => {
+                    tracing::info!("the SMTP server refused the OAuth access token; trying once with a fresh one");
+                    invalidate(state, &token);
+                    retried = true;
+                }
+                other => return other,
+            }
+        }
     }
 }
 

@@ -454,7 +454,7 @@ impl Worker {
             if let Some(old) = self.open.take() {
                 old.session.close().await;
             }
-            let session = SmtpSession::open(&route.config).await?;
+            let session = route.open_session(&self.state).await?;
             self.open = Some(OpenSession { settings_version: route.version, session, last_used: Instant::now() });
         }
         match self.open.as_mut() {

@@ -3,6 +3,7 @@
 
 mod acting_user;
 mod email_address;
+pub mod oauth;
 pub mod outgoing;
 mod pem;
 mod settings;
@@ -12,8 +13,9 @@ mod warnings;
 
 pub use acting_user::parse_acting_user;
 pub use email_address::EmailAddress;
+pub use oauth::{Binding, OAuthDraft, SecretChange, StoredOAuth};
 pub use pem::CaCertificatePem;
-pub use settings::{changed_fields, PasswordChange, SettingsDraft, StoredSettings};
+pub use settings::{changed_fields, PasswordChange, SecretsChanged, SettingsDraft, StoredSettings};
 pub use smtp_host::SmtpHost;
 pub use text::SingleLine;
 pub use warnings::warnings_for;

@@ -1,11 +1,12 @@
 //! The mail settings as stored, and a validated draft of new settings.
 
+use super::oauth::{parse_oauth, Binding, OAuthDraft, StoredOAuth};
 use super::{CaCertificatePem, EmailAddress, FieldProblem, SingleLine, SmtpHost, Violations};
 use crate::error::ApiError;
 use chrono::{DateTime, Utc};
 use postamt_wire::{
-    AuthView, Encryption, FieldChange, MailSettings, MailSettingsInput, TlsSettings, TIMEOUT_SECONDS_DEFAULT,
-    TIMEOUT_SECONDS_MAX, TIMEOUT_SECONDS_MIN,
+    AuthMethod, AuthView, Encryption, FieldChange, MailSettings, MailSettingsInput, TlsSettings,
+    TIMEOUT_SECONDS_DEFAULT, TIMEOUT_SECONDS_MAX, TIMEOUT_SECONDS_MIN,
 };
 use secrecy::SecretString;
 
@@ -22,8 +23,11 @@ pub struct StoredSettings {
     pub sender_name: String,
     pub sender_address: String,
     pub auth_enabled: bool,
+    pub auth_method: AuthMethod,
     pub auth_username: Option<String>,
     pub password_set: bool,
+    /// Method `oauth2`: provider, flow and app (secrets only as `…_set`).
+    pub oauth: Option<StoredOAuth>,
     pub tls_trusted_ca_pem: Option<String>,
     pub tls_accept_invalid_certificates: bool,
     pub force_default_sender: bool,
@@ -35,6 +39,25 @@ pub struct StoredSettings {
 }
 
 impl StoredSettings {
+    /// What stored secrets and a connected account are bound to (see [`Binding`]).
+    pub fn binding(&self) -> Binding {
+        Binding::new(
+            &self.host,
+            self.port,
+            self.encryption,
+            self.auth_username.as_deref(),
+            self.auth_method,
+            self.oauth.as_ref(),
+        )
+    }
+
+    /// True when mail signs in with OAuth 2.0.
+    pub fn uses_oauth(&self) -> bool {
+        self.auth_enabled && self.auth_method == AuthMethod::Oauth2 && self.oauth.is_some()
+    }
+
+    /// The settings as returned; `oauth2` without its connection state (see
+    /// `oauth::connection_view`, which fills it in).
     pub fn to_wire(&self) -> MailSettings {
         MailSettings {
             host: self.host.clone(),
@@ -44,8 +67,10 @@ impl StoredSettings {
             sender_address: self.sender_address.clone(),
             auth: AuthView {
                 enabled: self.auth_enabled,
+                method: self.auth_method,
                 username: self.auth_username.clone(),
                 password_set: self.password_set,
+                oauth2: self.oauth.as_ref().map(|o| o.to_wire(postamt_wire::OAuthConnection::unknown())),
             },
             tls: TlsSettings {
                 trusted_ca_pem: self.tls_trusted_ca_pem.clone(),
@@ -83,7 +108,10 @@ pub struct SettingsDraft {
     pub sender_address: EmailAddress,
     /// `Some(username)` when authentication is enabled.
     pub auth_username: Option<SingleLine>,
+    pub auth_method: AuthMethod,
     pub password: PasswordChange,
+    /// Method `oauth2` (with authentication enabled).
+    pub oauth: Option<OAuthDraft>,
     pub tls_trusted_ca_pem: Option<CaCertificatePem>,
     pub tls_accept_invalid_certificates: bool,
     pub force_default_sender: bool,
@@ -149,6 +177,23 @@ impl SettingsDraft {
             },
         );
         let password = password_change(&mut v, &input, stored, host.as_ref(), port, encryption, &auth_username);
+        let auth_method = if input.auth.enabled { input.auth.method } else { AuthMethod::Password };
+        let oauth = if auth_method == AuthMethod::Oauth2 {
+            let same_server = stored.is_some_and(|s| {
+                s.auth_method == AuthMethod::Oauth2
+                    && host.as_ref().map(SmtpHost::as_str) == Some(s.host.as_str())
+                    && port == Some(s.port)
+                    && encryption == Some(s.encryption)
+                    && auth_username.as_ref().and_then(|u| u.as_ref()).map(SingleLine::as_str)
+                        == s.auth_username.as_deref()
+            });
+            match parse_oauth(&mut v, input.auth.oauth2.as_ref(), stored.and_then(|s| s.oauth.as_ref()), same_server) {
+                Some(draft) => Some(Some(draft)),
+                None => None,
+            }
+        } else {
+            Some(None)
+        };
 
         v.into_result()?;
         match (
@@ -161,6 +206,7 @@ impl SettingsDraft {
             tls_trusted_ca_pem,
             timeout_seconds,
             password,
+            oauth,
         ) {
             (
                 Some(host),
@@ -172,6 +218,7 @@ impl SettingsDraft {
                 Some(tls_trusted_ca_pem),
                 Some(timeout_seconds),
                 Some(password),
+                Some(oauth),
             ) => Ok(SettingsDraft {
                 host,
                 port,
@@ -179,7 +226,9 @@ impl SettingsDraft {
                 sender_name,
                 sender_address,
                 auth_username,
+                auth_method,
                 password,
+                oauth,
                 tls_trusted_ca_pem,
                 tls_accept_invalid_certificates: input.tls.accept_invalid_certificates,
                 force_default_sender: input.force_default_sender,
@@ -205,8 +254,10 @@ impl SettingsDraft {
             sender_name: self.sender_name.as_str().to_owned(),
             sender_address: self.sender_address.as_str().to_owned(),
             auth_enabled: self.auth_username.is_some(),
+            auth_method: self.auth_method,
             auth_username: self.auth_username.as_ref().map(|u| u.as_str().to_owned()),
             password_set,
+            oauth: self.oauth.as_ref().map(|o| o.stored.clone()),
             tls_trusted_ca_pem: self.tls_trusted_ca_pem.as_ref().map(|p| p.as_str().to_owned()),
             tls_accept_invalid_certificates: self.tls_accept_invalid_certificates,
             force_default_sender: self.force_default_sender,
@@ -241,7 +292,10 @@ fn password_change(
     username: &Option<Option<SingleLine>>,
 ) -> Option<PasswordChange> {
     const FIELD: &str = "auth.password";
-    if !input.auth.enabled {
+    if !input.auth.enabled || input.auth.method != AuthMethod::Password {
+        if input.auth.enabled && input.auth.password.is_some() {
+            return v.check(FIELD, Err(FieldProblem::new("not_applicable", "is only used with auth.method password")));
+        }
         return Some(PasswordChange::Clear);
     }
     match input.auth.password.as_deref() {
@@ -256,7 +310,9 @@ fn password_change(
         }
         Some(p) => Some(PasswordChange::Set(SecretString::from(p.to_owned()))),
         None => {
-            let Some(stored) = stored.filter(|s| s.auth_enabled && s.password_set) else {
+            let Some(stored) =
+                stored.filter(|s| s.auth_enabled && s.auth_method == AuthMethod::Password && s.password_set)
+            else {
                 return v
                     .check(FIELD, Err(FieldProblem::new("required", "is required when authentication is enabled")));
             };
@@ -280,15 +336,24 @@ fn password_change(
     }
 }
 
-/// Fields listed in the history, in display order (the password is summarised separately).
-const HISTORY_FIELDS: [&str; 12] = [
+/// Fields listed in the history, in display order (secrets are summarised separately).
+const HISTORY_FIELDS: [&str; 21] = [
     "host",
     "port",
     "encryption",
     "sender_name",
     "sender_address",
     "auth.enabled",
+    "auth.method",
     "auth.username",
+    "auth.oauth2.provider",
+    "auth.oauth2.flow",
+    "auth.oauth2.tenant",
+    "auth.oauth2.client_id",
+    "auth.oauth2.token_url",
+    "auth.oauth2.authorization_url",
+    "auth.oauth2.scope",
+    "auth.oauth2.service_account",
     "tls.trusted_ca_pem",
     "tls.accept_invalid_certificates",
     "force_default_sender",
@@ -304,7 +369,16 @@ fn history_value(s: &StoredSettings, field: &str) -> Option<String> {
         "sender_name" => Some(s.sender_name.clone()),
         "sender_address" => Some(s.sender_address.clone()),
         "auth.enabled" => Some(s.auth_enabled.to_string()),
+        "auth.method" => Some(s.auth_method.as_str().to_owned()),
         "auth.username" => s.auth_username.clone(),
+        "auth.oauth2.provider" => s.oauth.as_ref().map(|o| o.provider.as_str().to_owned()),
+        "auth.oauth2.flow" => s.oauth.as_ref().map(|o| o.flow.as_str().to_owned()),
+        "auth.oauth2.tenant" => s.oauth.as_ref().and_then(|o| o.tenant.clone()),
+        "auth.oauth2.client_id" => s.oauth.as_ref().and_then(|o| o.client_id.clone()),
+        "auth.oauth2.token_url" => s.oauth.as_ref().and_then(|o| o.token_url.clone()),
+        "auth.oauth2.authorization_url" => s.oauth.as_ref().and_then(|o| o.authorization_url.clone()),
+        "auth.oauth2.scope" => s.oauth.as_ref().and_then(|o| o.scope.clone()),
+        "auth.oauth2.service_account" => s.oauth.as_ref().and_then(|o| o.service_account.clone()),
         "tls.trusted_ca_pem" => s.tls_trusted_ca_pem.clone(),
         "tls.accept_invalid_certificates" => Some(s.tls_accept_invalid_certificates.to_string()),
         "force_default_sender" => Some(s.force_default_sender.to_string()),
@@ -314,11 +388,21 @@ fn history_value(s: &StoredSettings, field: &str) -> Option<String> {
     }
 }
 
-/// Field-by-field differences for the history. The password appears only as "changed".
+/// Which secrets a save changed (set, replaced or removed); the history names them only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SecretsChanged {
+    pub password: bool,
+    pub client_secret: bool,
+    pub service_account_key: bool,
+    /// The connected account's refresh token was dropped (the binding changed).
+    pub refresh_token: bool,
+}
+
+/// Field-by-field differences for the history. Secrets appear only as "changed".
 pub fn changed_fields(
     old: Option<&StoredSettings>,
     new: Option<&StoredSettings>,
-    password_changed: bool,
+    secrets: SecretsChanged,
 ) -> Vec<FieldChange> {
     let mut changes: Vec<FieldChange> = HISTORY_FIELDS
         .iter()
@@ -333,8 +417,15 @@ pub fn changed_fields(
             })
         })
         .collect();
-    if password_changed {
-        changes.push(FieldChange { field: "auth.password".to_owned(), old: None, new: None, secret: true });
+    for (changed, field) in [
+        (secrets.password, "auth.password"),
+        (secrets.client_secret, "auth.oauth2.client_secret"),
+        (secrets.service_account_key, "auth.oauth2.service_account_key"),
+        (secrets.refresh_token, "auth.oauth2.refresh_token"),
+    ] {
+        if changed {
+            changes.push(FieldChange { field: field.to_owned(), old: None, new: None, secret: true });
+        }
     }
     changes
 }
@@ -355,6 +446,7 @@ mod tests {
                 enabled: true,
                 username: Some("teambox@example.org".into()),
                 password: Some("s3cret".into()),
+                ..Default::default()
             },
             ..Default::default()
         }
@@ -380,7 +472,7 @@ mod tests {
             encryption: None,
             sender_name: Some("A\nB".into()),
             sender_address: Some("nope".into()),
-            auth: AuthInput { enabled: true, username: None, password: None },
+            auth: AuthInput { enabled: true, ..Default::default() },
             reply_to_individual_sender: true,
             timeout_seconds: Some(0),
             ..Default::default()
@@ -438,7 +530,7 @@ mod tests {
         let old = stored();
         let mut new = old.clone();
         new.port = 465;
-        let changes = changed_fields(Some(&old), Some(&new), true);
+        let changes = changed_fields(Some(&old), Some(&new), SecretsChanged { password: true, ..Default::default() });
         assert_eq!(changes[0].field, "port");
         assert_eq!((changes[0].old.as_deref(), changes[0].new.as_deref()), (Some("587"), Some("465")));
         let secret = changes.iter().find(|c| c.field == "auth.password").unwrap();

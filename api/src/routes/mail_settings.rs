@@ -2,10 +2,12 @@
 
 use super::etag::{etag, if_match, IfMatch};
 use crate::auth::{scopes, Authorized};
+use crate::db::settings::{EncryptedSecrets, Loaded};
 use crate::db::{self, settings::Outcome};
-use crate::domain::{PasswordChange, SettingsDraft};
+use crate::domain::{PasswordChange, SecretChange, SecretsChanged, SettingsDraft, StoredSettings};
 use crate::error::{ApiError, Context};
 use crate::extract::ValidJson;
+use crate::oauth::{CLIENT_SECRET_PURPOSE, SERVICE_ACCOUNT_KEY_PURPOSE};
 use crate::state::{AppState, SMTP_PASSWORD_PURPOSE};
 use actix_web::{delete, get, put, web, HttpRequest, HttpResponse};
 use postamt_wire::{MailSettings, MailSettingsInput, Problem, SettingsHistory};
@@ -32,17 +34,67 @@ pub async fn get_mail_settings(
 ) -> Result<HttpResponse, ApiError> {
     let loaded = state.db.run(db::settings::load).await.internal("loading mail settings")?;
     let settings = loaded.ok_or(ApiError::NotConfigured)?.settings;
-    Ok(HttpResponse::Ok()
-        .insert_header(etag(settings.version))
-        .insert_header(("Cache-Control", "no-store"))
-        .json(settings.to_wire()))
+    let view = view_with_connection(&state, &settings).await?;
+    Ok(HttpResponse::Ok().insert_header(etag(settings.version)).insert_header(("Cache-Control", "no-store")).json(view))
+}
+
+/// The settings as returned, with the OAuth connection's current state.
+pub async fn view_with_connection(state: &AppState, settings: &StoredSettings) -> Result<MailSettings, ApiError> {
+    let mut view = settings.to_wire();
+    if let (Some(oauth2), true) = (view.auth.oauth2.as_mut(), settings.oauth.is_some()) {
+        let row = state.db.run(db::oauth_connection::load).await.internal("loading the OAuth connection")?;
+        oauth2.connection = crate::oauth::view::connection(settings, row.as_ref());
+    }
+    Ok(view)
+}
+
+/// The encrypted secrets to store for `draft`, and which of them changed.
+fn secrets_for(
+    state: &AppState,
+    draft: &SettingsDraft,
+    current: Option<&Loaded>,
+) -> Result<(EncryptedSecrets, SecretsChanged), ApiError> {
+    let stored = current.map(|c| c.secrets.clone()).unwrap_or_default();
+    let (password, password_changed) = match &draft.password {
+        PasswordChange::Keep => (stored.password.clone(), false),
+        PasswordChange::Set(secret) => {
+            (Some(state.cipher.encrypt(secret, SMTP_PASSWORD_PURPOSE).internal("encrypting the password")?), true)
+        }
+        PasswordChange::Clear => (None, stored.password.is_some()),
+    };
+    let oauth_secret = |change: Option<&SecretChange>, kept: &Option<Vec<u8>>, purpose: &str| {
+        Ok::<_, ApiError>(match change {
+            Some(SecretChange::Keep) => (kept.clone(), false),
+            Some(SecretChange::Set(secret)) => {
+                (Some(state.cipher.encrypt(secret, purpose).internal("encrypting an OAuth secret")?), true)
+            }
+            Some(SecretChange::Clear) | None => (None, kept.is_some()),
+        })
+    };
+    let oauth = draft.oauth.as_ref();
+    let (client_secret, client_secret_changed) =
+        oauth_secret(oauth.map(|o| &o.client_secret), &stored.client_secret, CLIENT_SECRET_PURPOSE)?;
+    let (service_account_key, key_changed) =
+        oauth_secret(oauth.map(|o| &o.service_account_key), &stored.service_account_key, SERVICE_ACCOUNT_KEY_PURPOSE)?;
+    Ok((
+        EncryptedSecrets { password, client_secret, service_account_key },
+        SecretsChanged {
+            password: password_changed,
+            client_secret: client_secret_changed,
+            service_account_key: key_changed,
+            refresh_token: false,
+        },
+    ))
 }
 
 /// Save the settings (create or replace).
 ///
 /// All invalid fields are reported at once (422). `auth.password` may be omitted to keep
 /// the stored password, except when host, port, encryption or username change: then it
-/// must be sent again. With `If-Match`, a version that is no longer current gets 412.
+/// must be sent again. Likewise `auth.oauth2.client_secret` and `service_account_key`,
+/// which also must be sent again when provider, flow, tenant or client id change; such a
+/// change also disconnects a connected account (`authorization_code`). With `If-Match`, a
+/// version that is no longer current gets 412.
 #[utoipa::path(
     tag = "mail-settings",
     request_body = MailSettingsInput,
@@ -76,27 +128,22 @@ pub async fn replace_mail_settings(
             return Err(ApiError::PreconditionFailed { current: current_version });
         }
         let draft = SettingsDraft::parse(input.clone(), current.as_ref().map(|c| &c.settings))?;
-        let (password_enc, password_changed) = match &draft.password {
-            PasswordChange::Keep => (current.as_ref().and_then(|c| c.password_enc.clone()), false),
-            PasswordChange::Set(secret) => {
-                (Some(state.cipher.encrypt(secret, SMTP_PASSWORD_PURPOSE).internal("encrypting the password")?), true)
-            }
-            PasswordChange::Clear => (None, current.as_ref().is_some_and(|c| c.password_enc.is_some())),
-        };
+        let (secrets, changed) = secrets_for(&state, &draft, current.as_ref())?;
         let actor = auth.caller.actor.clone();
         let outcome = state
             .db
-            .run(move |conn| db::settings::save(conn, current_version, &draft, password_enc, password_changed, &actor))
+            .run(move |conn| db::settings::save(conn, current_version, &draft, secrets, changed, &actor))
             .await
             .internal("saving mail settings")?;
         state.settings.invalidate();
         match outcome {
             Outcome::Done(saved) => {
                 tracing::info!(version = saved.version, by = %saved.updated_by, "mail settings saved");
+                let view = view_with_connection(&state, &saved).await?;
                 return Ok(HttpResponse::Ok()
                     .insert_header(etag(saved.version))
                     .insert_header(("Cache-Control", "no-store"))
-                    .json(saved.to_wire()));
+                    .json(view));
             }
             // Someone saved between our read and our write. With If-Match that is the
             // caller's conflict; without, decide again on the fresh state.

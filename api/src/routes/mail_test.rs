@@ -3,22 +3,40 @@
 use crate::auth::{scopes, Authorized};
 use crate::db;
 use crate::db::mail_log::{Details, NewEntry};
-use crate::domain::{parse_acting_user, EmailAddress, PasswordChange, SettingsDraft, StoredSettings, Violations};
+use crate::domain::{
+    parse_acting_user, EmailAddress, PasswordChange, SecretChange, SettingsDraft, StoredSettings, Violations,
+};
 use crate::error::{ApiError, Context};
 use crate::extract::ValidJson;
+use crate::oauth::obtain::{access_token, invalidate, TokenRequest};
+use crate::oauth::{CLIENT_SECRET_PURPOSE, SERVICE_ACCOUNT_KEY_PURPOSE};
 use crate::state::{AppState, SMTP_PASSWORD_PURPOSE};
 use actix_web::{post, web, HttpResponse};
 use postamt_smtp::{Credentials, TestConfig};
-use postamt_wire::{EffectiveSender, LogKind, MailTestRequest, MailTestResult, MessageStatus, Problem};
+use postamt_wire::{
+    EffectiveSender, LogKind, MailTestRequest, MailTestResult, MessageStatus, Problem, Stage, StageName, StageStatus,
+};
 use secrecy::SecretString;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// The secrets a test signs in with, decrypted.
+#[derive(Default)]
+struct TestSecrets {
+    password: Option<SecretString>,
+    client_secret: Option<SecretString>,
+    service_account_key: Option<SecretString>,
+}
 
 /// Test the settings: deliver a test mail (`send`) or go through every stage up to DATA
 /// without delivering (`probe`).
 ///
 /// Works with unsaved `settings`; nothing of the request is stored. Without
 /// `auth.password`, the stored password is used only for the saved host, port, encryption
-/// and username (else 422 on `auth.password`). Answers 200 whether or not mail worked:
+/// and username (else 422 on `auth.password`); the same holds for the OAuth client secret
+/// and service account key, which also need the same provider, flow and app. With OAuth
+/// 2.0 the test begins with the stage `token`; a delegated connection (`authorization_code`)
+/// is tested with the connected account, so only settings of the same binding as the saved
+/// ones can use it. Answers 200 whether or not mail worked:
 /// `ok`, the stage timeline, the failure with its class, field and hint, the masked
 /// transcript and the certificate. Ends within `timeout_seconds` plus one second.
 #[utoipa::path(
@@ -47,23 +65,55 @@ pub async fn test_mail_settings(
     let mut v = Violations::default();
     let recipient = v.check("recipient", EmailAddress::try_from(recipient.as_str()));
     let acting_user = acting_user.and_then(|u| parse_acting_user(&mut v, &u));
-    let (settings, password): (StoredSettings, Option<SecretString>) = match settings {
+    let (settings, secrets): (StoredSettings, TestSecrets) = match settings {
         Some(input) => {
             let draft = SettingsDraft::parse(input, saved.as_ref().map(|s| &s.settings))
                 .map_err(|e| std::mem::take(&mut v).merged_into(e))?;
+            let stored = |pick: fn(&db::settings::EncryptedSecrets) -> &Option<Vec<u8>>, purpose| {
+                decrypt(&state, saved.as_ref().and_then(|s| pick(&s.secrets).as_deref()), purpose)
+            };
             let password = match &draft.password {
                 PasswordChange::Set(secret) => Some(secret.clone()),
-                PasswordChange::Keep => stored_password(&state, saved.as_ref())?,
+                PasswordChange::Keep => stored(|s| &s.password, SMTP_PASSWORD_PURPOSE)?,
                 PasswordChange::Clear => None,
             };
-            (draft.to_stored(password.is_some(), 0, chrono::Utc::now(), &auth.caller.actor), password)
+            let oauth_secret = |change: Option<&SecretChange>, pick, purpose| match change {
+                Some(SecretChange::Set(secret)) => Ok(Some(secret.clone())),
+                Some(SecretChange::Keep) => stored(pick, purpose),
+                Some(SecretChange::Clear) | None => Ok(None),
+            };
+            let oauth = draft.oauth.as_ref();
+            let secrets = TestSecrets {
+                client_secret: oauth_secret(
+                    oauth.map(|o| &o.client_secret),
+                    |s| &s.client_secret,
+                    CLIENT_SECRET_PURPOSE,
+                )?,
+                service_account_key: oauth_secret(
+                    oauth.map(|o| &o.service_account_key),
+                    |s| &s.service_account_key,
+                    SERVICE_ACCOUNT_KEY_PURPOSE,
+                )?,
+                password,
+            };
+            (draft.to_stored(secrets.password.is_some(), 0, chrono::Utc::now(), &auth.caller.actor), secrets)
         }
         None => {
             let loaded = saved.as_ref().ok_or(ApiError::NotConfigured)?;
-            let password = if loaded.settings.auth_enabled { stored_password(&state, Some(loaded))? } else { None };
-            (loaded.settings.clone(), password)
+            let secrets = TestSecrets {
+                password: decrypt(&state, loaded.secrets.password.as_deref(), SMTP_PASSWORD_PURPOSE)?,
+                client_secret: decrypt(&state, loaded.secrets.client_secret.as_deref(), CLIENT_SECRET_PURPOSE)?,
+                service_account_key: decrypt(
+                    &state,
+                    loaded.secrets.service_account_key.as_deref(),
+                    SERVICE_ACCOUNT_KEY_PURPOSE,
+                )?,
+            };
+            (loaded.settings.clone(), secrets)
         }
     };
+    // Only the saved connection records its state and may use the connected account.
+    let same_as_saved = saved.as_ref().is_some_and(|s| s.settings.binding() == settings.binding());
     v.into_result()?;
     let recipient = recipient.map(|r| r.as_str().to_owned()).unwrap_or_default();
 
@@ -84,11 +134,24 @@ pub async fn test_mail_settings(
     cfg.timeout = Duration::from_secs(u64::from(settings.timeout_seconds));
     cfg.trusted_ca_pem = settings.tls_trusted_ca_pem.clone();
     cfg.accept_invalid_certificates = settings.tls_accept_invalid_certificates;
-    cfg.credentials = match (settings.auth_username.clone(), password) {
-        (Some(username), Some(password)) if settings.auth_enabled => Some(Credentials::password(username, password)),
-        _ => None,
+    let result = if settings.uses_oauth() {
+        let req = TokenRequest {
+            settings: &settings,
+            client_secret: secrets.client_secret,
+            service_account_key: secrets.service_account_key,
+            saved: same_as_saved,
+            force: false,
+        };
+        test_with_oauth(&state, &req, &mut cfg).await
+    } else {
+        cfg.credentials = match (settings.auth_username.clone(), secrets.password) {
+            (Some(username), Some(password)) if settings.auth_enabled => {
+                Some(Credentials::password(username, password))
+            }
+            _ => None,
+        };
+        postamt_smtp::run_test(&cfg).await
     };
-    let result = postamt_smtp::run_test(&cfg).await;
     let entry = log_entry(&result, format!("{}:{}", cfg.host, cfg.port));
     if let Err(e) = state.db.run(move |conn| db::mail_log::insert(conn, &entry)).await {
         tracing::error!(error = format!("{e:#}"), "logging a test mail failed");
@@ -126,10 +189,48 @@ fn log_entry(result: &MailTestResult, server: String) -> NewEntry {
     }
 }
 
-fn stored_password(state: &AppState, saved: Option<&db::settings::Loaded>) -> Result<Option<SecretString>, ApiError> {
-    saved
-        .and_then(|s| s.password_enc.as_deref())
-        .map(|blob| state.cipher.decrypt(blob, SMTP_PASSWORD_PURPOSE))
-        .transpose()
-        .internal("decrypting the stored SMTP password")
+fn decrypt(state: &AppState, blob: Option<&[u8]>, purpose: &str) -> Result<Option<SecretString>, ApiError> {
+    blob.map(|blob| state.cipher.decrypt(blob, purpose)).transpose().internal("decrypting a stored secret")
+}
+
+/// The test with an OAuth 2.0 sign-in: the `token` stage, then the SMTP stages with the
+/// token. A token the server refuses is dropped and the test runs once more with a fresh
+/// one, as delivery does.
+async fn test_with_oauth(state: &AppState, req: &TokenRequest<'_>, cfg: &mut TestConfig) -> MailTestResult {
+    let mut retried = false;
+    loop {
+        let started = Instant::now();
+        let issued = access_token(state, req).await;
+        let token_ms = started.elapsed().as_millis() as u64;
+        let token = match issued {
+            Ok(token) => token,
+            Err(failure) => {
+                let mut result = postamt_smtp::not_started(cfg, failure.to_wire(), token_ms);
+                result.stages.insert(0, token_stage(StageStatus::Failed, token_ms, failure.detail));
+                return result;
+            }
+        };
+        cfg.credentials = Some(Credentials::access_token(token.mailbox.clone(), token.token.clone()));
+        let mut result = postamt_smtp::run_test(cfg).await;
+        if !retried && result.failure.as_ref().is_some_and(|f| f.class.is_token_rejected()) {
+            invalidate(state, &token);
+            retried = true;
+            continue;
+        }
+        result.stages.insert(0, token_stage(StageStatus::Ok, token_ms, token.detail));
+        result.duration_ms += token_ms;
+        return result;
+    }
+}
+
+fn token_stage(status: StageStatus, duration_ms: u64, detail: String) -> Stage {
+    Stage {
+        name: StageName::Token,
+        status,
+        duration_ms,
+        reply_code: None,
+        enhanced_code: None,
+        server_text: None,
+        detail: Some(detail),
+    }
 }

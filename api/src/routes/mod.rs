@@ -9,6 +9,7 @@ mod mail_log;
 mod mail_settings;
 mod mail_test;
 mod messages;
+pub mod oauth;
 mod sender_preview;
 mod session;
 pub mod static_files;
@@ -40,6 +41,8 @@ fn register(cfg: &mut ServiceConfig, message_body_limit: usize) {
         .service(mail_settings::list_mail_settings_history)
         .service(sender_preview::preview_mail_sender)
         .service(mail_test::test_mail_settings)
+        .service(oauth::authorize_mail_settings_oauth)
+        .service(oauth::delete_mail_settings_oauth_connection)
         .service(
             scope::scope("/api/v1/messages")
                 .app_data(web::PayloadConfig::new(message_body_limit))

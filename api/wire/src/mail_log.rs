@@ -13,6 +13,9 @@ pub enum LogKind {
     Delivery,
     /// A test mail or probe from the settings page or the API.
     Test,
+    /// A problem of the connection found outside a delivery, e.g. an OAuth 2.0 token refresh
+    /// that failed (category `oauth`).
+    Connection,
 }
 
 /// One log entry. Bodies, subjects and attachments are never logged: one-time passwords

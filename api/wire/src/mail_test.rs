@@ -136,6 +136,8 @@ pub struct SenderPreviewRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StageName {
+    /// OAuth 2.0 sign-in only: an access token from the provider, before connecting.
+    Token,
     /// DNS lookup of the host.
     Resolve,
     /// TCP connection.
@@ -159,6 +161,7 @@ pub enum StageName {
 impl StageName {
     pub fn as_str(self) -> &'static str {
         match self {
+            StageName::Token => "token",
             StageName::Resolve => "resolve",
             StageName::Connect => "connect",
             StageName::Tls => "tls",
@@ -270,10 +273,46 @@ pub enum FailureClass {
     InvalidSettings,
     /// Anything else the server did not do by the protocol.
     ProtocolError,
+    /// Token: the tenant does not exist (AADSTS90002).
+    OauthTenantNotFound,
+    /// Token: the client secret is wrong (AADSTS7000215, `invalid_client`).
+    OauthInvalidClientSecret,
+    /// Token: the client secret has expired (AADSTS7000222).
+    OauthClientSecretExpired,
+    /// Token: no such application in the tenant (AADSTS700016).
+    OauthApplicationNotFound,
+    /// Token: admin consent for the permission is missing (AADSTS65001).
+    OauthConsentMissing,
+    /// Token: the refresh token expired or was revoked (`invalid_grant`, AADSTS700082): connect the account again.
+    OauthRefreshTokenInvalid,
+    /// Token: the authorization code was refused (wrong, used, expired, or PKCE failed).
+    OauthAuthorizationCodeInvalid,
+    /// Token: the sign-in was declined at the provider.
+    OauthAccessDenied,
+    /// Token: the client may not use this flow (Google: domain-wide delegation not granted).
+    OauthUnauthorizedClient,
+    /// Token: the provider does not accept the scope.
+    OauthInvalidScope,
+    /// Token: Google refused the service account or the mailbox to impersonate.
+    OauthServiceAccountRejected,
+    /// Token: the service account key does not parse or is unusable.
+    OauthServiceAccountKeyInvalid,
+    /// Token: an endpoint is not https (allowed only on loopback).
+    OauthInsecureEndpoint,
+    /// Token: the token endpoint could not be reached (connection, DNS, TLS).
+    OauthEndpointUnreachable,
+    /// Token: the token endpoint did not answer in time.
+    OauthTimeout,
+    /// Token: the token endpoint's answer was unusable.
+    OauthInvalidResponse,
+    /// Token: any other error the provider reported.
+    OauthProviderError,
+    /// Token: `authorization_code` without a connected account: use "Connect account" first.
+    OauthNotConnected,
 }
 
 impl FailureClass {
-    pub const ALL: [FailureClass; 28] = [
+    pub const ALL: [FailureClass; 46] = [
         FailureClass::DnsNotFound,
         FailureClass::ConnectionRefused,
         FailureClass::HostUnreachable,
@@ -302,6 +341,24 @@ impl FailureClass {
         FailureClass::MessageRejected,
         FailureClass::InvalidSettings,
         FailureClass::ProtocolError,
+        FailureClass::OauthTenantNotFound,
+        FailureClass::OauthInvalidClientSecret,
+        FailureClass::OauthClientSecretExpired,
+        FailureClass::OauthApplicationNotFound,
+        FailureClass::OauthConsentMissing,
+        FailureClass::OauthRefreshTokenInvalid,
+        FailureClass::OauthAuthorizationCodeInvalid,
+        FailureClass::OauthAccessDenied,
+        FailureClass::OauthUnauthorizedClient,
+        FailureClass::OauthInvalidScope,
+        FailureClass::OauthServiceAccountRejected,
+        FailureClass::OauthServiceAccountKeyInvalid,
+        FailureClass::OauthInsecureEndpoint,
+        FailureClass::OauthEndpointUnreachable,
+        FailureClass::OauthTimeout,
+        FailureClass::OauthInvalidResponse,
+        FailureClass::OauthProviderError,
+        FailureClass::OauthNotConnected,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -334,6 +391,24 @@ impl FailureClass {
             FailureClass::MessageRejected => "message_rejected",
             FailureClass::InvalidSettings => "invalid_settings",
             FailureClass::ProtocolError => "protocol_error",
+            FailureClass::OauthTenantNotFound => "oauth_tenant_not_found",
+            FailureClass::OauthInvalidClientSecret => "oauth_invalid_client_secret",
+            FailureClass::OauthClientSecretExpired => "oauth_client_secret_expired",
+            FailureClass::OauthApplicationNotFound => "oauth_application_not_found",
+            FailureClass::OauthConsentMissing => "oauth_consent_missing",
+            FailureClass::OauthRefreshTokenInvalid => "oauth_refresh_token_invalid",
+            FailureClass::OauthAuthorizationCodeInvalid => "oauth_authorization_code_invalid",
+            FailureClass::OauthAccessDenied => "oauth_access_denied",
+            FailureClass::OauthUnauthorizedClient => "oauth_unauthorized_client",
+            FailureClass::OauthInvalidScope => "oauth_invalid_scope",
+            FailureClass::OauthServiceAccountRejected => "oauth_service_account_rejected",
+            FailureClass::OauthServiceAccountKeyInvalid => "oauth_service_account_key_invalid",
+            FailureClass::OauthInsecureEndpoint => "oauth_insecure_endpoint",
+            FailureClass::OauthEndpointUnreachable => "oauth_endpoint_unreachable",
+            FailureClass::OauthTimeout => "oauth_timeout",
+            FailureClass::OauthInvalidResponse => "oauth_invalid_response",
+            FailureClass::OauthProviderError => "oauth_provider_error",
+            FailureClass::OauthNotConnected => "oauth_not_connected",
         }
     }
 }
@@ -374,6 +449,29 @@ pub enum SettingsField {
     AuthUsername,
     #[serde(rename = "auth.password")]
     AuthPassword,
+    #[serde(rename = "auth.method")]
+    AuthMethod,
+    #[serde(rename = "auth.oauth2.provider")]
+    Oauth2Provider,
+    #[serde(rename = "auth.oauth2.flow")]
+    Oauth2Flow,
+    #[serde(rename = "auth.oauth2.tenant")]
+    Oauth2Tenant,
+    #[serde(rename = "auth.oauth2.client_id")]
+    Oauth2ClientId,
+    #[serde(rename = "auth.oauth2.client_secret")]
+    Oauth2ClientSecret,
+    #[serde(rename = "auth.oauth2.service_account_key")]
+    Oauth2ServiceAccountKey,
+    #[serde(rename = "auth.oauth2.token_url")]
+    Oauth2TokenUrl,
+    #[serde(rename = "auth.oauth2.authorization_url")]
+    Oauth2AuthorizationUrl,
+    #[serde(rename = "auth.oauth2.scope")]
+    Oauth2Scope,
+    /// The delegated sign-in ("Connect account").
+    #[serde(rename = "auth.oauth2.connection")]
+    Oauth2Connection,
     #[serde(rename = "tls.trusted_ca_pem")]
     TlsTrustedCaPem,
     #[serde(rename = "tls.accept_invalid_certificates")]
@@ -399,6 +497,17 @@ impl SettingsField {
             SettingsField::AuthEnabled => "auth.enabled",
             SettingsField::AuthUsername => "auth.username",
             SettingsField::AuthPassword => "auth.password",
+            SettingsField::AuthMethod => "auth.method",
+            SettingsField::Oauth2Provider => "auth.oauth2.provider",
+            SettingsField::Oauth2Flow => "auth.oauth2.flow",
+            SettingsField::Oauth2Tenant => "auth.oauth2.tenant",
+            SettingsField::Oauth2ClientId => "auth.oauth2.client_id",
+            SettingsField::Oauth2ClientSecret => "auth.oauth2.client_secret",
+            SettingsField::Oauth2ServiceAccountKey => "auth.oauth2.service_account_key",
+            SettingsField::Oauth2TokenUrl => "auth.oauth2.token_url",
+            SettingsField::Oauth2AuthorizationUrl => "auth.oauth2.authorization_url",
+            SettingsField::Oauth2Scope => "auth.oauth2.scope",
+            SettingsField::Oauth2Connection => "auth.oauth2.connection",
             SettingsField::TlsTrustedCaPem => "tls.trusted_ca_pem",
             SettingsField::TlsAcceptInvalidCertificates => "tls.accept_invalid_certificates",
             SettingsField::TimeoutSeconds => "timeout_seconds",

@@ -1,6 +1,7 @@
 //! The shared outgoing-mail settings.
 
 use crate::time::{DateTime, Utc};
+use crate::{AuthMethod, OAuth2Input, OAuth2View};
 use serde::{Deserialize, Serialize};
 
 /// Bounds and default of `timeout_seconds`, the deadline for a whole SMTP exchange.
@@ -106,20 +107,31 @@ impl std::fmt::Debug for MailSettingsInput {
 pub struct AuthInput {
     #[serde(default)]
     pub enabled: bool,
-    /// Usually the default sender's address. Required when enabled.
+    /// `password` (default) or `oauth2`.
+    #[serde(default)]
+    pub method: AuthMethod,
+    /// The account that signs in; usually the default sender's address. Required when
+    /// enabled. With `oauth2` the mailbox the token is for (Google `service_account`: the
+    /// mailbox to impersonate).
     pub username: Option<String>,
-    /// Omit to keep the stored password. Must be sent again when host, port, encryption or
-    /// username change, so a stored credential never follows a connection to a new server.
+    /// Method `password`. Omit to keep the stored password. Must be sent again when host,
+    /// port, encryption or username change, so a stored credential never follows a
+    /// connection to a new server.
     #[cfg_attr(feature = "openapi", schema(format = Password, write_only))]
     pub password: Option<String>,
+    /// Method `oauth2`: provider, flow and the app's credentials.
+    #[serde(default)]
+    pub oauth2: Option<OAuth2Input>,
 }
 
 impl std::fmt::Debug for AuthInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthInput")
             .field("enabled", &self.enabled)
+            .field("method", &self.method)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .field("oauth2", &self.oauth2)
             .finish()
     }
 }
@@ -142,9 +154,12 @@ pub struct TlsSettings {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthView {
     pub enabled: bool,
+    pub method: AuthMethod,
     pub username: Option<String>,
-    /// Whether a password is stored.
+    /// Whether a password is stored (method `password`).
     pub password_set: bool,
+    /// Method `oauth2`: the provider, flow, app and the connection's state.
+    pub oauth2: Option<OAuth2View>,
 }
 
 /// The saved settings (`GET`/`PUT /api/v1/mail-settings`).

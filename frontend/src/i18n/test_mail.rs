@@ -174,6 +174,8 @@ impl Lang {
     pub fn stage_name(self, stage: StageName) -> &'static str {
         let de = self == Lang::De;
         match stage {
+            StageName::Token if de => "Zugriffstoken (OAuth 2.0)",
+            StageName::Token => "Access token (OAuth 2.0)",
             StageName::Resolve if de => "Servername auflösen (DNS)",
             StageName::Resolve => "Resolve server name (DNS)",
             StageName::Connect if de => "Verbindung aufbauen",
@@ -267,6 +269,42 @@ impl Lang {
             C::InvalidSettings => "Settings cannot be used",
             C::ProtocolError if de => "Protokollfehler",
             C::ProtocolError => "Protocol error",
+            C::OauthTenantNotFound if de => "Mandant nicht gefunden",
+            C::OauthTenantNotFound => "Tenant not found",
+            C::OauthInvalidClientSecret if de => "Geheimer Clientschlüssel falsch",
+            C::OauthInvalidClientSecret => "Client secret wrong",
+            C::OauthClientSecretExpired if de => "Geheimer Clientschlüssel abgelaufen",
+            C::OauthClientSecretExpired => "Client secret expired",
+            C::OauthApplicationNotFound if de => "Anwendung nicht gefunden",
+            C::OauthApplicationNotFound => "Application not found",
+            C::OauthConsentMissing if de => "Zustimmung fehlt",
+            C::OauthConsentMissing => "Consent missing",
+            C::OauthRefreshTokenInvalid if de => "Anmeldung abgelaufen oder widerrufen",
+            C::OauthRefreshTokenInvalid => "Sign-in expired or revoked",
+            C::OauthAuthorizationCodeInvalid if de => "Anmeldecode ungültig",
+            C::OauthAuthorizationCodeInvalid => "Sign-in code invalid",
+            C::OauthAccessDenied if de => "Anmeldung abgelehnt",
+            C::OauthAccessDenied => "Sign-in declined",
+            C::OauthUnauthorizedClient if de => "Client nicht berechtigt",
+            C::OauthUnauthorizedClient => "Client not authorised",
+            C::OauthInvalidScope if de => "Bereich (Scope) ungültig",
+            C::OauthInvalidScope => "Scope invalid",
+            C::OauthServiceAccountRejected if de => "Dienstkonto abgelehnt",
+            C::OauthServiceAccountRejected => "Service account refused",
+            C::OauthServiceAccountKeyInvalid if de => "Dienstkonto-Schlüssel unbrauchbar",
+            C::OauthServiceAccountKeyInvalid => "Service account key unusable",
+            C::OauthInsecureEndpoint if de => "Token-Endpunkt unsicher",
+            C::OauthInsecureEndpoint => "Token endpoint insecure",
+            C::OauthEndpointUnreachable if de => "Token-Endpunkt nicht erreichbar",
+            C::OauthEndpointUnreachable => "Token endpoint unreachable",
+            C::OauthTimeout if de => "Token-Endpunkt antwortet nicht",
+            C::OauthTimeout => "Token endpoint timed out",
+            C::OauthInvalidResponse if de => "Antwort des Token-Endpunkts unbrauchbar",
+            C::OauthInvalidResponse => "Token endpoint answer unusable",
+            C::OauthProviderError if de => "Fehler beim Anbieter",
+            C::OauthProviderError => "Provider error",
+            C::OauthNotConnected if de => "Kein Konto verbunden",
+            C::OauthNotConnected => "No account connected",
         }
     }
 
@@ -367,6 +405,7 @@ mod tests {
         de.dedup();
         assert_eq!(de.len(), FailureClass::ALL.len(), "two classes share a German name");
         let stages = [
+            StageName::Token,
             StageName::Resolve,
             StageName::Connect,
             StageName::Tls,

@@ -1,0 +1,12 @@
+DROP TABLE oauth_connection;
+ALTER TABLE mail_settings DROP COLUMN oauth_service_account;
+ALTER TABLE mail_settings DROP COLUMN oauth_service_account_key_enc;
+ALTER TABLE mail_settings DROP COLUMN oauth_client_secret_enc;
+ALTER TABLE mail_settings DROP COLUMN oauth_scope;
+ALTER TABLE mail_settings DROP COLUMN oauth_authorization_url;
+ALTER TABLE mail_settings DROP COLUMN oauth_token_url;
+ALTER TABLE mail_settings DROP COLUMN oauth_client_id;
+ALTER TABLE mail_settings DROP COLUMN oauth_tenant;
+ALTER TABLE mail_settings DROP COLUMN oauth_flow;
+ALTER TABLE mail_settings DROP COLUMN oauth_provider;
+ALTER TABLE mail_settings DROP COLUMN auth_method;
