@@ -8,6 +8,7 @@
 //! their handles are dropped, also when a test fails.
 
 pub mod http;
+pub mod oauth_provider;
 pub mod pg;
 pub mod server;
 pub mod smtp;

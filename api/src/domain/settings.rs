@@ -187,10 +187,8 @@ impl SettingsDraft {
                     && auth_username.as_ref().and_then(|u| u.as_ref()).map(SingleLine::as_str)
                         == s.auth_username.as_deref()
             });
-            match parse_oauth(&mut v, input.auth.oauth2.as_ref(), stored.and_then(|s| s.oauth.as_ref()), same_server) {
-                Some(draft) => Some(Some(draft)),
-                None => None,
-            }
+            parse_oauth(&mut v, input.auth.oauth2.as_ref(), stored.and_then(|s| s.oauth.as_ref()), same_server)
+                .map(Some)
         } else {
             Some(None)
         };

@@ -41,7 +41,7 @@ fn register(cfg: &mut ServiceConfig, message_body_limit: usize) {
         .service(mail_settings::list_mail_settings_history)
         .service(sender_preview::preview_mail_sender)
         .service(mail_test::test_mail_settings)
-        .service(oauth::authorize_mail_settings_oauth)
+        .service(oauth::create_mail_settings_oauth_authorization)
         .service(oauth::delete_mail_settings_oauth_connection)
         .service(
             scope::scope("/api/v1/messages")

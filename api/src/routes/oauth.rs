@@ -48,7 +48,7 @@ const CALLBACK_PATH: &str = "/oauth/callback";
     security(("session_cookie" = []))
 )]
 #[post("/api/v1/mail-settings/oauth/authorize")]
-pub async fn authorize_mail_settings_oauth(
+pub async fn create_mail_settings_oauth_authorization(
     req: HttpRequest,
     state: web::Data<AppState>,
     auth: Authorized<scopes::SettingsWrite>,

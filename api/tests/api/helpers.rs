@@ -57,13 +57,24 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// [`spawn_app`] with changes to the test configuration (a static dir, a flag).
 pub async fn spawn_app_with(backend: Backend, change: impl FnOnce(&mut Config)) -> TestApp {
-    let data_dir = tempfile::tempdir().expect("temp dir");
     let database = match backend {
         Backend::Sqlite => None,
         Backend::Postgres => Some(PgDatabase::create()),
     };
-    let mut config =
-        Config::for_tests(data_dir.path().to_path_buf(), database.as_ref().map(|d| d.url.clone()), ADMIN_PASSWORD);
+    let url = database.as_ref().map(|d| d.url.clone());
+    start(url, database, change).await
+}
+
+/// A second instance on the database of `first` (PostgreSQL), as several instances behind
+/// a load balancer run. Give both the same `secret_key`.
+pub async fn spawn_sibling(first: &TestApp, change: impl FnOnce(&mut Config)) -> TestApp {
+    let url = first.database.as_ref().expect("siblings share a PostgreSQL database").url.clone();
+    start(Some(url), None, change).await
+}
+
+async fn start(url: Option<String>, database: Option<PgDatabase>, change: impl FnOnce(&mut Config)) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut config = Config::for_tests(data_dir.path().to_path_buf(), url, ADMIN_PASSWORD);
     change(&mut config);
     let app = Application::build(config).await.expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());

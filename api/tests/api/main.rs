@@ -10,6 +10,7 @@ mod mail_log;
 mod mail_settings;
 mod mail_test;
 mod messages;
+mod oauth;
 mod openapi;
 mod page_delivery;
 mod secrets_at_rest;
