@@ -391,3 +391,39 @@ async fn two_instances_on_postgres_use_each_refresh_token_once() {
     assert_refresh_tokens_used_once(&p);
     assert_eq!(connection(&b).await["status"], "ok");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_the_server_refuses_is_replaced_once_and_the_mail_still_goes_out() {
+    let p = provider();
+    let server = smtp("microsoft");
+    let app = app_for(Backend::Sqlite, &p).await;
+    // Tokens die after 1 s although the provider says an hour: the cache keeps them.
+    p.control("set", json!({"token_valid_seconds": 1}));
+    let body = settings(server.port, APP_MAILBOX, client_credentials(Some(SECRET)));
+    assert_eq!(app.put_settings(&body, None).await.status(), 200);
+    assert_eq!(test_mail(&app, None).await["ok"], true);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+
+    // The cached token is refused (535 5.7.3); a fresh one is fetched and the test passes.
+    let result = test_mail(&app, None).await;
+    assert_eq!(result["ok"], true, "{result}");
+    let auths = |server: &SmtpServer| -> Vec<(bool, String)> {
+        server
+            .events()
+            .into_iter()
+            .filter(|e| e["event"] == "auth")
+            .map(|e| (e["ok"].as_bool().unwrap(), e["reason"].as_str().unwrap_or("").to_owned()))
+            .collect()
+    };
+    assert_eq!(auths(&server)[1..], [(false, "expired".to_owned()), (true, String::new())], "{:?}", auths(&server));
+    assert_eq!(p.token_events().len(), 2);
+
+    // Delivery does the same when it opens a session.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let key = app.create_api_key("finance", &Scope::ALL).await.secret;
+    let mail = json!({"category": "finance", "to": ["x@example.org"], "subject": "Invoice", "text": "Hello"});
+    let accepted: MessageAccepted = send(&app, &key, &mail, None).await.json().await.unwrap();
+    let view = wait_for(&app, &key, &accepted.id, MessageStatus::Sent).await;
+    assert_eq!(view.attempts.len(), 1, "the refused token must not cost the message an attempt");
+    assert_eq!(auths(&server)[3..], [(false, "expired".to_owned()), (true, String::new())], "{:?}", auths(&server));
+}

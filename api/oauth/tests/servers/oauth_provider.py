@@ -14,6 +14,7 @@ Config (JSON, written by the test):
       "events_file": "/tmp/x/events.jsonl",
       "token_lifetime": 3600,            # seconds, for access tokens
       "token_padding": 0,                # length of the "pad" filler inside access tokens
+      "token_valid_seconds": null,       # exp inside tokens, if shorter than token_lifetime
       "token_delay_ms": 0,               # answer token requests this much later
       "tenants": ["contoso.onmicrosoft.com"],
       "clients": [{"id": "app-1", "secret": "s3cret", "provider": "microsoft",  # or google, generic
@@ -33,7 +34,7 @@ Endpoints: Microsoft-shaped `POST /{tenant}/oauth2/v2.0/token`,
 `GET /{tenant}/oauth2/v2.0/authorize`; Google-shaped `POST /token`, `GET /o/oauth2/v2/auth`
 (also used as the "generic" provider). Control: `POST /_control/revoke` {"user"?, "client_id"?,
 "refresh_token_id"?, "reason"?: "admin" (default; Microsoft 50173) | "expired" (700082)},
-`POST /_control/expire-secret` {"client_id"}, `POST /_control/set` {"token_lifetime"?,
+`POST /_control/expire-secret` {"client_id"}, `POST /_control/set` {"token_lifetime"?, "token_valid_seconds"?,
 "token_delay_ms"?, "authorize"?}, `GET /_control/events`.
 
 Access tokens: "pa-at." + B + "." + b64url(HMAC-SHA256(token_secret, "pa-at." + B)), B =
@@ -81,7 +82,9 @@ def event(**fields):
 def access_token(sub: str, scope: str) -> str:
     payload = {
         "sub": sub,
-        "exp": int(time.time()) + int(STATE["token_lifetime"]),
+        # token_valid_seconds: the token dies earlier than `expires_in` says (a revoked or
+        # clock-skewed token), so a client's cache still holds it when the server refuses it.
+        "exp": int(time.time()) + int(STATE.get("token_valid_seconds") or STATE["token_lifetime"]),
         "scp": scope,
         "jti": secrets.token_hex(8),
         "pad": "p" * int(STATE.get("token_padding", 0)),
@@ -328,7 +331,7 @@ def control(path, body):
         client["secret_expired"] = True
         return {"ok": True}
     if path == "/_control/set":
-        for key in ("token_lifetime", "token_delay_ms", "token_padding", "authorize"):
+        for key in ("token_lifetime", "token_valid_seconds", "token_delay_ms", "token_padding", "authorize"):
             if key in body:
                 STATE[key] = body[key]
         return {"ok": True}
