@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::json::{self, FromJs};
+use crate::json::{self, FromJs, ToJs};
 use postamt_wire::{
     problem_types, EffectiveSender, MailErrors, MailSettings, MailSettingsInput, MailTestRequest, MailTestResult,
     Problem, SenderPreviewRequest, SessionCreate, SessionInfo, SettingsHistory, CSRF_HEADER,
@@ -258,10 +258,11 @@ impl Reply {
     }
 }
 
-fn encode<T: serde::Serialize>(value: &T) -> ApiResult<String> {
-    // Only a map with non-string keys fails to serialise; the request types have none.
-    serde_json::to_string(value)
-        .map_err(|_| ApiError::Unexpected { status: 0, detail: "the request could not be encoded".to_owned() })
+/// JSON.stringify of the object [`ToJs`] builds (see [`crate::json`] for why not serde_json).
+fn encode<T: ToJs>(value: &T) -> ApiResult<String> {
+    // Only a cyclic object or a BigInt fails to stringify; the request objects have neither.
+    json::stringify(value)
+        .ok_or_else(|| ApiError::Unexpected { status: 0, detail: "the request could not be encoded".to_owned() })
 }
 
 /// A readable text for a JavaScript error value. (Not `{:?}`: the page is built with

@@ -1,5 +1,6 @@
 //! Reads the API's JSON answers into the wire types: the browser's `JSON.parse` does the
-//! parsing, and [`FromJs`] picks the fields out of the parsed object.
+//! parsing, and [`FromJs`] picks the fields out of the parsed object. Requests go the other
+//! way: [`ToJs`] builds an object that `JSON.stringify` writes.
 //!
 //! Why not `serde_json::from_str` with the derived `Deserialize`: the derived deserializers
 //! (field visitors, map and sequence visitors, error texts), one per wire type, and
@@ -17,6 +18,7 @@
 
 use js_sys::Reflect;
 use postamt_wire::time::{DateTime, Utc};
+use postamt_wire::{ActingUser, AuthInput, MailSettingsInput, MailTestRequest, SenderPreviewRequest, SessionCreate};
 use postamt_wire::{
     AuthView, EffectiveSender, Encryption, ErrorGroup, Failure, FailureClass, FieldChange, FieldError, LocalizedText,
     LogKind, MailAddress, MailErrors, MailLogEntry, MailSettings, MailTestMode, MailTestResult, MessageStatus, Problem,
@@ -260,6 +262,89 @@ from_js_enum! {
         TlsAcceptInvalidCertificates = "tls.accept_invalid_certificates", TimeoutSeconds = "timeout_seconds",
         Recipient = "recipient", ActingUserAddress = "acting_user.address",
     }
+}
+
+/// A request body: builds the JavaScript object that `JSON.stringify` writes, with the
+/// fields serde would write, in the same order (no field of a request type is skipped, `None`
+/// is `null`). Instead of serde_json's serializer, measured: −0.6 KiB gzip.
+pub trait ToJs {
+    fn to_js(&self) -> JsValue;
+}
+
+/// `value` as JSON text.
+pub fn stringify<T: ToJs>(value: &T) -> Option<String> {
+    js_sys::JSON::stringify(&value.to_js()).ok().map(String::from)
+}
+
+fn object(fields: &[(&str, JsValue)]) -> JsValue {
+    let object = js_sys::Object::new();
+    for (name, value) in fields {
+        let _ = Reflect::set(&object, &JsValue::from_str(name), value);
+    }
+    object.into()
+}
+
+impl ToJs for String {
+    fn to_js(&self) -> JsValue {
+        JsValue::from_str(self)
+    }
+}
+
+impl ToJs for bool {
+    fn to_js(&self) -> JsValue {
+        JsValue::from_bool(*self)
+    }
+}
+
+/// The form's numbers (port, timeout) are far below 2^53.
+impl ToJs for i64 {
+    fn to_js(&self) -> JsValue {
+        JsValue::from_f64(*self as f64)
+    }
+}
+
+impl ToJs for Encryption {
+    fn to_js(&self) -> JsValue {
+        JsValue::from_str(self.as_str())
+    }
+}
+
+impl ToJs for MailTestMode {
+    fn to_js(&self) -> JsValue {
+        JsValue::from_str(self.as_str())
+    }
+}
+
+impl<T: ToJs> ToJs for Option<T> {
+    fn to_js(&self) -> JsValue {
+        self.as_ref().map_or(JsValue::NULL, ToJs::to_js)
+    }
+}
+
+/// Structs written field by field; the pattern names every field, so a new field in a
+/// request type does not compile here until it is written.
+macro_rules! to_js_struct {
+    ($($ty:ident { $($field:ident),* $(,)? })*) => {$(
+        impl ToJs for $ty {
+            fn to_js(&self) -> JsValue {
+                let $ty { $($field),* } = self;
+                object(&[$((stringify!($field), $field.to_js())),*])
+            }
+        }
+    )*};
+}
+
+to_js_struct! {
+    SessionCreate { password }
+    AuthInput { enabled, username, password }
+    TlsSettings { trusted_ca_pem, accept_invalid_certificates }
+    MailSettingsInput {
+        host, port, encryption, sender_name, sender_address, auth, tls, force_default_sender,
+        reply_to_individual_sender, timeout_seconds,
+    }
+    ActingUser { name, address }
+    MailTestRequest { settings, recipient, mode, acting_user }
+    SenderPreviewRequest { settings, acting_user }
 }
 
 #[cfg(test)]
