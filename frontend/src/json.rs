@@ -39,7 +39,14 @@ pub fn parse<T: FromJs>(text: &str) -> Option<T> {
 
 /// A field that must be present (an `Option` may be missing or `null`).
 pub fn field<T: FromJs>(obj: &JsValue, name: &str) -> Option<T> {
-    T::from_js(&Reflect::get(obj, &JsValue::from_str(name)).ok()?)
+    T::from_js(&get(obj, name)?)
+}
+
+/// Not inlined into every field read (measured: −0.3 KiB gzip; `field` itself not inlined
+/// costs 0.5 KiB more).
+#[inline(never)]
+fn get(obj: &JsValue, name: &str) -> Option<JsValue> {
+    Reflect::get(obj, &JsValue::from_str(name)).ok()
 }
 
 /// A `#[serde(default)]` field: missing or `null` gives the default.
@@ -112,7 +119,14 @@ impl<T: FromJs> FromJs for Vec<T> {
         if !js_sys::Array::is_array(v) {
             return None;
         }
-        js_sys::Array::from(v).iter().map(|item| T::from_js(&item)).collect()
+        // A plain loop, not `iter().map().collect()`: that costs a GenericShunt per element
+        // type (measured: −0.9 KiB gzip).
+        let array = js_sys::Array::from(v);
+        let mut items = Vec::with_capacity(array.length() as usize);
+        for i in 0..array.length() {
+            items.push(T::from_js(&array.get(i))?);
+        }
+        Some(items)
     }
 }
 
