@@ -7,11 +7,11 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use crate::json::{self, FromJs, ToJs};
 use postamt_wire::{
     problem_types, EffectiveSender, MailErrors, MailSettings, MailSettingsInput, MailTestRequest, MailTestResult,
     Problem, SenderPreviewRequest, SessionCreate, SessionInfo, SettingsHistory, CSRF_HEADER,
 };
-use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Headers, Request, RequestCache, RequestCredentials, RequestInit, Response};
@@ -243,14 +243,12 @@ struct Reply {
 }
 
 impl Reply {
-    /// Where the answer stopped making sense, not serde_json's full message: formatting
-    /// that would add its error texts to the page's wasm for a case that only a broken
-    /// proxy or a version mismatch produces (the browser's network tab shows the body).
-    fn json<T: DeserializeOwned>(&self) -> ApiResult<T> {
-        serde_json::from_str(&self.body).map_err(|e| ApiError::Unexpected {
-            status: self.status,
-            detail: format!("undecodable answer at line {}, column {}", e.line(), e.column()),
-        })
+    /// Read with the browser's JSON.parse (see [`crate::json`] for why not serde_json). The
+    /// detail says only that the answer did not decode: it is not shown on the page (only
+    /// a broken proxy or a version mismatch produces it; the network tab shows the body).
+    fn json<T: FromJs>(&self) -> ApiResult<T> {
+        json::parse(&self.body)
+            .ok_or_else(|| ApiError::Unexpected { status: self.status, detail: "undecodable answer".to_owned() })
     }
 
     fn versioned(&self) -> ApiResult<Versioned> {
@@ -260,10 +258,11 @@ impl Reply {
     }
 }
 
-fn encode<T: serde::Serialize>(value: &T) -> ApiResult<String> {
-    // Only a map with non-string keys fails to serialise; the request types have none.
-    serde_json::to_string(value)
-        .map_err(|_| ApiError::Unexpected { status: 0, detail: "the request could not be encoded".to_owned() })
+/// JSON.stringify of the object [`ToJs`] builds (see [`crate::json`] for why not serde_json).
+fn encode<T: ToJs>(value: &T) -> ApiResult<String> {
+    // Only a cyclic object or a BigInt fails to stringify; the request objects have neither.
+    json::stringify(value)
+        .ok_or_else(|| ApiError::Unexpected { status: 0, detail: "the request could not be encoded".to_owned() })
 }
 
 /// A readable text for a JavaScript error value. (Not `{:?}`: the page is built with
@@ -341,12 +340,12 @@ async fn send_with(
         return Ok(reply);
     }
 
-    let error = match serde_json::from_str::<Problem>(&reply.body) {
-        Ok(problem) => ApiError::Api {
+    let error = match json::parse::<Problem>(&reply.body) {
+        Some(problem) => ApiError::Api {
             problem,
             retry_after: response.headers().get("Retry-After").ok().flatten().and_then(|v| v.trim().parse().ok()),
         },
-        Err(_) => ApiError::Unexpected { status: reply.status, detail: response.status_text() },
+        None => ApiError::Unexpected { status: reply.status, detail: response.status_text() },
     };
     if reply.status == 401 && probe == Probe::No {
         forget_session();

@@ -9,6 +9,7 @@ mod dom;
 mod fault;
 mod form;
 mod i18n;
+mod json;
 mod mail_test;
 mod pages;
 mod state;
