@@ -173,7 +173,7 @@ trait JsonName: serde::Serialize + Copy {
 
 from_js_struct! {
     SessionInfo { subject, csrf_token, expires_at }
-    AuthView { enabled, username, password_set }
+    AuthView { enabled, method, username, password_set, oauth2 }
     SettingsWarning { field, code, message }
     MailSettings {
         host, port, encryption, sender_name, sender_address, auth, tls, force_default_sender,
@@ -264,15 +264,19 @@ from_js_enum! {
     MailTestMode { Send = "send", Probe = "probe" }
     StageStatus { Ok = "ok", Failed = "failed", Skipped = "skipped" }
     TranscriptDirection { Client = "client", Server = "server", Info = "info" }
-    LogKind { Delivery = "delivery", Test = "test" }
+    LogKind { Delivery = "delivery", Test = "test", Connection = "connection" }
     StageName {
-        Resolve = "resolve", Connect = "connect", Tls = "tls", Greeting = "greeting", Ehlo = "ehlo",
+        Token = "token", Resolve = "resolve", Connect = "connect", Tls = "tls", Greeting = "greeting", Ehlo = "ehlo",
         Auth = "auth", MailFrom = "mail_from", RcptTo = "rcpt_to", Data = "data",
     }
     SettingsField {
         Host = "host", Port = "port", Encryption = "encryption", SenderName = "sender_name",
         SenderAddress = "sender_address", AuthEnabled = "auth.enabled", AuthUsername = "auth.username",
-        AuthPassword = "auth.password", TlsTrustedCaPem = "tls.trusted_ca_pem",
+        AuthPassword = "auth.password", AuthMethod = "auth.method", Oauth2Provider = "auth.oauth2.provider",
+        Oauth2Flow = "auth.oauth2.flow", Oauth2Tenant = "auth.oauth2.tenant", Oauth2ClientId = "auth.oauth2.client_id",
+        Oauth2ClientSecret = "auth.oauth2.client_secret", Oauth2ServiceAccountKey = "auth.oauth2.service_account_key",
+        Oauth2TokenUrl = "auth.oauth2.token_url", Oauth2AuthorizationUrl = "auth.oauth2.authorization_url",
+        Oauth2Scope = "auth.oauth2.scope", Oauth2Connection = "auth.oauth2.connection", TlsTrustedCaPem = "tls.trusted_ca_pem",
         TlsAcceptInvalidCertificates = "tls.accept_invalid_certificates", TimeoutSeconds = "timeout_seconds",
         Recipient = "recipient", ActingUserAddress = "acting_user.address",
     }
@@ -350,7 +354,7 @@ macro_rules! to_js_struct {
 
 to_js_struct! {
     SessionCreate { password }
-    AuthInput { enabled, username, password }
+    AuthInput { enabled, method, username, password, oauth2 }
     TlsSettings { trusted_ca_pem, accept_invalid_certificates }
     MailSettingsInput {
         host, port, encryption, sender_name, sender_address, auth, tls, force_default_sender,
@@ -360,6 +364,9 @@ to_js_struct! {
     MailTestRequest { settings, recipient, mode, acting_user }
     SenderPreviewRequest { settings, acting_user }
 }
+
+/// The OAuth 2.0 types (after the macros, which it uses).
+mod oauth;
 
 #[cfg(test)]
 mod tests {
@@ -378,8 +385,9 @@ mod tests {
         names_agree(&[MailTestMode::Send, MailTestMode::Probe]);
         names_agree(&[StageStatus::Ok, StageStatus::Failed, StageStatus::Skipped]);
         names_agree(&[TranscriptDirection::Client, TranscriptDirection::Server, TranscriptDirection::Info]);
-        names_agree(&[LogKind::Delivery, LogKind::Test]);
+        names_agree(&[LogKind::Delivery, LogKind::Test, LogKind::Connection]);
         names_agree(&[
+            StageName::Token,
             StageName::Resolve,
             StageName::Connect,
             StageName::Tls,
@@ -399,6 +407,17 @@ mod tests {
             F::AuthEnabled,
             F::AuthUsername,
             F::AuthPassword,
+            F::AuthMethod,
+            F::Oauth2Provider,
+            F::Oauth2Flow,
+            F::Oauth2Tenant,
+            F::Oauth2ClientId,
+            F::Oauth2ClientSecret,
+            F::Oauth2ServiceAccountKey,
+            F::Oauth2TokenUrl,
+            F::Oauth2AuthorizationUrl,
+            F::Oauth2Scope,
+            F::Oauth2Connection,
             F::TlsTrustedCaPem,
             F::TlsAcceptInvalidCertificates,
             F::TimeoutSeconds,
