@@ -183,7 +183,7 @@ from_js_struct! {
     SettingsHistoryEntry { version, action, changed_at, changed_by, changes }
     MailAddress { name, address }
     EffectiveSender { from, reply_to, envelope_from }
-    Stage { name, status, duration_ms, reply_code, enhanced_code, server_text, detail }
+    Stage { name, status, duration_ms, reply_code, enhanced_code, server_text, detail, detail_de }
     Failure { stage, class, field, hint_de, hint_en, detail }
     TranscriptLine { direction, at_ms, text }
     TlsInfo {

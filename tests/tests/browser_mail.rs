@@ -62,6 +62,16 @@ fn a_test_from_the_page_fails_with_a_hint_then_passes_with_unsaved_values() {
         assert!(browser.is_visible(&format!(r#"#test-stage-{stage}[data-status="ok"]"#)), "stage {stage}");
     }
     assert!(browser.is_visible(r#"#test-stage-auth[data-status="skipped"]"#));
+    // The stages' detail lines follow the language too.
+    let connected = browser.text("#test-stage-connect .stage-detail");
+    assert!(connected.starts_with("connected to 127.0.0.1:"), "{connected:?}");
+    browser.click("#lang-de");
+    wait_for(postamt_e2e::webdriver::WAIT, "the stage details in German", || {
+        browser.text("#test-stage-connect .stage-detail").starts_with("verbunden mit 127.0.0.1:").then_some(())
+    });
+    let resolve = browser.text("#test-stage-resolve .stage-detail");
+    assert_eq!(resolve, "127.0.0.1 ist eine IP-Adresse; keine Namensauflösung nötig");
+    assert_eq!(browser.text("#test-stage-auth .stage-detail"), "Authentifizierung ist aus");
     assert_eq!(smtp.deliveries().len(), 1);
     assert_eq!(smtp.deliveries()[0]["rcpt_tos"], json!(["admin@example.org"]));
 

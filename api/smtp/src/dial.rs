@@ -14,7 +14,10 @@ pub(crate) async fn resolve(st: &mut Run<'_>) -> Result<Vec<SocketAddr>, Fail> {
     let (host, port) = (st.ep.host.trim(), st.ep.port);
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = bare.parse::<IpAddr>() {
-        st.book.detail(format!("{ip} is an IP address; no lookup needed"));
+        st.book.said(
+            format!("{ip} ist eine IP-Adresse; keine Namensauflösung nötig"),
+            format!("{ip} is an IP address; no lookup needed"),
+        );
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
     let not_found = |detail: String| Fail::new(FailureClass::DnsNotFound, Some(SettingsField::Host)).detail(detail);

@@ -110,7 +110,7 @@ pub(crate) async fn establish(st: &mut Run<'_>, slot: &mut Option<Conn>) -> Resu
     st.book.begin(StageName::Connect);
     let (tcp, addr) = connect(st, &addrs).await?;
     st.peer = Some(addr);
-    st.book.detail(format!("connected to {addr}"));
+    st.book.said(format!("verbunden mit {addr}"), format!("connected to {addr}"));
     st.book.ok();
 
     let redactor = st.transcript.redactor().clone();
@@ -125,7 +125,7 @@ pub(crate) async fn establish(st: &mut Run<'_>, slot: &mut Option<Conn>) -> Resu
         slot.insert(Conn::new(Stream::Plain(Recorder::new(tcp)), redactor.clone()))
     };
     if cfg.encryption == Encryption::None {
-        st.book.skip_note(StageName::Tls, "encryption is set to none");
+        st.book.skip_note(StageName::Tls, "Verschlüsselung ist auf „Keine“ gestellt", "encryption is set to none");
     }
 
     st.book.begin(StageName::Greeting);
@@ -172,7 +172,7 @@ pub(crate) async fn establish(st: &mut Run<'_>, slot: &mut Option<Conn>) -> Resu
             ctx.authenticated = true;
             st.book.ok();
         }
-        None => st.book.skip_note(StageName::Auth, "authentication is off"),
+        None => st.book.skip_note(StageName::Auth, "Authentifizierung ist aus", "authentication is off"),
     }
     Ok(Established { caps, ctx })
 }

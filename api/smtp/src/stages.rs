@@ -34,6 +34,7 @@ impl StageBook {
                 enhanced_code: None,
                 server_text: None,
                 detail: None,
+                detail_de: None,
             })
             .collect();
         StageBook { stages, running: None }
@@ -73,13 +74,23 @@ impl StageBook {
     pub(crate) fn detail(&mut self, detail: impl Into<String>) {
         if let Some(stage) = self.current_mut() {
             stage.detail = Some(detail.into());
+            stage.detail_de = None;
+        }
+    }
+
+    /// A detail Postamt words itself, in both languages.
+    pub(crate) fn said(&mut self, de: String, en: String) {
+        if let Some(stage) = self.current_mut() {
+            stage.detail = Some(en);
+            stage.detail_de = Some(de);
         }
     }
 
     /// A note on a stage that does not run (`authentication is off`).
-    pub(crate) fn skip_note(&mut self, name: StageName, detail: impl Into<String>) {
+    pub(crate) fn skip_note(&mut self, name: StageName, de: &str, en: &str) {
         let i = self.index(name);
-        self.stages[i].detail = Some(detail.into());
+        self.stages[i].detail = Some(en.to_owned());
+        self.stages[i].detail_de = Some(de.to_owned());
     }
 
     fn finish(&mut self, status: StageStatus) -> Option<StageName> {

@@ -57,6 +57,7 @@ pub struct Issued {
     pub key: CacheKey,
     /// For the test's stage line: who issued it and for how long it is valid.
     pub detail: String,
+    pub detail_de: String,
 }
 
 /// An access token from the cache or, on a miss, from the provider.
@@ -156,6 +157,7 @@ async fn fetch(state: &AppState, req: &TokenRequest<'_>) -> Result<Issued, Token
         mailbox,
         key,
         detail: format!("access token from {provider_name} ({}), valid for {valid_for} min", oauth.flow.as_str()),
+        detail_de: format!("Zugriffstoken von {provider_name} ({}), gültig für {valid_for} min", oauth.flow.as_str()),
     })
 }
 

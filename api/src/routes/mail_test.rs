@@ -206,7 +206,7 @@ async fn test_with_oauth(state: &AppState, req: &TokenRequest<'_>, cfg: &mut Tes
             Ok(token) => token,
             Err(failure) => {
                 let mut result = postamt_smtp::not_started(cfg, failure.to_wire(), token_ms);
-                result.stages.insert(0, token_stage(StageStatus::Failed, token_ms, failure.detail));
+                result.stages.insert(0, token_stage(StageStatus::Failed, token_ms, failure.detail, None));
                 return result;
             }
         };
@@ -217,13 +217,13 @@ async fn test_with_oauth(state: &AppState, req: &TokenRequest<'_>, cfg: &mut Tes
             retried = true;
             continue;
         }
-        result.stages.insert(0, token_stage(StageStatus::Ok, token_ms, token.detail));
+        result.stages.insert(0, token_stage(StageStatus::Ok, token_ms, token.detail, Some(token.detail_de)));
         result.duration_ms += token_ms;
         return result;
     }
 }
 
-fn token_stage(status: StageStatus, duration_ms: u64, detail: String) -> Stage {
+fn token_stage(status: StageStatus, duration_ms: u64, detail: String, detail_de: Option<String>) -> Stage {
     Stage {
         name: StageName::Token,
         status,
@@ -232,5 +232,6 @@ fn token_stage(status: StageStatus, duration_ms: u64, detail: String) -> Stage {
         enhanced_code: None,
         server_text: None,
         detail: Some(detail),
+        detail_de,
     }
 }

@@ -201,8 +201,12 @@ pub struct Stage {
     /// The server's text of that reply (lines joined with `\n`), masked.
     pub server_text: Option<String>,
     /// What happened outside SMTP replies: addresses resolved, the peer connected to,
-    /// the TLS version, or the error.
+    /// the TLS version, or the error. English.
     pub detail: Option<String>,
+    /// `detail` in German, where Postamt wrote it (an error text of the system or of the
+    /// TLS library has no German version: then none, and `detail` is shown).
+    #[serde(default)]
+    pub detail_de: Option<String>,
 }
 
 /// Stable, machine-readable kind of failure; each has its own hint.

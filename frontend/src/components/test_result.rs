@@ -11,7 +11,7 @@ use crate::components::fields::TEST_HINT_ID;
 use crate::components::sender_preview::mailbox;
 use crate::dom;
 use crate::fault::TestFault;
-use crate::i18n::I18n;
+use crate::i18n::{I18n, Lang};
 use crate::mail_test::input_id;
 
 fn status_str(status: StageStatus) -> &'static str {
@@ -58,7 +58,16 @@ fn StageItem(stage: Stage) -> impl IntoView {
                         .then(|| view! { <span class="stage-time">{move || i18n.lang().duration(duration)}</span> })}
                 </p>
                 {reply.map(|r| view! { <p class="stage-reply mono">{r}</p> })}
-                {stage.detail.map(|d| view! { <p class="stage-detail">{d}</p> })}
+                {stage.detail.map(|en| {
+                    // German where Postamt worded it; a system's or TLS library's error text
+                    // has only its own (English) words.
+                    let de = stage.detail_de.unwrap_or_else(|| en.clone());
+                    view! {
+                        <p class="stage-detail">
+                            {move || if i18n.lang() == Lang::De { de.clone() } else { en.clone() }}
+                        </p>
+                    }
+                })}
             </div>
         </li>
     }
