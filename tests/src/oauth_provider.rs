@@ -82,6 +82,11 @@ impl ProviderDouble {
             .collect()
     }
 
+    /// The events file as written (to look for leaked secrets).
+    pub fn events_text(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("events.jsonl")).unwrap_or_default()
+    }
+
     pub fn token_events(&self) -> Vec<Value> {
         self.events().into_iter().filter(|e| e["endpoint"] == "token").collect()
     }

@@ -13,7 +13,7 @@ use crate::support::*;
 async fn twenty_concurrent_callers_share_one_request() {
     let p = ProviderDouble::start(microsoft_config());
     // A slow answer so all twenty are waiting while the one request is in flight.
-    p.control("set", json!({"token_delay_ms": 300})).await;
+    p.control("set", json!({"token_delay_ms": 300}));
     let c = client(&p);
     let cache = TokenCache::new();
     let key = CacheKey::for_app(&ms_app(), None);
@@ -50,7 +50,7 @@ async fn twenty_concurrent_callers_share_one_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_failures_share_one_request_too() {
     let p = ProviderDouble::start(microsoft_config());
-    p.control("set", json!({"token_delay_ms": 300})).await;
+    p.control("set", json!({"token_delay_ms": 300}));
     let c = client(&p);
     let cache = TokenCache::new();
     let key = CacheKey::from_parts(&["bad"]);
@@ -73,7 +73,7 @@ async fn concurrent_failures_share_one_request_too() {
 async fn refreshes_ahead_of_expiry() {
     let p = ProviderDouble::start(microsoft_config());
     // 3 s lifetime: refresh 0.3 s (10 %) before expiry.
-    p.control("set", json!({"token_lifetime": 3})).await;
+    p.control("set", json!({"token_lifetime": 3}));
     let c = client(&p);
     let cache = TokenCache::new();
     let key = CacheKey::from_parts(&["short"]);
@@ -97,7 +97,7 @@ async fn refreshes_ahead_of_expiry() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rotating_refresh_under_concurrency_uses_each_refresh_token_once() {
     let p = ProviderDouble::start(microsoft_config());
-    p.control("set", json!({"token_lifetime": 1})).await;
+    p.control("set", json!({"token_lifetime": 1}));
     let c = client(&p);
     let app = ms_app();
     let redirect = "http://127.0.0.1:1/cb";

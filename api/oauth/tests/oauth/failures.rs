@@ -64,7 +64,7 @@ async fn microsoft_failures_are_classified() {
     assert_class(&e, OAuthErrorClass::RefreshTokenInvalid, Some("oauth.sign_in"));
 
     // An admin lets the secret expire.
-    p.control("expire-secret", json!({"client_id": "ms-app"})).await;
+    p.control("expire-secret", json!({"client_id": "ms-app"}));
     let e = c.client_credentials(&ms_app()).await.unwrap_err();
     assert_class(&e, OAuthErrorClass::ClientSecretExpired, Some("oauth.client_secret"));
     assert_eq!(e.provider_codes, vec![7000222]);
@@ -81,14 +81,14 @@ async fn microsoft_expired_and_revoked_refresh_tokens() {
     let rt1 = c.exchange_code(&app, &code, &verifier, redirect).await.unwrap().refresh_token.unwrap();
     let rt2 = c.refresh(&app, &rt1).await.unwrap().refresh_token.unwrap();
     // rt2 expires by inactivity (700082); then an admin revokes whatever is left (50173).
-    assert_eq!(p.control("revoke", json!({"refresh_token_id": "rt2", "reason": "expired"})).await["revoked"], 1);
+    assert_eq!(p.control("revoke", json!({"refresh_token_id": "rt2", "reason": "expired"}))["revoked"], 1);
     let e = c.refresh(&app, &rt2).await.unwrap_err();
     assert_class(&e, OAuthErrorClass::RefreshTokenInvalid, Some("oauth.sign_in"));
     assert_eq!(e.provider_codes, vec![700082]);
     let (code, verifier) = authorize(&c, &app, redirect).await;
     let code = code.unwrap();
     let rt3 = c.exchange_code(&app, &code, &verifier, redirect).await.unwrap().refresh_token.unwrap();
-    assert_eq!(p.control("revoke", json!({"client_id": "ms-app"})).await["revoked"], 1);
+    assert_eq!(p.control("revoke", json!({"client_id": "ms-app"}))["revoked"], 1);
     let e = c.refresh(&app, &rt3).await.unwrap_err();
     assert_class(&e, OAuthErrorClass::RefreshTokenInvalid, Some("oauth.sign_in"));
     assert_eq!(e.provider_codes, vec![50173]);

@@ -222,7 +222,7 @@ async fn authorization_code_google_rotation_and_admin_revoke() {
     assert_eq!(e.description.as_deref(), Some("Token has been expired or revoked."));
 
     // An admin revokes the grant: the current refresh token stops working too.
-    assert_eq!(p.control("revoke", json!({"user": "max@example.com"})).await["revoked"], 1);
+    assert_eq!(p.control("revoke", json!({"user": "max@example.com"}))["revoked"], 1);
     let e = c.refresh(&app, &rt2).await.unwrap_err();
     assert_eq!(e.class, OAuthErrorClass::RefreshTokenInvalid);
     assert_eq!(e.http_status, Some(400));
