@@ -232,6 +232,20 @@ async fn token_failures_name_their_class_field_and_hint() {
         app.put_settings(&settings(server.port, APP_MAILBOX, client_credentials(None)), None).await.status(),
         200
     );
+    // Unsaved settings may reuse the stored secret only for the same binding, like saving.
+    let same = settings(server.port, APP_MAILBOX, client_credentials(None));
+    assert_eq!(test_mail(&app, Some(&same)).await["ok"], true);
+    let mut moved = same.clone();
+    moved["auth"]["oauth2"]["client_id"] = json!("ms-no-consent");
+    let refused = app
+        .client
+        .post(app.url("/api/v1/mail-settings/test"))
+        .header(postamt_wire::CSRF_HEADER, app.csrf.clone().unwrap())
+        .json(&json!({"recipient": "someone@example.org", "settings": moved}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fields(&problem(refused).await), vec![("auth.oauth2.client_secret", "secret_required_again")]);
     // Flows the provider does not have.
     let mut wrong_flow = client_credentials(Some(SECRET));
     wrong_flow["flow"] = json!("service_account");
