@@ -18,35 +18,44 @@ fn saved_oauth(s: &Option<Versioned>) -> Option<&OAuth2View> {
     s.as_ref().map(|v| &v.settings.auth).filter(|a| a.enabled && a.method == AuthMethod::Oauth2)?.oauth2.as_ref()
 }
 
-/// Server, port and encryption a provider usually has; for the others (and before any
-/// provider was chosen) a new form's defaults.
-fn preset(provider: Option<OAuthProvider>) -> (&'static str, Encryption) {
-    match provider {
-        Some(OAuthProvider::Microsoft) => ("smtp.office365.com", Encryption::Starttls),
-        Some(OAuthProvider::Google) => ("smtp.gmail.com", Encryption::Tls),
-        _ => ("", Encryption::Starttls),
+/// Server and encryption of the providers with presets, and a new form's (empty server,
+/// STARTTLS): a field still holding one of these was not typed by the admin.
+const PRESETS: [(&str, Encryption); 3] =
+    [("smtp.office365.com", Encryption::Starttls), ("smtp.gmail.com", Encryption::Tls), ("", Encryption::Starttls)];
+
+/// What choosing `provider` changes: the server, and port and encryption with it, each only
+/// while it holds nothing the admin typed (empty or still a preset). A server of one's own
+/// keeps all three.
+pub fn preset_for(
+    provider: OAuthProvider,
+    host: &str,
+    port: &str,
+    encryption: Encryption,
+) -> Option<(&'static str, Option<Encryption>)> {
+    let (new_host, new_enc) = match provider {
+        OAuthProvider::Microsoft => PRESETS[0],
+        OAuthProvider::Google => PRESETS[1],
+        OAuthProvider::Generic => return None,
+    };
+    let (host, port) = (host.trim(), port.trim());
+    if !PRESETS.iter().any(|p| p.0 == host) {
+        return None;
     }
+    let untyped = port.is_empty()
+        || PRESETS.iter().any(|p| (p.1, p.1.default_port().to_string()) == (encryption, port.to_owned()));
+    Some((new_host, untyped.then_some(new_enc)))
 }
 
-/// Fills server, port and encryption with `new`'s preset, each only while it holds nothing
-/// the admin typed: empty or still `old`'s preset. A server of one's own keeps all three.
-pub fn apply_preset(form: FormState, old: Option<OAuthProvider>, new: OAuthProvider) {
-    let (old_host, old_enc) = preset(old);
-    let (new_host, new_enc) = preset(Some(new));
-    if new_host.is_empty() {
-        return;
-    }
-    let host = form.host.get_untracked();
-    if !(host.trim().is_empty() || host.trim() == old_host) {
-        return;
-    }
-    form.host.set(new_host.to_owned());
-    if form.encryption.get_untracked() == old_enc {
-        let port = form.port.get_untracked();
-        if port.trim().is_empty() || port.trim() == old_enc.default_port().to_string() {
-            form.port.set(new_enc.default_port().to_string());
+/// Applies [`preset_for`] to the form.
+pub fn apply_preset(form: FormState, provider: OAuthProvider) {
+    let found =
+        preset_for(provider, &form.host.get_untracked(), &form.port.get_untracked(), form.encryption.get_untracked());
+    if let Some((host, encryption)) = found {
+        form.host.set(host.to_owned());
+        if let Some(e) = encryption {
+            form.encryption.set(e);
+            form.port.set(e.default_port().to_string());
         }
-        form.encryption.set(new_enc);
     }
 }
 
@@ -58,9 +67,18 @@ fn callback_uri() -> String {
     [dir, "/oauth/callback"].concat()
 }
 
-/// Provider, flow and the flow's fields.
+/// Provider, flow, the flow's fields, the set-up steps and the connection. Fields the flow
+/// does not use stay in the page but hidden (cheaper in the page's wasm than building them
+/// anew on every change).
 #[component]
-pub fn OAuthFields(form: FormState, saved: RwSignal<Option<Versioned>>) -> impl IntoView {
+pub fn OAuthFields(
+    form: FormState,
+    saved: RwSignal<Option<Versioned>>,
+    dirty: Memo<bool>,
+    notice: RwSignal<Option<Notice>>,
+    /// Puts freshly loaded settings into the page.
+    reload: Callback<Option<Versioned>>,
+) -> impl IntoView {
     let i18n = I18n::get();
     let o = form.oauth;
     let uses = Memo::new(move |_| OAuthUses::of(o.provider.get(), o.flow.get()));
@@ -68,7 +86,7 @@ pub fn OAuthFields(form: FormState, saved: RwSignal<Option<Versioned>>) -> impl 
 
     let on_provider = Callback::new(move |value: String| {
         let Some(new) = OAuthProvider::parse(&value) else { return };
-        apply_preset(form, Some(o.provider.get_untracked()), new);
+        apply_preset(form, new);
         o.provider.set(new);
         let flows = flows_of(new);
         if !flows.contains(&o.flow.get_untracked()) {
@@ -96,6 +114,7 @@ pub fn OAuthFields(form: FormState, saved: RwSignal<Option<Versioned>>) -> impl 
         }
     };
     let secret_set = move || stored(|v| v.client_secret_set);
+    let service_account = move || saved.with(|s| saved_oauth(s).and_then(|v| v.service_account.clone()));
 
     view! {
         <div class="row row-even">
@@ -113,40 +132,38 @@ pub fn OAuthFields(form: FormState, saved: RwSignal<Option<Versioned>>) -> impl 
             />
             {flow_select}
         </div>
-        <Show when=move || uses.get().tenant>
+        <div hidden=move || !uses.get().tenant>
             <TextField
                 field=fields::OAUTH_TENANT
                 label=|t| t.oauth.tenant_label
                 value=o.tenant
                 help=tr(|t| t.oauth.tenant_help)
             />
-        </Show>
-        <Show when=move || uses.get().client>
-            <div class="row row-even">
-                <TextField field=fields::OAUTH_CLIENT_ID label=|t| t.oauth.client_id_label value=o.client_id />
-                <TextField
-                    field=fields::OAUTH_CLIENT_SECRET
-                    label=|t| t.oauth.client_secret_label
-                    value=o.client_secret
-                    input_type="password"
-                    autocomplete="new-password"
-                    placeholder=Signal::derive(move || {
-                        if secret_set() { i18n.t().oauth.stored_placeholder } else { "" }.to_owned()
-                    })
-                    help=Signal::derive(move || {
-                        let t = i18n.t();
-                        if secret_set() {
-                            t.oauth.secret_help_stored
-                        } else if uses.get().secret_required {
-                            t.password_help_new
-                        } else {
-                            t.oauth.secret_help_optional
-                        }
-                    })
-                />
-            </div>
-        </Show>
-        <Show when=move || uses.get().key>
+        </div>
+        <div class="row row-even" hidden=move || !uses.get().client>
+            <TextField field=fields::OAUTH_CLIENT_ID label=|t| t.oauth.client_id_label value=o.client_id />
+            <TextField
+                field=fields::OAUTH_CLIENT_SECRET
+                label=|t| t.oauth.client_secret_label
+                value=o.client_secret
+                input_type="password"
+                autocomplete="new-password"
+                placeholder=Signal::derive(move || {
+                    if secret_set() { i18n.t().oauth.stored_placeholder } else { "" }.to_owned()
+                })
+                help=Signal::derive(move || {
+                    let t = i18n.t();
+                    if secret_set() {
+                        t.oauth.secret_help_stored
+                    } else if uses.get().secret_required {
+                        t.password_help_new
+                    } else {
+                        t.oauth.secret_help_optional
+                    }
+                })
+            />
+        </div>
+        <div hidden=move || !uses.get().key>
             <TextAreaField
                 field=fields::OAUTH_SERVICE_ACCOUNT_KEY
                 label=|t| t.oauth.key_label
@@ -155,35 +172,24 @@ pub fn OAuthFields(form: FormState, saved: RwSignal<Option<Versioned>>) -> impl 
                 placeholder="{ \"type\": \"service_account\", … }"
                 help=tr(|t| t.oauth.key_help)
             />
-            {move || {
-                saved
-                    .with(|s| saved_oauth(s).and_then(|v| v.service_account.clone()))
-                    .map(|email| {
-                        view! {
-                            <p class="field-help" id="oauth-service-account">
-                                {i18n.text(|t| t.oauth.key_stored)} " " <code>{email}</code>
-                            </p>
-                        }
-                    })
-            }}
-        </Show>
-        <Show when=move || uses.get().generic>
-            <TextField
-                field=fields::OAUTH_TOKEN_URL
-                label=|t| t.oauth.token_url_label
-                value=o.token_url
-                inputmode="url"
-            />
-            <Show when=move || uses.get().authorization_url>
+            <p class="field-help" id="oauth-service-account" hidden=move || service_account().is_none()>
+                {i18n.text(|t| t.oauth.key_stored)}
+                " "
+                <code>{service_account}</code>
+            </p>
+        </div>
+        <div hidden=move || !uses.get().generic>
+            <TextField field=fields::OAUTH_TOKEN_URL label=|t| t.oauth.token_url_label value=o.token_url inputmode="url" />
+            <div hidden=move || !uses.get().authorization_url>
                 <TextField
                     field=fields::OAUTH_AUTHORIZATION_URL
                     label=|t| t.oauth.authorization_url_label
                     value=o.authorization_url
                     inputmode="url"
                 />
-            </Show>
+            </div>
             <TextField field=fields::OAUTH_SCOPE label=|t| t.oauth.scope_label value=o.scope />
-        </Show>
+        </div>
         <details class="oauth-setup">
             <summary>{i18n.text(|t| t.oauth.setup_title)}</summary>
             <ol>
@@ -195,10 +201,13 @@ pub fn OAuthFields(form: FormState, saved: RwSignal<Option<Versioned>>) -> impl 
                         .collect_view()
                 }}
             </ol>
-            <Show when=move || o.flow.get() == OAuthFlow::AuthorizationCode>
-                <p>{i18n.text(|t| t.oauth.redirect_uri)} " " <code id="oauth-redirect-uri">{callback_uri()}</code></p>
-            </Show>
+            <p hidden=move || o.flow.get() != OAuthFlow::AuthorizationCode>
+                {i18n.text(|t| t.oauth.redirect_uri)}
+                " "
+                <code id="oauth-redirect-uri">{callback_uri()}</code>
+            </p>
         </details>
+        <OAuthConnectionPanel form=form saved=saved dirty=dirty notice=notice reload=reload />
     }
 }
 
@@ -288,11 +297,6 @@ fn status_name(s: OAuthConnectionStatus) -> &'static str {
     }
 }
 
-/// One line of the connection's facts, left out when there is no value.
-fn fact(label: &'static str, value: Option<String>) -> Option<impl IntoView> {
-    value.map(|v| view! { <dt>{label}</dt> <dd>{v}</dd> })
-}
-
 /// The saved connection's state and, for `authorization_code`, the buttons to connect and
 /// disconnect (they work on the saved settings, so they wait while the form has changes).
 #[component]
@@ -364,27 +368,27 @@ pub fn OAuthConnectionPanel(
             d.as_ref().map(|d| lang.date_time(&d.to_rfc3339()))
         };
         saved.with(|s| {
-            let v = saved_oauth(s)?;
-            let c = &v.connection;
+            let c = &saved_oauth(s)?.connection;
             let error = c.last_error.as_ref().map(|e| {
-                [
-                    lang.failure_class(e.class),
-                    " (",
-                    &lang.date_time(&e.at.to_rfc3339()),
-                    "): ",
-                    lang.pick(&e.hint_de, &e.hint_en),
-                ]
-                .concat()
+                let at = lang.date_time(&e.at.to_rfc3339());
+                [lang.failure_class(e.class), " (", &at, "): ", lang.pick(&e.hint_de, &e.hint_en)].concat()
             });
+            let rows = [
+                (t.status, Some(lang.oauth_status(c.status).to_owned())),
+                (t.account, c.account.clone()),
+                (t.connected_at, when(&c.connected_at)),
+                (t.token_issued_at, when(&c.token_issued_at)),
+                (t.token_expires_at, when(&c.token_expires_at)),
+                (t.refresh_used_at, when(&c.refresh_token_used_at)),
+                (t.last_error, error),
+            ];
+            let rows = rows
+                .into_iter()
+                .filter_map(|(label, value)| Some(view! { <dt>{label}</dt> <dd>{value?}</dd> }))
+                .collect_view();
             Some(view! {
                 <dl class="facts" id="oauth-connection" data-status=status_name(c.status)>
-                    {fact(t.status, Some(lang.oauth_status(c.status).to_owned()))}
-                    {fact(t.account, c.account.clone())}
-                    {fact(t.connected_at, when(&c.connected_at))}
-                    {fact(t.token_issued_at, when(&c.token_issued_at))}
-                    {fact(t.token_expires_at, when(&c.token_expires_at))}
-                    {fact(t.refresh_used_at, when(&c.refresh_token_used_at))}
-                    {fact(t.last_error, error)}
+                    {rows}
                 </dl>
             })
         })
@@ -395,7 +399,7 @@ pub fn OAuthConnectionPanel(
             <h3>{i18n.text(|t| t.oauth.connection_title)}</h3>
             {facts}
             <FieldNotes field=fields::OAUTH_CONNECTION />
-            <Show when=delegated>
+            <div hidden=move || !delegated()>
                 <div class="action-buttons">
                     <button
                         type="button"
@@ -406,22 +410,40 @@ pub fn OAuthConnectionPanel(
                     >
                         {move || if has_account() { i18n.t().oauth.reconnect } else { i18n.t().oauth.connect }}
                     </button>
-                    <Show when=has_account>
-                        <button
-                            type="button"
-                            id="oauth-disconnect"
-                            class="button button-danger-quiet"
-                            disabled=move || busy.get() || !ready()
-                            on:click=disconnect
-                        >
-                            {i18n.text(|t| t.oauth.disconnect)}
-                        </button>
-                    </Show>
+                    <button
+                        type="button"
+                        id="oauth-disconnect"
+                        class="button button-danger-quiet"
+                        hidden=move || !has_account()
+                        disabled=move || busy.get() || !ready()
+                        on:click=disconnect
+                    >
+                        {i18n.text(|t| t.oauth.disconnect)}
+                    </button>
                 </div>
-                <Show when=move || !ready()>
-                    <p class="field-help" id="oauth-save-first">{i18n.text(|t| t.oauth.save_first)}</p>
-                </Show>
-            </Show>
+                <p class="field-help" id="oauth-save-first" hidden=ready>
+                    {i18n.text(|t| t.oauth.save_first)}
+                </p>
+            </div>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_fill_only_what_was_not_typed() {
+        use Encryption::{Starttls, Tls};
+        let ms = OAuthProvider::Microsoft;
+        let google = OAuthProvider::Google;
+        assert_eq!(preset_for(ms, "", "587", Starttls), Some(("smtp.office365.com", Some(Starttls))));
+        assert_eq!(preset_for(google, "smtp.office365.com", "587", Starttls), Some(("smtp.gmail.com", Some(Tls))));
+        assert_eq!(preset_for(ms, "smtp.gmail.com", "465", Tls), Some(("smtp.office365.com", Some(Starttls))));
+        // A port of one's own stays, a server of one's own keeps everything.
+        assert_eq!(preset_for(google, "", "2525", Starttls), Some(("smtp.gmail.com", None)));
+        assert_eq!(preset_for(google, "mail.example.org", "587", Starttls), None);
+        assert_eq!(preset_for(OAuthProvider::Generic, "", "587", Starttls), None);
     }
 }

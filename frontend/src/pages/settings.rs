@@ -8,7 +8,7 @@ use postamt_wire::{AuthMethod, Encryption};
 use crate::api::{self, ApiError, Versioned};
 use crate::components::fields::{tr, CheckboxField, SelectField, TextAreaField, TextField};
 use crate::components::history::History;
-use crate::components::oauth::{apply_preset, take_return, OAuthConnectionPanel, OAuthFields, OAuthNotice};
+use crate::components::oauth::{apply_preset, take_return, OAuthFields, OAuthNotice};
 use crate::components::sender_preview::SenderPreview;
 use crate::components::status::{error_text, Status, StatusLine};
 use crate::components::test_panel::TestPanel;
@@ -205,7 +205,7 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
     let on_method = Callback::new(move |value: String| {
         let Some(method) = AuthMethod::parse(&value) else { return };
         if method == AuthMethod::Oauth2 && !oauth.get_untracked() {
-            apply_preset(form, None, form.oauth.provider.get_untracked());
+            apply_preset(form, form.oauth.provider.get_untracked());
         }
         form.auth_method.set(method);
     });
@@ -327,9 +327,6 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
                         on_change=on_method
                         help=tr(|t| t.oauth.method_help)
                     />
-                    <Show when=move || oauth.get()>
-                        <OAuthFields form=form saved=saved />
-                    </Show>
                     <div class="row row-even">
                         {move || {
                             let (label, help): (Text, Text) = if oauth.get() {
@@ -347,7 +344,7 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
                                 />
                             }
                         }}
-                        <Show when=move || !oauth.get()>
+                        <div hidden=move || oauth.get()>
                             <TextField
                                 field=fields::AUTH_PASSWORD
                                 label=|t| t.auth_password_label
@@ -369,16 +366,10 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
                                     }
                                 })
                             />
-                        </Show>
+                        </div>
                     </div>
                     <Show when=move || oauth.get()>
-                        <OAuthConnectionPanel
-                            form=form
-                            saved=saved
-                            dirty=dirty
-                            notice=oauth_notice
-                            reload=reload_saved
-                        />
+                        <OAuthFields form=form saved=saved dirty=dirty notice=oauth_notice reload=reload_saved />
                     </Show>
                 </Show>
             </fieldset>
