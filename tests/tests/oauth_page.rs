@@ -1,9 +1,15 @@
-//! The settings page's OAuth 2.0 sign-in in Chromium, without a provider: method and provider
-//! choice with the server presets, the client-credentials fields saved and loaded back (saving
-//! again from the page keeps OAuth), and the notice after the provider sent the admin back.
+//! The settings page's OAuth 2.0 sign-in in Chromium: method and provider choice with the
+//! server presets, the client-credentials fields saved and loaded back (saving again from the
+//! page keeps OAuth), the notice after the provider sent the admin back, and "Connect account"
+//! / "Disconnect" against the provider double (`api/oauth/tests/servers/oauth_provider.py`).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 use postamt_e2e::{frontend_dist, Auth, Browser, Launch};
-use postamt_wire::{AuthMethod, Encryption, MailSettings, OAuthFlow, OAuthProvider};
+use postamt_wire::{AuthMethod, Encryption, MailSettings, OAuth2Input, OAuthFlow, OAuthProvider};
+use serde_json::json;
 
 const OK_STATUS: &str = r#"#status[data-state="ok"]"#;
 
@@ -109,4 +115,114 @@ fn admin_sets_up_oauth_in_the_settings_page() {
     browser.wait_visible(r#"#oauth-notice[data-state="error"]"#);
     let search = browser.exec("return location.search", vec![]);
     assert_eq!(search.as_str(), Some(""), "the query was not removed");
+}
+
+const TENANT: &str = "contoso.onmicrosoft.com";
+const USER: &str = "erika@contoso.example";
+
+/// The provider double, killed when dropped.
+struct ProviderDouble {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl ProviderDouble {
+    /// A Microsoft tenant with one confidential client that may connect `USER`.
+    fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = json!({
+            "port": 0,
+            "token_secret": "page-test-token-secret",
+            "events_file": dir.path().join("events.jsonl"),
+            "token_lifetime": 3600,
+            "tenants": [TENANT],
+            "users": [USER],
+            "authorize": {"user": USER},
+            "clients": [{"id": "ms-app", "secret": "ms-secret-value", "provider": "microsoft", "tenant": TENANT,
+                         "flows": ["authorization_code", "refresh_token"]}]
+        });
+        let config_path = dir.path().join("config.json");
+        std::fs::write(&config_path, config.to_string()).expect("write the config");
+        let script = postamt_e2e::workspace_root().join("api/oauth/tests/servers/oauth_provider.py");
+        let mut child = Command::new(postamt_e2e::smtp::python())
+            .arg(script)
+            .arg(&config_path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the provider double");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(Duration::from_secs(60)).expect("the provider double did not print READY");
+        let port = line.trim().strip_prefix("READY ").and_then(|p| p.parse().ok()).expect("READY <port>");
+        ProviderDouble { child, port, _dir: dir }
+    }
+}
+
+impl Drop for ProviderDouble {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn admin_connects_and_disconnects_the_mailbox() {
+    let provider = ProviderDouble::start();
+    let dist = frontend_dist();
+    let dir = tempfile::Builder::new().prefix("postamt-e2e-").tempdir().expect("temp dir");
+    let admin = format!("admin-{}", postamt_e2e::unique());
+    let server = Launch::new(dir.path())
+        .admin_password(&admin)
+        .static_dir(&dist)
+        .env("POSTAMT_OAUTH_MICROSOFT_AUTHORITY", &format!("http://127.0.0.1:{}", provider.port))
+        .start();
+    let api = server.api();
+    let session = api.sign_in(&admin);
+    let mut input = postamt_e2e::settings_input("smtp.office365.com", None);
+    input.auth.enabled = true;
+    input.auth.method = AuthMethod::Oauth2;
+    input.auth.username = Some(USER.to_string());
+    input.auth.oauth2 = Some(OAuth2Input {
+        provider: Some(OAuthProvider::Microsoft),
+        flow: Some(OAuthFlow::AuthorizationCode),
+        tenant: Some(TENANT.to_string()),
+        client_id: Some("ms-app".to_string()),
+        client_secret: Some("ms-secret-value".to_string()),
+        ..OAuth2Input::default()
+    });
+    api.put_json("/api/v1/mail-settings", Auth::Session(&session), None, &input).expect(200);
+
+    let browser = Browser::start("en-US");
+    browser.goto(&format!("{}/", server.url));
+    browser.wait_visible("#login-password");
+    browser.fill("#login-password", &admin);
+    browser.click("#login-submit");
+    browser.wait_visible("#oauth-connect");
+    assert_eq!(browser.text("#oauth-connect"), "Connect account");
+    assert!(!browser.is_visible("#oauth-disconnect"), "nothing to disconnect yet");
+    assert!(browser.is_visible(r#"#oauth-connection[data-status="needs_connect"]"#));
+
+    // The provider signs the mailbox in and sends the browser back.
+    browser.click("#oauth-connect");
+    browser.wait_visible(r#"#oauth-notice[data-state="ok"]"#);
+    assert_eq!(browser.exec("return location.search", vec![]).as_str(), Some(""));
+    browser.wait_visible(r#"#oauth-connection[data-status="ok"]"#);
+    assert!(browser.text("#oauth-connection").contains(USER), "{}", browser.text("#oauth-connection"));
+    assert_eq!(browser.text("#oauth-connect"), "Reconnect");
+    let saved: MailSettings = api.get("/api/v1/mail-settings", Auth::Session(&session)).expect(200).json();
+    let connection = &saved.auth.oauth2.as_ref().expect("oauth2").connection;
+    assert!(connection.refresh_token_set && connection.account.as_deref() == Some(USER), "{connection:?}");
+
+    browser.click("#oauth-disconnect");
+    browser.wait_visible(r#"#oauth-notice[data-state="ok"]"#);
+    browser.wait_gone("#oauth-disconnect");
+    let after: MailSettings = api.get("/api/v1/mail-settings", Auth::Session(&session)).expect(200).json();
+    assert!(!after.auth.oauth2.as_ref().expect("oauth2").connection.refresh_token_set);
 }
