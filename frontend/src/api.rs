@@ -10,7 +10,8 @@ use std::rc::Rc;
 use crate::json::{self, FromJs, ToJs};
 use postamt_wire::{
     problem_types, EffectiveSender, MailErrors, MailSettings, MailSettingsInput, MailTestRequest, MailTestResult,
-    Problem, SenderPreviewRequest, SessionCreate, SessionInfo, SettingsHistory, CSRF_HEADER,
+    OAuthAuthorization, OAuthAuthorizeRequest, Problem, SenderPreviewRequest, SessionCreate, SessionInfo,
+    SettingsHistory, CSRF_HEADER,
 };
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -131,6 +132,18 @@ pub async fn settings_put(input: &MailSettingsInput, if_match: Option<&str>) -> 
 /// Removes the settings (mail is "not configured" afterwards).
 pub async fn settings_delete(if_match: &str) -> ApiResult<()> {
     send(Method::Delete, "mail-settings", None, Some(if_match), Probe::No).await.map(|_| ())
+}
+
+/// Starts "Connect account" with the saved settings: where to send the browser. The provider
+/// sends it back to `return_to` (a path of this site) with `?oauth=connected` or `?oauth_error=…`.
+pub async fn oauth_authorize(return_to: String) -> ApiResult<OAuthAuthorization> {
+    let body = encode(&OAuthAuthorizeRequest { return_to: Some(return_to) })?;
+    send(Method::Post, "mail-settings/oauth/authorize", Some(body), None, Probe::No).await?.json()
+}
+
+/// Forgets the connected account and its refresh token (404 when none is connected).
+pub async fn oauth_disconnect() -> ApiResult<()> {
+    send(Method::Delete, "mail-settings/oauth/connection", None, None, Probe::No).await.map(|_| ())
 }
 
 /// Every change of the settings, newest first.

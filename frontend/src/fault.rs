@@ -60,10 +60,14 @@ impl TestFault {
         }
     }
 
-    /// Whether `field` is on the page right now (the account fields only with authentication on).
+    /// Whether `field` is on the page right now (the account fields only with authentication
+    /// on, the password and the OAuth fields only with their method).
     fn visible(&self, field: &str) -> bool {
+        let oauth = self.form.auth_method.get() == postamt_wire::AuthMethod::Oauth2;
         match field {
-            fields::AUTH_USERNAME | fields::AUTH_PASSWORD => self.form.auth_enabled.get(),
+            fields::AUTH_USERNAME | fields::AUTH_METHOD => self.form.auth_enabled.get(),
+            fields::AUTH_PASSWORD => self.form.auth_enabled.get() && !oauth,
+            f if f.starts_with("auth.oauth2.") => self.form.auth_enabled.get() && oauth,
             _ => true,
         }
     }

@@ -7,9 +7,11 @@
 use leptos::prelude::*;
 
 mod error_log;
+mod oauth;
 mod test_mail;
 
 pub use error_log::LogTexts;
+pub use oauth::OAuthTexts;
 pub use test_mail::TestTexts;
 
 const STORAGE_KEY: &str = "postamt.lang";
@@ -231,6 +233,8 @@ pub struct Texts {
     pub test: &'static TestTexts,
     /// The error log tab.
     pub log: &'static LogTexts,
+    /// OAuth 2.0 sign-in.
+    pub oauth: &'static OAuthTexts,
 }
 
 pub static DE: Texts = Texts {
@@ -353,6 +357,7 @@ pub static DE: Texts = Texts {
 
     test: &test_mail::DE,
     log: &error_log::DE,
+    oauth: &oauth::DE,
 };
 
 pub static EN: Texts = Texts {
@@ -473,6 +478,7 @@ pub static EN: Texts = Texts {
 
     test: &test_mail::EN,
     log: &error_log::EN,
+    oauth: &oauth::EN,
 };
 
 impl Lang {
@@ -523,6 +529,14 @@ impl Lang {
             "invalid_pem" => {
                 "Not a valid certificate in PEM format (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----)."
             }
+            "secret_required_again" if de => {
+                "Server, Postfach, Anbieter, Verfahren oder App wurden geändert: Bitte erneut eingeben."
+            }
+            "secret_required_again" => "Server, mailbox, provider, flow or app changed: please enter it again.",
+            "invalid_tenant" if de => "Bitte die Tenant-ID oder eine Domäne wie contoso.onmicrosoft.com angeben.",
+            "invalid_tenant" => "Please enter the tenant ID or a domain such as contoso.onmicrosoft.com.",
+            "insecure_endpoint" if de => "Bitte eine https-Adresse angeben (http nur für localhost).",
+            "insecure_endpoint" => "Please enter an https address (http only for localhost).",
             "unknown_field" if de => "Unbekanntes Feld.",
             "unknown_field" => "Unknown field.",
             _ => {
@@ -645,6 +659,17 @@ impl Lang {
             fields::AUTH_ENABLED => t.auth_enabled_label,
             fields::AUTH_USERNAME => t.auth_username_label,
             fields::AUTH_PASSWORD => t.auth_password_label,
+            fields::AUTH_METHOD => t.oauth.method_label,
+            fields::OAUTH_PROVIDER => t.oauth.provider_label,
+            fields::OAUTH_FLOW => t.oauth.flow_label,
+            fields::OAUTH_TENANT => t.oauth.tenant_label,
+            fields::OAUTH_CLIENT_ID => t.oauth.client_id_label,
+            fields::OAUTH_CLIENT_SECRET => t.oauth.client_secret_label,
+            fields::OAUTH_SERVICE_ACCOUNT_KEY => t.oauth.key_label,
+            fields::OAUTH_TOKEN_URL => t.oauth.token_url_label,
+            fields::OAUTH_AUTHORIZATION_URL => t.oauth.authorization_url_label,
+            fields::OAUTH_SCOPE => t.oauth.scope_label,
+            fields::OAUTH_CONNECTION => t.oauth.connection_title,
             fields::TLS_TRUSTED_CA_PEM => t.tls_ca_label,
             fields::TLS_ACCEPT_INVALID_CERTIFICATES => t.tls_accept_invalid_label,
             fields::FORCE_DEFAULT_SENDER => t.force_label,
@@ -709,6 +734,9 @@ mod tests {
             "requires_force_default_sender",
             "too_long",
             "invalid_pem",
+            "secret_required_again",
+            "invalid_tenant",
+            "insecure_endpoint",
         ];
         for code in codes {
             let de = Lang::De.field_error("host", code, Some("SERVER"));

@@ -4,10 +4,10 @@
 use std::collections::BTreeSet;
 
 use leptos::prelude::*;
-use postamt_wire::{Encryption, FieldError};
+use postamt_wire::{AuthMethod, Encryption, FieldError, OAuthFlow, OAuthProvider};
 
 use crate::api::Versioned;
-use crate::form::{fields, Draft};
+use crate::form::{fields, Draft, OAuthDraft};
 use crate::i18n::Lang;
 use crate::validate::{validate, Issue};
 
@@ -22,11 +22,80 @@ pub struct FormState {
     pub auth_enabled: RwSignal<bool>,
     pub auth_username: RwSignal<String>,
     pub auth_password: RwSignal<String>,
+    pub auth_method: RwSignal<AuthMethod>,
+    pub oauth: OAuthState,
     pub tls_trusted_ca_pem: RwSignal<String>,
     pub tls_accept_invalid_certificates: RwSignal<bool>,
     pub force_default_sender: RwSignal<bool>,
     pub reply_to_individual_sender: RwSignal<bool>,
     pub timeout_seconds: RwSignal<String>,
+}
+
+/// The OAuth 2.0 inputs, one signal each.
+#[derive(Clone, Copy)]
+pub struct OAuthState {
+    pub provider: RwSignal<OAuthProvider>,
+    pub flow: RwSignal<OAuthFlow>,
+    pub tenant: RwSignal<String>,
+    pub client_id: RwSignal<String>,
+    pub client_secret: RwSignal<String>,
+    pub service_account_key: RwSignal<String>,
+    pub token_url: RwSignal<String>,
+    pub authorization_url: RwSignal<String>,
+    pub scope: RwSignal<String>,
+}
+
+impl OAuthState {
+    fn new(d: &OAuthDraft) -> Self {
+        OAuthState {
+            provider: RwSignal::new(d.provider),
+            flow: RwSignal::new(d.flow),
+            tenant: RwSignal::new(d.tenant.clone()),
+            client_id: RwSignal::new(d.client_id.clone()),
+            client_secret: RwSignal::new(d.client_secret.clone()),
+            service_account_key: RwSignal::new(d.service_account_key.clone()),
+            token_url: RwSignal::new(d.token_url.clone()),
+            authorization_url: RwSignal::new(d.authorization_url.clone()),
+            scope: RwSignal::new(d.scope.clone()),
+        }
+    }
+
+    fn load(&self, d: &OAuthDraft) {
+        self.provider.set(d.provider);
+        self.flow.set(d.flow);
+        for (signal, value) in self.texts().into_iter().zip(d.texts()) {
+            signal.set(value.clone());
+        }
+    }
+
+    fn draft(&self) -> OAuthDraft {
+        let [tenant, client_id, client_secret, service_account_key, token_url, authorization_url, scope] =
+            self.texts().map(|s| s.get());
+        OAuthDraft {
+            provider: self.provider.get(),
+            flow: self.flow.get(),
+            tenant,
+            client_id,
+            client_secret,
+            service_account_key,
+            token_url,
+            authorization_url,
+            scope,
+        }
+    }
+
+    /// The text inputs, in the order of [`OAuthDraft::texts`].
+    fn texts(&self) -> [RwSignal<String>; 7] {
+        [
+            self.tenant,
+            self.client_id,
+            self.client_secret,
+            self.service_account_key,
+            self.token_url,
+            self.authorization_url,
+            self.scope,
+        ]
+    }
 }
 
 impl FormState {
@@ -40,6 +109,8 @@ impl FormState {
             auth_enabled: RwSignal::new(d.auth_enabled),
             auth_username: RwSignal::new(d.auth_username.clone()),
             auth_password: RwSignal::new(d.auth_password.clone()),
+            auth_method: RwSignal::new(d.auth_method),
+            oauth: OAuthState::new(&d.oauth),
             tls_trusted_ca_pem: RwSignal::new(d.tls_trusted_ca_pem.clone()),
             tls_accept_invalid_certificates: RwSignal::new(d.tls_accept_invalid_certificates),
             force_default_sender: RwSignal::new(d.force_default_sender),
@@ -58,6 +129,8 @@ impl FormState {
         self.auth_enabled.set(d.auth_enabled);
         self.auth_username.set(d.auth_username.clone());
         self.auth_password.set(d.auth_password.clone());
+        self.auth_method.set(d.auth_method);
+        self.oauth.load(&d.oauth);
         self.tls_trusted_ca_pem.set(d.tls_trusted_ca_pem.clone());
         self.tls_accept_invalid_certificates.set(d.tls_accept_invalid_certificates);
         self.force_default_sender.set(d.force_default_sender);
@@ -76,6 +149,8 @@ impl FormState {
             auth_enabled: self.auth_enabled.get(),
             auth_username: self.auth_username.get(),
             auth_password: self.auth_password.get(),
+            auth_method: self.auth_method.get(),
+            oauth: self.oauth.draft(),
             tls_trusted_ca_pem: self.tls_trusted_ca_pem.get(),
             tls_accept_invalid_certificates: self.tls_accept_invalid_certificates.get(),
             force_default_sender: self.force_default_sender.get(),
@@ -103,6 +178,16 @@ impl FormState {
             fields::AUTH_ENABLED => flag(self.auth_enabled),
             fields::AUTH_USERNAME => self.auth_username.get(),
             fields::AUTH_PASSWORD => self.auth_password.get(),
+            fields::AUTH_METHOD => self.auth_method.get().as_str().to_owned(),
+            fields::OAUTH_PROVIDER => self.oauth.provider.get().as_str().to_owned(),
+            fields::OAUTH_FLOW => self.oauth.flow.get().as_str().to_owned(),
+            fields::OAUTH_TENANT => self.oauth.tenant.get(),
+            fields::OAUTH_CLIENT_ID => self.oauth.client_id.get(),
+            fields::OAUTH_CLIENT_SECRET => self.oauth.client_secret.get(),
+            fields::OAUTH_SERVICE_ACCOUNT_KEY => self.oauth.service_account_key.get(),
+            fields::OAUTH_TOKEN_URL => self.oauth.token_url.get(),
+            fields::OAUTH_AUTHORIZATION_URL => self.oauth.authorization_url.get(),
+            fields::OAUTH_SCOPE => self.oauth.scope.get(),
             fields::TLS_TRUSTED_CA_PEM => self.tls_trusted_ca_pem.get(),
             fields::TLS_ACCEPT_INVALID_CERTIFICATES => flag(self.tls_accept_invalid_certificates),
             fields::FORCE_DEFAULT_SENDER => flag(self.force_default_sender),

@@ -4,9 +4,9 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use postamt_wire::{MailSettings, TIMEOUT_SECONDS_MAX, TIMEOUT_SECONDS_MIN};
+use postamt_wire::{AuthMethod, MailSettings, OAuthProvider, TIMEOUT_SECONDS_MAX, TIMEOUT_SECONDS_MIN};
 
-use crate::form::{fields, Draft};
+use crate::form::{fields, Draft, OAuthUses};
 
 /// Field error codes (shared with the server's 422 answers).
 pub mod codes {
@@ -20,6 +20,8 @@ pub mod codes {
     pub const REQUIRES_FORCE_DEFAULT_SENDER: &str = "requires_force_default_sender";
     pub const TOO_LONG: &str = "too_long";
     pub const INVALID_PEM: &str = "invalid_pem";
+    pub const SECRET_REQUIRED_AGAIN: &str = "secret_required_again";
+    pub const INVALID_TENANT: &str = "invalid_tenant";
 }
 
 /// One problem with one field.
@@ -45,7 +47,11 @@ pub fn validate(d: &Draft, saved: Option<&MailSettings>) -> Vec<Issue> {
     add(fields::SENDER_ADDRESS, check_mailbox(d.sender_address.trim(), true));
     if d.auth_enabled {
         add(fields::AUTH_USERNAME, check_username(d.auth_username.trim()));
-        add(fields::AUTH_PASSWORD, check_password(d, saved));
+        if d.auth_method == AuthMethod::Oauth2 {
+            check_oauth(d, saved, &mut add);
+        } else {
+            add(fields::AUTH_PASSWORD, check_password(d, saved));
+        }
     }
     add(fields::TLS_TRUSTED_CA_PEM, check_pem(d.tls_trusted_ca_pem.trim()));
     if d.reply_to_individual_sender && !d.force_default_sender {
@@ -106,6 +112,38 @@ fn check_password(d: &Draft, saved: Option<&MailSettings>) -> Option<&'static st
         Some(s) if s.auth.password_set => d.connection_changed(s).then_some(codes::PASSWORD_REQUIRED_AGAIN),
         _ => Some(codes::REQUIRED),
     }
+}
+
+/// The fields the provider and flow need; a secret left empty only while the stored one is
+/// kept (see [`Draft::oauth_secrets_reusable`]).
+fn check_oauth(d: &Draft, saved: Option<&MailSettings>, add: &mut impl FnMut(&'static str, Option<&'static str>)) {
+    let o = &d.oauth;
+    let uses = OAuthUses::of(o.provider, o.flow);
+    let required = |applies: bool, s: &str| (applies && s.trim().is_empty()).then_some(codes::REQUIRED);
+    if uses.tenant {
+        let tenant = o.tenant.trim();
+        let bad = !tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+        add(fields::OAUTH_TENANT, required(true, tenant).or(bad.then_some(codes::INVALID_TENANT)));
+    }
+    add(fields::OAUTH_CLIENT_ID, required(uses.client, &o.client_id));
+    let stored = saved.and_then(|s| s.auth.oauth2.as_ref());
+    let reusable = saved.is_some_and(|s| d.oauth_secrets_reusable(s));
+    // Empty secret: fine when the stored one is kept (or, for a secret the flow may go
+    // without, when none is needed); "again" when one is stored but cannot be kept.
+    let secret = |needed: bool, typed: &str, set: bool| {
+        (needed && typed.trim().is_empty() && !(reusable && set)).then_some(if set {
+            codes::SECRET_REQUIRED_AGAIN
+        } else {
+            codes::REQUIRED
+        })
+    };
+    let secret_set = stored.is_some_and(|s| s.client_secret_set);
+    add(fields::OAUTH_CLIENT_SECRET, secret(uses.secret_required, &o.client_secret, secret_set));
+    let key_set = stored.is_some_and(|s| s.service_account_key_set);
+    add(fields::OAUTH_SERVICE_ACCOUNT_KEY, secret(uses.key, &o.service_account_key, key_set));
+    add(fields::OAUTH_TOKEN_URL, required(uses.generic, &o.token_url));
+    add(fields::OAUTH_AUTHORIZATION_URL, required(uses.authorization_url, &o.authorization_url));
+    add(fields::OAUTH_SCOPE, required(o.provider == OAuthProvider::Generic, &o.scope));
 }
 
 fn check_pem(pem: &str) -> Option<&'static str> {
@@ -318,5 +356,60 @@ mod tests {
         d.force_default_sender = true;
         d.tls_trusted_ca_pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into();
         assert!(codes_of(&d, None).is_empty());
+    }
+
+    #[test]
+    fn oauth_rules() {
+        use crate::form::OAuthDraft;
+        use postamt_wire::{OAuth2View, OAuthConnection, OAuthFlow};
+        let mut d = filled();
+        d.auth_enabled = true;
+        d.auth_username = "teambox@example.org".into();
+        d.auth_method = AuthMethod::Oauth2;
+        assert_eq!(
+            codes_of(&d, None),
+            vec![
+                ("auth.oauth2.tenant", "required"),
+                ("auth.oauth2.client_id", "required"),
+                ("auth.oauth2.client_secret", "required")
+            ]
+        );
+        d.oauth =
+            OAuthDraft { tenant: "contoso.onmicrosoft.com".into(), client_id: "app".into(), ..OAuthDraft::default() };
+        let mut s = saved(false);
+        s.auth.method = AuthMethod::Oauth2;
+        s.auth.oauth2 = Some(OAuth2View {
+            provider: OAuthProvider::Microsoft,
+            flow: OAuthFlow::ClientCredentials,
+            tenant: Some("contoso.onmicrosoft.com".into()),
+            client_id: Some("app".into()),
+            token_url: None,
+            authorization_url: None,
+            scope: None,
+            client_secret_set: true,
+            service_account_key_set: false,
+            service_account: None,
+            connection: OAuthConnection::unknown(),
+        });
+        // The stored secret is kept for the same app, mailbox and server.
+        assert!(codes_of(&d, Some(&s)).is_empty());
+        d.oauth.client_id = "other".into();
+        assert_eq!(codes_of(&d, Some(&s)), vec![("auth.oauth2.client_secret", "secret_required_again")]);
+        // Microsoft delegated needs no secret; Google's service account needs its key.
+        d.oauth.flow = OAuthFlow::AuthorizationCode;
+        assert!(codes_of(&d, Some(&s)).is_empty());
+        d.oauth.provider = OAuthProvider::Google;
+        d.oauth.flow = OAuthFlow::ServiceAccount;
+        assert_eq!(codes_of(&d, Some(&s)), vec![("auth.oauth2.service_account_key", "required")]);
+        d.oauth.provider = OAuthProvider::Generic;
+        d.oauth.flow = OAuthFlow::AuthorizationCode;
+        assert_eq!(
+            codes_of(&d, None),
+            vec![
+                ("auth.oauth2.token_url", "required"),
+                ("auth.oauth2.authorization_url", "required"),
+                ("auth.oauth2.scope", "required")
+            ]
+        );
     }
 }

@@ -4,6 +4,7 @@ pub mod fields;
 pub mod header;
 pub mod history;
 pub mod log_export;
+pub mod oauth;
 pub mod sender_preview;
 pub mod status;
 pub mod test_panel;

@@ -3,18 +3,19 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use postamt_wire::Encryption;
+use postamt_wire::{AuthMethod, Encryption};
 
 use crate::api::{self, ApiError, Versioned};
 use crate::components::fields::{tr, CheckboxField, SelectField, TextAreaField, TextField};
 use crate::components::history::History;
+use crate::components::oauth::{apply_preset, take_return, OAuthFields, OAuthNotice};
 use crate::components::sender_preview::SenderPreview;
 use crate::components::status::{error_text, Status, StatusLine};
 use crate::components::test_panel::TestPanel;
 use crate::dom::focus_first;
 use crate::fault::TestFault;
 use crate::form::{fields, Draft};
-use crate::i18n::I18n;
+use crate::i18n::{I18n, Text};
 use crate::state::{Feedback, FormState};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -87,6 +88,10 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
     let dirty = Memo::new(move |_| form.draft() != saved_draft.get());
     let configured = Signal::derive(move || saved.with(Option::is_some));
     let password_set = Signal::derive(move || saved.with(|s| s.as_ref().is_some_and(|v| v.settings.auth.password_set)));
+
+    // `?oauth=connected` / `?oauth_error=…` after "Connect account".
+    let oauth_notice = RwSignal::new(take_return());
+    let oauth = Signal::derive(move || form.auth_method.get() == AuthMethod::Oauth2);
 
     // Shows `v` as the saved state and puts it into the form.
     let apply_saved = move |v: Option<Versioned>| {
@@ -196,6 +201,15 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
         }
         form.encryption.set(new);
     });
+    // Choosing OAuth 2.0 fills in the provider's server where nothing of one's own was typed.
+    let on_method = Callback::new(move |value: String| {
+        let Some(method) = AuthMethod::parse(&value) else { return };
+        if method == AuthMethod::Oauth2 && !oauth.get_untracked() {
+            apply_preset(form, form.oauth.provider.get_untracked());
+        }
+        form.auth_method.set(method);
+    });
+    let reload_saved = Callback::new(apply_saved);
     // Reply-To needs "force default sender": unticking force unticks it too.
     let on_force = Callback::new(move |on: bool| {
         if !on {
@@ -241,6 +255,7 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
 
     view! {
         {saved_line}
+        <OAuthNotice notice=oauth_notice saved=saved />
         <form class="settings-form" novalidate on:submit=save>
             <fieldset class="panel">
                 <legend>{i18n.text(|t| t.section_connection)}</legend>
@@ -304,32 +319,58 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
                     help=tr(|t| t.auth_enabled_help)
                 />
                 <Show when=move || form.auth_enabled.get()>
+                    <SelectField
+                        field=fields::AUTH_METHOD
+                        label=|t| t.oauth.method_label
+                        options=vec![("password", tr(|t| t.oauth.method_password)), ("oauth2", tr(|_| "OAuth 2.0"))]
+                        value=Signal::derive(move || form.auth_method.get().as_str().to_owned())
+                        on_change=on_method
+                        help=tr(|t| t.oauth.method_help)
+                    />
                     <div class="row row-even">
-                        <TextField
-                            field=fields::AUTH_USERNAME
-                            label=|t| t.auth_username_label
-                            value=form.auth_username
-                            autocomplete="username"
-                            help=tr(|t| t.auth_username_help)
-                        />
-                        <TextField
-                            field=fields::AUTH_PASSWORD
-                            label=|t| t.auth_password_label
-                            value=form.auth_password
-                            input_type="password"
-                            autocomplete="new-password"
-                            placeholder=Signal::derive(move || {
-                                if password_set.get() {
-                                    i18n.t().password_stored_placeholder.to_owned()
-                                } else {
-                                    String::new()
-                                }
-                            })
-                            help=Signal::derive(move || {
-                                if password_set.get() { i18n.t().password_help_stored } else { i18n.t().password_help_new }
-                            })
-                        />
+                        {move || {
+                            let (label, help): (Text, Text) = if oauth.get() {
+                                (|t| t.oauth.mailbox_label, |t| t.oauth.mailbox_help)
+                            } else {
+                                (|t| t.auth_username_label, |t| t.auth_username_help)
+                            };
+                            view! {
+                                <TextField
+                                    field=fields::AUTH_USERNAME
+                                    label=label
+                                    value=form.auth_username
+                                    autocomplete="username"
+                                    help=tr(help)
+                                />
+                            }
+                        }}
+                        <div hidden=move || oauth.get()>
+                            <TextField
+                                field=fields::AUTH_PASSWORD
+                                label=|t| t.auth_password_label
+                                value=form.auth_password
+                                input_type="password"
+                                autocomplete="new-password"
+                                placeholder=Signal::derive(move || {
+                                    if password_set.get() {
+                                        i18n.t().password_stored_placeholder.to_owned()
+                                    } else {
+                                        String::new()
+                                    }
+                                })
+                                help=Signal::derive(move || {
+                                    if password_set.get() {
+                                        i18n.t().password_help_stored
+                                    } else {
+                                        i18n.t().password_help_new
+                                    }
+                                })
+                            />
+                        </div>
                     </div>
+                    <Show when=move || oauth.get()>
+                        <OAuthFields form=form saved=saved dirty=dirty notice=oauth_notice reload=reload_saved />
+                    </Show>
                 </Show>
             </fieldset>
 
