@@ -1,14 +1,14 @@
 //! The settings page's OAuth 2.0 sign-in in Chromium: method and provider choice with the
 //! server presets, the client-credentials fields saved and loaded back (saving again from the
-//! page keeps OAuth), the notice after the provider sent the admin back, and "Connect account"
-//! / "Disconnect" against the provider double (`api/oauth/tests/servers/oauth_provider.py`).
+//! page keeps OAuth), the notice after the provider sent the admin back; and the whole set-up
+//! of Microsoft 365 and Google from the page against the provider double
+//! (`api/oauth/tests/servers/oauth_provider.py`) and an SMTP server that checks XOAUTH2.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use postamt_e2e::{frontend_dist, Auth, Browser, Launch};
-use postamt_wire::{AuthMethod, Encryption, MailSettings, OAuth2Input, OAuthFlow, OAuthProvider};
+use postamt_e2e::oauth_provider::{ProviderDouble, TENANT, TOKEN_SECRET};
+use postamt_e2e::{frontend_dist, Auth, Browser, Launch, SmtpServer};
+use postamt_wire::{AuthMethod, Encryption, MailSettings, OAuthFlow, OAuthProvider};
 use serde_json::json;
 
 const OK_STATUS: &str = r#"#status[data-state="ok"]"#;
@@ -117,112 +117,135 @@ fn admin_sets_up_oauth_in_the_settings_page() {
     assert_eq!(search.as_str(), Some(""), "the query was not removed");
 }
 
-const TENANT: &str = "contoso.onmicrosoft.com";
 const USER: &str = "erika@contoso.example";
+const APP_MAILBOX: &str = "noreply@contoso.example";
+const SA_MAILBOX: &str = "info@example.com";
 
-/// The provider double, killed when dropped.
-struct ProviderDouble {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
+fn sign_in(browser: &Browser, url: &str, admin: &str) {
+    browser.goto(&format!("{url}/"));
+    browser.wait_visible("#login-password");
+    browser.fill("#login-password", admin);
+    browser.click("#login-submit");
+    browser.wait_visible("#host");
 }
 
-impl ProviderDouble {
-    /// A Microsoft tenant with one confidential client that may connect `USER`.
-    fn start() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let config = json!({
-            "port": 0,
-            "token_secret": "page-test-token-secret",
-            "events_file": dir.path().join("events.jsonl"),
-            "token_lifetime": 3600,
-            "tenants": [TENANT],
-            "users": [USER],
-            "authorize": {"user": USER},
-            "clients": [{"id": "ms-app", "secret": "ms-secret-value", "provider": "microsoft", "tenant": TENANT,
-                         "flows": ["authorization_code", "refresh_token"]}]
-        });
-        let config_path = dir.path().join("config.json");
-        std::fs::write(&config_path, config.to_string()).expect("write the config");
-        let script = postamt_e2e::workspace_root().join("api/oauth/tests/servers/oauth_provider.py");
-        let mut child = Command::new(postamt_e2e::smtp::python())
-            .arg(script)
-            .arg(&config_path)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the provider double");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx.recv_timeout(Duration::from_secs(60)).expect("the provider double did not print READY");
-        let port = line.trim().strip_prefix("READY ").and_then(|p| p.parse().ok()).expect("READY <port>");
-        ProviderDouble { child, port, _dir: dir }
-    }
+/// The test mail from the page, with the form's values; waits for a passed result.
+fn test_mail_passes(browser: &Browser) {
+    browser.fill("#test-recipient", "admin@example.org");
+    browser.select("#test-mode", "send");
+    browser.click("#test-run");
+    browser.wait_visible("#test-result[data-ok]");
+    assert!(browser.is_visible(r#"#test-result[data-ok="true"]"#), "{}", browser.text("#test-result"));
+    assert!(browser.is_visible(r#"#test-stage-token[data-status="ok"]"#));
 }
 
-impl Drop for ProviderDouble {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// The Done-when of the OAuth issue, as a new admin would do it from the page: Microsoft 365
+/// with client credentials (test mail, a module's mail delivered with XOAUTH2), then with
+/// "Connect account" (test mail; the grant revoked at the provider shows on the page with its
+/// hint and in the 24 h errors; reconnect; disconnect), then Google with a service account.
 #[test]
-fn admin_connects_and_disconnects_the_mailbox() {
-    let provider = ProviderDouble::start();
+fn admin_sets_up_microsoft_and_google_from_the_page_and_mail_goes_out() {
+    let p = ProviderDouble::start(json!({
+        "tenants": [TENANT],
+        "users": [USER, SA_MAILBOX],
+        "authorize": {"user": USER},
+        "clients": [{"id": "ms-app", "secret": "ms-secret-value", "provider": "microsoft", "tenant": TENANT,
+                     "flows": ["client_credentials", "authorization_code", "refresh_token"], "mailbox": APP_MAILBOX}],
+        "service_accounts": [{"client_email": "mailer@proj.iam.gserviceaccount.com", "client_id": "1001",
+                              "key_file": "{dir}/sa.json", "delegated_scopes": ["https://mail.google.com/"]}]
+    }));
+    let smtp = SmtpServer::start(&["--mechanisms", "XOAUTH2", "--oauth-secret", TOKEN_SECRET]);
     let dist = frontend_dist();
     let dir = tempfile::Builder::new().prefix("postamt-e2e-").tempdir().expect("temp dir");
     let admin = format!("admin-{}", postamt_e2e::unique());
     let server = Launch::new(dir.path())
         .admin_password(&admin)
         .static_dir(&dist)
-        .env("POSTAMT_OAUTH_MICROSOFT_AUTHORITY", &format!("http://127.0.0.1:{}", provider.port))
+        .env("POSTAMT_OAUTH_MICROSOFT_AUTHORITY", &p.base())
+        .env("POSTAMT_OAUTH_CHECK_SECONDS", "1")
         .start();
     let api = server.api();
     let session = api.sign_in(&admin);
-    let mut input = postamt_e2e::settings_input("smtp.office365.com", None);
-    input.auth.enabled = true;
-    input.auth.method = AuthMethod::Oauth2;
-    input.auth.username = Some(USER.to_string());
-    input.auth.oauth2 = Some(OAuth2Input {
-        provider: Some(OAuthProvider::Microsoft),
-        flow: Some(OAuthFlow::AuthorizationCode),
-        tenant: Some(TENANT.to_string()),
-        client_id: Some("ms-app".to_string()),
-        client_secret: Some("ms-secret-value".to_string()),
-        ..OAuth2Input::default()
-    });
-    api.put_json("/api/v1/mail-settings", Auth::Session(&session), None, &input).expect(200);
-
     let browser = Browser::start("en-US");
-    browser.goto(&format!("{}/", server.url));
-    browser.wait_visible("#login-password");
-    browser.fill("#login-password", &admin);
-    browser.click("#login-submit");
-    browser.wait_visible("#oauth-connect");
+    sign_in(&browser, &server.url, &admin);
+
+    // Microsoft 365, app-only.
+    browser.fill("#sender_name", "Postamt");
+    browser.fill("#sender_address", APP_MAILBOX);
+    browser.set_checked("#auth_enabled", true);
+    browser.select("#auth_method", "oauth2");
+    browser.wait_value("#host", "smtp.office365.com");
+    // The test's SMTP server stands in for smtp.office365.com.
+    browser.fill("#host", "127.0.0.1");
+    browser.fill("#port", &smtp.port.to_string());
+    browser.select("#encryption", "none");
+    browser.select("#auth_oauth2_flow", "client_credentials");
+    browser.fill("#auth_username", APP_MAILBOX);
+    browser.fill("#auth_oauth2_tenant", TENANT);
+    browser.fill("#auth_oauth2_client_id", "ms-app");
+    browser.fill("#auth_oauth2_client_secret", "ms-secret-value");
+    browser.click("#save");
+    browser.wait_visible(OK_STATUS);
+    test_mail_passes(&browser);
+    let key = api.create_api_key(&session, "finance", &postamt_wire::Scope::ALL);
+    let mail = json!({"category": "finance", "to": ["x@example.org"], "subject": "Invoice", "text": "Hello"});
+    api.post_json("/api/v1/messages", Auth::Bearer(&key.secret), &mail).expect(202);
+    postamt_e2e::wait_for(Duration::from_secs(20), "the module's mail", || {
+        (smtp.deliveries().len() == 2).then_some(())
+    });
+    let auths: Vec<_> = smtp.events().into_iter().filter(|e| e["event"] == "auth").collect();
+    assert!(auths.iter().all(|a| a["mechanism"] == "XOAUTH2" && a["ok"] == true), "{auths:?}");
+
+    // Microsoft 365, delegated: another flow needs the secret again, then "Connect account".
+    browser.select("#auth_oauth2_flow", "authorization_code");
+    browser.fill("#auth_username", USER);
+    browser.fill("#sender_address", USER);
+    browser.fill("#auth_oauth2_client_secret", "ms-secret-value");
+    browser.click("#save");
+    browser.wait_visible(OK_STATUS);
+    browser.wait_visible(r#"#oauth-connection[data-status="needs_connect"]"#);
     assert_eq!(browser.text("#oauth-connect"), "Connect account");
     assert!(!browser.is_visible("#oauth-disconnect"), "nothing to disconnect yet");
-    assert!(browser.is_visible(r#"#oauth-connection[data-status="needs_connect"]"#));
-
-    // The provider signs the mailbox in and sends the browser back.
     browser.click("#oauth-connect");
     browser.wait_visible(r#"#oauth-notice[data-state="ok"]"#);
     assert_eq!(browser.exec("return location.search", vec![]).as_str(), Some(""));
     browser.wait_visible(r#"#oauth-connection[data-status="ok"]"#);
     assert!(browser.text("#oauth-connection").contains(USER), "{}", browser.text("#oauth-connection"));
     assert_eq!(browser.text("#oauth-connect"), "Reconnect");
-    let saved: MailSettings = api.get("/api/v1/mail-settings", Auth::Session(&session)).expect(200).json();
-    let connection = &saved.auth.oauth2.as_ref().expect("oauth2").connection;
-    assert!(connection.refresh_token_set && connection.account.as_deref() == Some(USER), "{connection:?}");
+    test_mail_passes(&browser);
 
+    // The grant is revoked at the provider: within seconds (the check runs every second
+    // here, every 5 minutes by default) the page says to reconnect, and the 24 h errors say so.
+    p.control("revoke", json!({"user": USER}));
+    postamt_e2e::wait_for(Duration::from_secs(20), "needs_connect on the page", || {
+        browser.refresh();
+        browser.wait_visible("#oauth-connection");
+        browser.is_visible(r#"#oauth-connection[data-status="needs_connect"]"#).then_some(())
+    });
+    let state = browser.text("#oauth-connection");
+    assert!(state.contains("Sign the mailbox in again"), "{state}");
+    let errors = api.get("/api/v1/mail-log/errors", Auth::Session(&session)).expect(200).body.clone();
+    assert!(errors.contains("oauth_refresh_token_invalid"), "{errors}");
+
+    browser.click("#oauth-connect");
+    browser.wait_visible(r#"#oauth-notice[data-state="ok"]"#);
+    browser.wait_visible(r#"#oauth-connection[data-status="ok"]"#);
     browser.click("#oauth-disconnect");
     browser.wait_visible(r#"#oauth-notice[data-state="ok"]"#);
     browser.wait_gone("#oauth-disconnect");
     let after: MailSettings = api.get("/api/v1/mail-settings", Auth::Session(&session)).expect(200).json();
     assert!(!after.auth.oauth2.as_ref().expect("oauth2").connection.refresh_token_set);
+
+    // Google Workspace with a service account: the JSON key pasted into the page.
+    browser.select("#auth_oauth2_provider", "google");
+    browser.select("#auth_oauth2_flow", "service_account");
+    browser.fill("#auth_username", SA_MAILBOX);
+    browser.fill("#sender_address", SA_MAILBOX);
+    browser.fill("#auth_oauth2_service_account_key", &p.file("sa.json"));
+    browser.click("#save");
+    browser.wait_visible(OK_STATUS);
+    assert!(browser.text("#oauth-service-account").contains("mailer@proj.iam.gserviceaccount.com"));
+    test_mail_passes(&browser);
+    let last = smtp.events().into_iter().filter(|e| e["event"] == "auth").next_back().expect("an auth");
+    assert_eq!((last["login"].as_str(), last["ok"].as_bool()), (Some(SA_MAILBOX), Some(true)));
 }
