@@ -246,6 +246,6 @@ fn admin_sets_up_microsoft_and_google_from_the_page_and_mail_goes_out() {
     browser.wait_visible(OK_STATUS);
     assert!(browser.text("#oauth-service-account").contains("mailer@proj.iam.gserviceaccount.com"));
     test_mail_passes(&browser);
-    let last = smtp.events().into_iter().filter(|e| e["event"] == "auth").next_back().expect("an auth");
+    let last = smtp.events().into_iter().rfind(|e| e["event"] == "auth").expect("an auth");
     assert_eq!((last["login"].as_str(), last["ok"].as_bool()), (Some(SA_MAILBOX), Some(true)));
 }
