@@ -184,7 +184,7 @@ from_js_struct! {
     MailAddress { name, address }
     EffectiveSender { from, reply_to, envelope_from }
     Stage { name, status, duration_ms, reply_code, enhanced_code, server_text, detail, detail_de }
-    Failure { stage, class, field, hint_de, hint_en, detail }
+    Failure { stage, class, field, hint_de, hint_en, detail, detail_de }
     TranscriptLine { direction, at_ms, text }
     TlsInfo {
         protocol, cipher_suite, subject, issuer, sans, not_before, not_after, sha256_fingerprint,

@@ -13,8 +13,10 @@ use crate::reply::{looks_like_smtp, Reply};
 pub(crate) struct Fail {
     pub class: C,
     pub field: Option<F>,
-    /// The technical cause, masked.
+    /// The technical cause, masked. English.
     pub detail: Option<String>,
+    /// `detail` in German, where Postamt worded it (see [`Fail::said`]).
+    pub detail_de: Option<String>,
     /// The server's own words that decided it (`535 5.7.8 …`), masked; hints quote them.
     pub reply: Option<String>,
     /// The code of the reply that decided it.
@@ -25,7 +27,7 @@ pub(crate) struct Fail {
 
 impl Fail {
     pub(crate) fn new(class: C, field: Option<F>) -> Self {
-        Fail { class, field, detail: None, reply: None, code: None, full_reply: None }
+        Fail { class, field, detail: None, detail_de: None, reply: None, code: None, full_reply: None }
     }
 
     /// Decided by `reply`: its summary is the detail and is quoted by the hint.
@@ -36,8 +38,17 @@ impl Fail {
         fail
     }
 
+    /// A technical cause in its own (English) words: an error text of the system or a library.
     pub(crate) fn detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
+        self.detail_de = None;
+        self
+    }
+
+    /// A cause Postamt words itself, in German and English.
+    pub(crate) fn said(mut self, de: impl Into<String>, en: impl Into<String>) -> Self {
+        self.detail = Some(en.into());
+        self.detail_de = Some(de.into());
         self
     }
 
@@ -45,6 +56,7 @@ impl Fail {
     pub(crate) fn reply(mut self, reply: impl Into<String>) -> Self {
         let reply = reply.into();
         self.detail = Some(reply.clone());
+        self.detail_de = None;
         self.reply = Some(reply);
         self
     }
@@ -195,19 +207,25 @@ pub(crate) fn read_failure(stage: StageName, err: &ReadError) -> Fail {
         StageName::Greeting => Some(F::Port),
         _ => None,
     };
-    let detail = match (stage, err) {
+    let fail = Fail::new(C::ProtocolError, field);
+    match (stage, err) {
         (StageName::Greeting, ReadError::Malformed(_)) => {
-            format!("this is not an SMTP server: {err}")
+            fail.said(format!("das ist kein SMTP-Server: {err}"), format!("this is not an SMTP server: {err}"))
         }
-        (StageName::Greeting, ReadError::Closed) => "the server closed the connection without a greeting".to_owned(),
-        _ => err.to_string(),
-    };
-    Fail::new(C::ProtocolError, field).detail(detail)
+        (StageName::Greeting, ReadError::Closed) => fail.said(
+            "der Server hat die Verbindung ohne Begrüßung geschlossen",
+            "the server closed the connection without a greeting",
+        ),
+        _ => fail.detail(err.to_string()),
+    }
 }
 
 /// A command could not be written.
 pub(crate) fn write_failure(err: &io::Error) -> Fail {
-    Fail::new(C::ProtocolError, None).detail(format!("the connection broke while sending: {err}"))
+    Fail::new(C::ProtocolError, None).said(
+        format!("die Verbindung brach beim Senden ab: {err}"),
+        format!("the connection broke while sending: {err}"),
+    )
 }
 
 /// The TCP connection failed.
@@ -238,23 +256,27 @@ pub(crate) fn handshake_failure(
     if looks_like_smtp(first_bytes) && !implicit {
         let line = String::from_utf8_lossy(first_bytes);
         let line = line.lines().next().unwrap_or("").trim_end().to_owned();
-        return Fail::new(C::TlsHandshakeFailed, Some(F::Encryption))
-            .reply(line.clone())
-            .detail(format!("after agreeing to STARTTLS the server answered in plaintext: \"{line}\""));
+        return Fail::new(C::TlsHandshakeFailed, Some(F::Encryption)).reply(line.clone()).said(
+            format!("nach der Zusage zu STARTTLS antwortete der Server unverschlüsselt: „{line}“"),
+            format!("after agreeing to STARTTLS the server answered in plaintext: \"{line}\""),
+        );
     }
     if looks_like_smtp(first_bytes) {
         let line = String::from_utf8_lossy(first_bytes);
         let line = line.lines().next().unwrap_or("").trim_end();
-        return Fail::new(C::TlsOnPlaintextPort, Some(F::Encryption))
-            .reply(line)
-            .detail(format!("the server answered in plaintext: \"{line}\""));
+        return Fail::new(C::TlsOnPlaintextPort, Some(F::Encryption)).reply(line).said(
+            format!("der Server antwortete unverschlüsselt: „{line}“"),
+            format!("the server answered in plaintext: \"{line}\""),
+        );
     }
     match crate::tls::rustls_error(err) {
         Some(e @ rustls::Error::InvalidCertificate(_)) => certificate_failure(e),
         Some(e) => Fail::new(C::TlsHandshakeFailed, Some(F::Encryption)).detail(e.to_string()),
         None if err.kind() == io::ErrorKind::UnexpectedEof || err.kind() == io::ErrorKind::ConnectionReset => {
-            Fail::new(C::TlsHandshakeFailed, Some(F::Encryption))
-                .detail(format!("the server closed the connection during the TLS handshake ({err})"))
+            Fail::new(C::TlsHandshakeFailed, Some(F::Encryption)).said(
+                format!("der Server hat die Verbindung während des TLS-Handshakes geschlossen ({err})"),
+                format!("the server closed the connection during the TLS handshake ({err})"),
+            )
         }
         None => Fail::new(C::TlsHandshakeFailed, Some(F::Encryption)).detail(err.to_string()),
     }
@@ -287,7 +309,10 @@ pub(crate) fn timeout_failure(stage: StageName, timeout_secs: u64) -> Fail {
         StageName::Data => Some(F::TimeoutSeconds),
         _ => None,
     };
-    Fail::new(C::Timeout, field).detail(format!("no answer within the deadline of {timeout_secs} s"))
+    Fail::new(C::Timeout, field).said(
+        format!("keine Antwort innerhalb der Frist von {timeout_secs} s"),
+        format!("no answer within the deadline of {timeout_secs} s"),
+    )
 }
 
 #[cfg(test)]

@@ -82,10 +82,9 @@ pub(crate) async fn ehlo(st: &mut Run<'_>, conn: &mut Conn, ctx: ReplyContext) -
     if helo.code == 250 {
         Ok(Capabilities::default())
     } else {
-        Err(classify::reply_failure(stage, &helo, ctx).detail(format!(
-            "EHLO and HELO {} were rejected: {}",
-            st.ehlo_name,
-            helo.summary()
-        )))
+        Err(classify::reply_failure(stage, &helo, ctx).said(
+            format!("EHLO und HELO {} wurden abgelehnt: {}", st.ehlo_name, helo.summary()),
+            format!("EHLO and HELO {} were rejected: {}", st.ehlo_name, helo.summary()),
+        ))
     }
 }

@@ -109,7 +109,8 @@ pub async fn run_test(cfg: &TestConfig) -> MailTestResult {
     match preflight(cfg) {
         Err((stage, fail)) => {
             let detail = fail.detail.clone().unwrap_or_default();
-            run.book.fail_unrun(stage, run.transcript.redact(&detail));
+            let detail_de = fail.detail_de.as_deref().map(|d| run.transcript.redact(d));
+            run.book.fail_unrun(stage, run.transcript.redact(&detail), detail_de);
             run.transcript.info(format!("Not started: {detail}"));
             run.failure = Some((stage, fail));
         }
@@ -173,8 +174,10 @@ fn preflight(cfg: &TestConfig) -> Result<Option<TestMail>, (StageName, Fail)> {
         tls::server_name(cfg.host.trim()).map_err(|_| {
             (
                 StageName::Tls,
-                Fail::new(FailureClass::InvalidSettings, Some(SettingsField::Host))
-                    .detail(format!("“{}” is neither a host name nor an IP address", cfg.host)),
+                Fail::new(FailureClass::InvalidSettings, Some(SettingsField::Host)).said(
+                    format!("„{}“ ist weder ein Hostname noch eine IP-Adresse", cfg.host),
+                    format!("“{}” is neither a host name nor an IP address", cfg.host),
+                ),
             )
         })?;
     }
@@ -211,6 +214,7 @@ fn finish(cfg: &TestConfig, run: Run<'_>, started: Instant) -> MailTestResult {
     let redact = |s: String| run.transcript.redact(&s);
     let failure = run.failure.as_ref().map(|(stage, fail)| {
         let detail = fail.detail.clone().map(redact);
+        let detail_de = fail.detail_de.clone().map(redact);
         let reply = fail.reply.clone().map(redact);
         let cx = HintContext {
             purpose: Purpose::Test,
@@ -237,6 +241,7 @@ fn finish(cfg: &TestConfig, run: Run<'_>, started: Instant) -> MailTestResult {
             hint_de: redact(hint_de),
             hint_en: redact(hint_en),
             detail,
+            detail_de,
         }
     });
     let stages = run

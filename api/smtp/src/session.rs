@@ -50,7 +50,8 @@ impl Run<'_> {
     /// Fails the running stage (or `fallback`, when none runs) with `fail`.
     pub(crate) fn record_failure(&mut self, fail: Fail, fallback: StageName) {
         let detail = fail.detail.as_deref().map(|d| self.transcript.redact(d));
-        let stage = self.book.fail(detail.as_deref()).unwrap_or(fallback);
+        let detail_de = fail.detail_de.as_deref().map(|d| self.transcript.redact(d));
+        let stage = self.book.fail(detail.as_deref(), detail_de.as_deref()).unwrap_or(fallback);
         if let Some(detail) = &detail {
             self.transcript.info(format!("Failed at {}: {detail}", stage.as_str()));
         }
@@ -143,8 +144,10 @@ pub(crate) async fn establish(st: &mut Run<'_>, slot: &mut Option<Conn>) -> Resu
     if cfg.encryption == Encryption::Starttls {
         st.book.begin(StageName::Tls);
         if !caps.starttls {
-            return Err(Fail::new(FailureClass::StarttlsNotOffered, Some(SettingsField::Encryption))
-                .detail("the server's EHLO answer does not offer STARTTLS"));
+            return Err(Fail::new(FailureClass::StarttlsNotOffered, Some(SettingsField::Encryption)).said(
+                "die EHLO-Antwort des Servers bietet kein STARTTLS an",
+                "the server's EHLO answer does not offer STARTTLS",
+            ));
         }
         let reply = command(st, conn, Outgoing::public("STARTTLS")).await?;
         st.book.reply(&reply);

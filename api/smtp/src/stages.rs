@@ -105,20 +105,24 @@ impl StageBook {
         self.finish(StageStatus::Ok);
     }
 
-    /// Marks the running stage failed and returns it; `detail` goes to the stage unless a
-    /// detail is there already.
-    pub(crate) fn fail(&mut self, detail: Option<&str>) -> Option<StageName> {
+    /// Marks the running stage failed and returns it; `detail` (and its German `detail_de`)
+    /// goes to the stage unless a detail is there already.
+    pub(crate) fn fail(&mut self, detail: Option<&str>, detail_de: Option<&str>) -> Option<StageName> {
         if let (Some(stage), Some(detail)) = (self.current_mut(), detail) {
-            stage.detail.get_or_insert_with(|| detail.to_owned());
+            if stage.detail.is_none() {
+                stage.detail = Some(detail.to_owned());
+                stage.detail_de = detail_de.map(str::to_owned);
+            }
         }
         self.finish(StageStatus::Failed)
     }
 
     /// Marks `name` failed without running it (a check before connecting).
-    pub(crate) fn fail_unrun(&mut self, name: StageName, detail: impl Into<String>) {
+    pub(crate) fn fail_unrun(&mut self, name: StageName, detail: String, detail_de: Option<String>) {
         let i = self.index(name);
         self.stages[i].status = StageStatus::Failed;
-        self.stages[i].detail = Some(detail.into());
+        self.stages[i].detail = Some(detail);
+        self.stages[i].detail_de = detail_de;
     }
 
     pub(crate) fn into_stages(self) -> Vec<Stage> {

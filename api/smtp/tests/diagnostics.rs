@@ -180,6 +180,11 @@ async fn no_starttls_offered() {
     let cfg = config("127.0.0.1", server.port, Encryption::Starttls, 10);
     let (_, json) = run(&cfg).await;
     assert_failure(&json, "tls", "starttls_not_offered", Some("encryption"));
+    // Postamt's own words come in both languages, on the failure and on its stage.
+    assert_eq!(json["failure"]["detail"], "the server's EHLO answer does not offer STARTTLS");
+    assert_eq!(json["failure"]["detail_de"], "die EHLO-Antwort des Servers bietet kein STARTTLS an");
+    let tls = json["stages"].as_array().unwrap().iter().find(|s| s["name"] == "tls").unwrap();
+    assert_eq!(tls["detail_de"], json["failure"]["detail_de"]);
 }
 
 #[tokio::test]
@@ -241,6 +246,10 @@ async fn auth_not_offered() {
     let cfg = config("127.0.0.1", server.port, Encryption::None, 10);
     let (_, json) = run(&cfg).await;
     assert_failure(&json, "auth", "auth_not_offered", Some("auth.enabled"));
+    let connect = json["stages"].as_array().unwrap().iter().find(|s| s["name"] == "connect").unwrap();
+    assert!(connect["detail_de"].as_str().unwrap().starts_with("verbunden mit 127.0.0.1:"), "{connect}");
+    let resolve = json["stages"].as_array().unwrap().iter().find(|s| s["name"] == "resolve").unwrap();
+    assert_eq!(resolve["detail_de"], "127.0.0.1 ist eine IP-Adresse; keine Namensauflösung nötig");
 }
 
 #[tokio::test]

@@ -14,6 +14,8 @@ pub struct TokenFailure {
     /// Provider code and sanitised description: for the log and the test's detail line,
     /// never a secret.
     pub detail: String,
+    /// `detail` in German where Postamt words it (a provider's description has only its own).
+    pub detail_de: Option<String>,
 }
 
 pub fn class_of(class: OAuthErrorClass) -> FailureClass {
@@ -56,7 +58,13 @@ fn field_of(class: OAuthErrorClass) -> Option<SettingsField> {
 
 impl From<&OAuthError> for TokenFailure {
     fn from(e: &OAuthError) -> Self {
-        TokenFailure { class: class_of(e.class), field: field_of(e.class), hint: e.hint(), detail: e.to_string() }
+        TokenFailure {
+            class: class_of(e.class),
+            field: field_of(e.class),
+            hint: e.hint(),
+            detail: e.to_string(),
+            detail_de: None,
+        }
     }
 }
 
@@ -72,6 +80,7 @@ impl TokenFailure {
                 en: "No mailbox is signed in. Save the settings and click \"Connect account\".".to_owned(),
             },
             detail: "no account is connected for these settings".to_owned(),
+            detail_de: Some("für diese Einstellungen ist kein Konto verbunden".to_owned()),
         }
     }
 
@@ -92,6 +101,7 @@ impl TokenFailure {
             hint_de: self.hint.de.clone(),
             hint_en: self.hint.en.clone(),
             detail: Some(self.detail.clone()),
+            detail_de: self.detail_de.clone(),
         }
     }
 

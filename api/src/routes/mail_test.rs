@@ -206,7 +206,7 @@ async fn test_with_oauth(state: &AppState, req: &TokenRequest<'_>, cfg: &mut Tes
             Ok(token) => token,
             Err(failure) => {
                 let mut result = postamt_smtp::not_started(cfg, failure.to_wire(), token_ms);
-                result.stages.insert(0, token_stage(StageStatus::Failed, token_ms, failure.detail, None));
+                result.stages.insert(0, token_stage(StageStatus::Failed, token_ms, failure.detail, failure.detail_de));
                 return result;
             }
         };

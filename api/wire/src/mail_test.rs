@@ -541,8 +541,12 @@ pub struct Failure {
     pub hint_de: String,
     /// What to change, in English.
     pub hint_en: String,
-    /// The technical cause (error message or server reply), masked.
+    /// The technical cause (error message or server reply), masked. English.
     pub detail: Option<String>,
+    /// `detail` in German where Postamt worded it (a server's reply or a system's error text
+    /// has only its own words: then none).
+    #[serde(default)]
+    pub detail_de: Option<String>,
 }
 
 /// Who wrote a transcript line.

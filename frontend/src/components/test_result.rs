@@ -114,10 +114,12 @@ fn FailureView(failure: Failure) -> impl IntoView {
             <code>{class.as_str()}</code>
         </p>
         {hint}
-        {failure.detail.map(|d| {
+        {failure.detail.map(|en| {
+            let de = failure.detail_de.unwrap_or_else(|| en.clone());
             view! {
                 <p class="failure-detail">
-                    {i18n.text(|t| t.test.technical_cause)} ": " <code>{d}</code>
+                    {i18n.text(|t| t.test.technical_cause)} ": "
+                    <code>{move || if i18n.lang() == Lang::De { de.clone() } else { en.clone() }}</code>
                 </p>
             }
         })}

@@ -24,10 +24,12 @@ pub(crate) async fn auth(
     let Some(mechanisms) = &caps.auth else {
         return Err(if !ctx.encrypted && caps.starttls {
             Fail::new(FailureClass::AuthRequiresTls, Some(SettingsField::Encryption))
-                .detail("the server offers AUTH only after STARTTLS")
+                .said("der Server bietet AUTH erst nach STARTTLS an", "the server offers AUTH only after STARTTLS")
         } else {
-            Fail::new(FailureClass::AuthNotOffered, Some(SettingsField::AuthEnabled))
-                .detail("the server's EHLO answer does not offer AUTH")
+            Fail::new(FailureClass::AuthNotOffered, Some(SettingsField::AuthEnabled)).said(
+                "die EHLO-Antwort des Servers bietet kein AUTH an",
+                "the server's EHLO answer does not offer AUTH",
+            )
         });
     };
     st.mechanisms = Some(mechanisms.join(" "));
@@ -37,11 +39,10 @@ pub(crate) async fn auth(
         AuthSecret::Password(password) => password,
         AuthSecret::AccessToken(token) => {
             if !offers("XOAUTH2") {
-                return Err(Fail::new(FailureClass::AuthMechanismUnsupported, Some(SettingsField::AuthEnabled))
-                    .detail(format!(
-                        "the server does not offer XOAUTH2 (OAuth 2.0); it offers only {}",
-                        mechanisms.join(" ")
-                    )));
+                return Err(Fail::new(FailureClass::AuthMechanismUnsupported, Some(SettingsField::AuthEnabled)).said(
+                    format!("der Server bietet kein XOAUTH2 (OAuth 2.0) an, nur {}", mechanisms.join(" ")),
+                    format!("the server does not offer XOAUTH2 (OAuth 2.0); it offers only {}", mechanisms.join(" ")),
+                ));
             }
             return xoauth2::auth(st, conn, user, token, ctx).await;
         }
@@ -67,8 +68,10 @@ pub(crate) async fn auth(
             }
         }
     } else {
-        return Err(Fail::new(FailureClass::AuthMechanismUnsupported, Some(SettingsField::AuthEnabled))
-            .detail(format!("the server offers only {}", mechanisms.join(" "))));
+        return Err(Fail::new(FailureClass::AuthMechanismUnsupported, Some(SettingsField::AuthEnabled)).said(
+            format!("der Server bietet nur {} an", mechanisms.join(" ")),
+            format!("the server offers only {}", mechanisms.join(" ")),
+        ));
     };
     st.book.reply(&reply);
     match reply.code {
@@ -76,8 +79,10 @@ pub(crate) async fn auth(
         334 => {
             // Still inside the SASL exchange: anything sent now would be taken as a response.
             conn.mark_in_message();
-            Err(Fail::new(FailureClass::ProtocolError, None)
-                .detail("the server asked for more than user name and password (334)"))
+            Err(Fail::new(FailureClass::ProtocolError, None).said(
+                "der Server verlangte mehr als Benutzername und Passwort (334)",
+                "the server asked for more than user name and password (334)",
+            ))
         }
         _ => Err(classify::reply_failure(StageName::Auth, &reply, ctx)),
     }

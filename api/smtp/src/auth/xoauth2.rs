@@ -68,8 +68,10 @@ pub(super) async fn auth(
         334 => {
             // Still inside the SASL exchange: anything sent now would be taken as a response.
             conn.mark_in_message();
-            Err(Fail::new(FailureClass::ProtocolError, None)
-                .detail("the server asked for more after the empty answer to its XOAUTH2 error challenge (334)"))
+            Err(Fail::new(FailureClass::ProtocolError, None).said(
+                "der Server verlangte nach der leeren Antwort auf seine XOAUTH2-Fehlermeldung noch mehr (334)",
+                "the server asked for more after the empty answer to its XOAUTH2 error challenge (334)",
+            ))
         }
         _ => Err(classify::xoauth2_failure(&reply, ctx)),
     }
