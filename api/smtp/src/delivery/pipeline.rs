@@ -107,7 +107,8 @@ impl SmtpSession {
     pub async fn submit(&mut self, envelope_from: &str, recipients: &[String], content: &[u8]) -> Submission {
         let started = Instant::now();
         let first = recipients.first().map(String::as_str).unwrap_or("");
-        if let Err((stage, fail, at)) = check_envelope(envelope_from, recipients) {
+        if let Err(invalid) = check_envelope(envelope_from, recipients) {
+            let (stage, fail, at) = *invalid;
             let recipient = at.map_or(first, |i| recipients[i].as_str());
             let failure = self.fail(stage, fail, envelope_from, recipient, started);
             return Submission { previous: None, this: Submitted::Failed(failure) };

@@ -195,20 +195,21 @@ impl SmtpSession {
 pub(super) fn check_envelope(
     envelope_from: &str,
     recipients: &[String],
-) -> Result<(), (StageName, Fail, Option<usize>)> {
+) -> Result<(), Box<(StageName, Fail, Option<usize>)>> {
     let invalid =
         |e: crate::message::InvalidAddress| Fail::new(FailureClass::InvalidSettings, Some(e.field)).detail(e.detail);
     if !envelope_from.is_empty() {
         parse_address(envelope_from, SettingsField::SenderAddress)
-            .map_err(|e| (StageName::MailFrom, invalid(e), None))?;
+            .map_err(|e| Box::new((StageName::MailFrom, invalid(e), None)))?;
     }
     if recipients.is_empty() {
         let fail = Fail::new(FailureClass::InvalidSettings, Some(SettingsField::Recipient))
             .detail("the message has no recipient");
-        return Err((StageName::RcptTo, fail, None));
+        return Err(Box::new((StageName::RcptTo, fail, None)));
     }
     for (i, recipient) in recipients.iter().enumerate() {
-        parse_address(recipient, SettingsField::Recipient).map_err(|e| (StageName::RcptTo, invalid(e), Some(i)))?;
+        parse_address(recipient, SettingsField::Recipient)
+            .map_err(|e| Box::new((StageName::RcptTo, invalid(e), Some(i))))?;
     }
     Ok(())
 }
@@ -255,7 +256,7 @@ mod tests {
         let to = |r: &str| vec![r.to_owned()];
         assert!(check_envelope("a@example.org", &to("b@example.org")).is_ok());
         assert!(check_envelope("", &to("b@example.org")).is_ok(), "null sender");
-        let (stage, fail, at) = check_envelope(
+        let (stage, fail, at) = *check_envelope(
             "a@example.org",
             &["b@example.org".to_owned(), "c@example.org>\r\nRCPT TO:<d@example.org".to_owned()],
         )
@@ -265,9 +266,9 @@ mod tests {
             (StageName::RcptTo, FailureClass::InvalidSettings, Some(SettingsField::Recipient), Some(1))
         );
         assert!(failure::is_permanent(&fail));
-        let (stage, fail, _) = check_envelope("a@example.org>\r\nRSET", &to("b@example.org")).unwrap_err();
+        let (stage, fail, _) = *check_envelope("a@example.org>\r\nRSET", &to("b@example.org")).unwrap_err();
         assert_eq!((stage, fail.field), (StageName::MailFrom, Some(SettingsField::SenderAddress)));
-        let (_, fail, _) = check_envelope("a@example.org", &[]).unwrap_err();
+        let (_, fail, _) = *check_envelope("a@example.org", &[]).unwrap_err();
         assert_eq!(fail.field, Some(SettingsField::Recipient));
     }
 
