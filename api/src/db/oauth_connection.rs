@@ -101,10 +101,11 @@ pub fn begin_sign_in(conn: &mut AnyConnection, binding: &str, pending: &Pending)
     })
 }
 
-/// Takes the sign-in in progress whose state is `state` (single use: it is cleared), with
-/// the binding it was started for. `None` when there is none, it expired, or another one
-/// replaced it.
-pub fn take_sign_in(conn: &mut AnyConnection, state: &str) -> anyhow::Result<Option<(String, Pending)>> {
+/// Takes the sign-in in progress whose state is `state` and that `session` started (single
+/// use: it is cleared), with the binding it was started for. `None` when there is none, it
+/// expired, another one replaced it, or another session presents it (which leaves it to its
+/// own session).
+pub fn take_sign_in(conn: &mut AnyConnection, state: &str, session: &str) -> anyhow::Result<Option<(String, Pending)>> {
     write_transaction(conn, |conn| {
         #[allow(clippy::type_complexity)]
         let row: Option<(
@@ -132,7 +133,7 @@ pub fn take_sign_in(conn: &mut AnyConnection, state: &str) -> anyhow::Result<Opt
             binding,
             Some(stored_state),
             Some(verifier_enc),
-            Some(session),
+            Some(stored_session),
             Some(redirect_uri),
             return_to,
             Some(expires_at),
@@ -140,7 +141,7 @@ pub fn take_sign_in(conn: &mut AnyConnection, state: &str) -> anyhow::Result<Opt
         else {
             return Ok(None);
         };
-        if !constant_time_eq(stored_state.as_bytes(), state.as_bytes()) {
+        if !constant_time_eq(stored_state.as_bytes(), state.as_bytes()) || stored_session != session {
             return Ok(None);
         }
         diesel::update(oc::oauth_connection.filter(oc::id.eq(ROW_ID)))
@@ -159,7 +160,7 @@ pub fn take_sign_in(conn: &mut AnyConnection, state: &str) -> anyhow::Result<Opt
         let pending = Pending {
             state: stored_state,
             verifier_enc,
-            session,
+            session: stored_session,
             redirect_uri,
             return_to: return_to.unwrap_or_else(|| "/".to_owned()),
             expires_at,

@@ -194,9 +194,9 @@ async fn complete(
         .ok()
         .and_then(|q| q.get("state").cloned())
         .unwrap_or_default();
-    let taken = state.db.run(move |c| conn_db::take_sign_in(c, &state_param)).await;
+    let taken = state.db.run(move |c| conn_db::take_sign_in(c, &state_param, &token_hash)).await;
     let (binding, pending) = match taken {
-        Ok(Some(found)) if found.1.session == token_hash => found,
+        Ok(Some(found)) => found,
         Ok(_) => return back("/", "oauth_error=state"),
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "OAuth callback failed");

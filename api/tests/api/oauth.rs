@@ -441,3 +441,67 @@ async fn a_token_the_server_refuses_is_replaced_once_and_the_mail_still_goes_out
     assert_eq!(view.attempts.len(), 1, "the refused token must not cost the message an attempt");
     assert_eq!(auths(&server)[3..], [(false, "expired".to_owned()), (true, String::new())], "{:?}", auths(&server));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_completes_only_in_the_session_that_started_it() {
+    let p = provider();
+    let server = smtp("microsoft");
+    let app = app_for(Backend::Sqlite, &p).await;
+    assert_eq!(app.put_settings(&delegated(server.port), None).await.status(), 200);
+    let started = app
+        .client
+        .post(app.url("/api/v1/mail-settings/oauth/authorize"))
+        .header(postamt_wire::CSRF_HEADER, app.csrf.clone().unwrap())
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let url = json(started).await["authorization_url"].as_str().unwrap().to_owned();
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let back = no_redirects.get(url).send().await.unwrap().headers()["location"].to_str().unwrap().to_owned();
+    let query = back.split_once('?').unwrap().1.to_owned();
+
+    // Another admin session (another browser) cannot finish it, nor can no session at all.
+    let other =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let signed_in = other
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"password": crate::helpers::ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 201);
+    let complete = app.url(&format!("/oauth/callback/complete?{query}"));
+    let stranger = other.get(&complete).send().await.unwrap();
+    assert_eq!(stranger.headers()["location"], "/?oauth_error=state");
+    let anonymous = no_redirects.get(&complete).send().await.unwrap();
+    assert_eq!(anonymous.headers()["location"], "/?oauth_error=session");
+    assert_eq!(connection(&app).await["refresh_token_set"], false);
+    // The session that started it still can; then the state is spent.
+    let owner = app.client.get(&complete).send().await.unwrap();
+    assert_eq!(owner.headers()["location"], "/?oauth=connected");
+    assert_eq!(connection(&app).await["refresh_token_set"], true);
+    let again = app.client.get(&complete).send().await.unwrap();
+    assert_eq!(again.headers()["location"], "/?oauth_error=state");
+    // An open redirect is refused at the start.
+    let open = app
+        .client
+        .post(app.url("/api/v1/mail-settings/oauth/authorize"))
+        .header(postamt_wire::CSRF_HEADER, app.csrf.clone().unwrap())
+        .json(&json!({"return_to": "//evil.example/"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fields(&problem(open).await), vec![("return_to", "invalid")]);
+    // API keys cannot start a sign-in (it belongs to a browser session).
+    let key = app.create_api_key("ops", &Scope::ALL).await.secret;
+    let by_key = app
+        .anonymous()
+        .post(app.url("/api/v1/mail-settings/oauth/authorize"))
+        .bearer_auth(key)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_key.status(), 403);
+}
