@@ -109,6 +109,7 @@ impl Application {
             api_keys: FreshCache::new(std::time::Duration::from_secs(1)),
             handoff: Handoff::new(config.delivery_workers as usize),
             oauth,
+            ehlo_name: config.ehlo_name.clone(),
         });
         let released = delivery::release_stale_claims(&state).await?;
         if released > 0 {

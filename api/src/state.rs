@@ -35,6 +35,8 @@ pub struct AppState {
     pub handoff: Handoff,
     /// OAuth 2.0: the token client, this instance's token cache, the endpoints.
     pub oauth: crate::oauth::OAuthService,
+    /// The configured EHLO name; `None`: `postamt_smtp::default_ehlo_name` per connection.
+    pub ehlo_name: Option<String>,
 }
 
 /// Purpose string bound to the encrypted SMTP password.

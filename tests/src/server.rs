@@ -20,6 +20,7 @@ const BINARY_ENV: &[&str] = &[
     "POSTAMT_ADMIN_PASSWORD_FILE",
     "POSTAMT_STATIC_DIR",
     "POSTAMT_LOG_FORMAT",
+    "POSTAMT_EHLO_NAME",
 ];
 
 /// How long a start may take until the `Postamt listening on` line (migrations, argon2 in a
