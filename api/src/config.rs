@@ -103,6 +103,11 @@ pub struct Config {
     #[arg(long, env = "POSTAMT_EHLO_NAME", value_parser = ehlo_name)]
     pub ehlo_name: Option<String>,
 
+    /// Seconds a shutdown (SIGTERM, SIGINT) waits for messages being sent and open requests;
+    /// what is unfinished then is sent after the next start.
+    #[arg(long, env = "POSTAMT_SHUTDOWN_GRACE_SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(0..=3600))]
+    pub shutdown_grace_seconds: u32,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "POSTAMT_WORKERS")]
     pub workers: Option<usize>,
@@ -177,6 +182,7 @@ impl Config {
             failed_retention_days: 7,
             instance_id: None,
             ehlo_name: None,
+            shutdown_grace_seconds: 5,
             trust_forwarded_proto: false,
             public_url: None,
             oauth_microsoft_authority: postamt_oauth::MICROSOFT_AUTHORITY.to_owned(),

@@ -34,6 +34,7 @@ async fn main() -> anyhow::Result<()> {
     writeln!(out, "Postamt listening on {url}")?;
     out.flush()?;
     drop(out);
+    postamt::shutdown::on_signals(app.handle())?;
     app.run_until_stopped().await?;
     Ok(())
 }
