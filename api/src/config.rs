@@ -97,6 +97,17 @@ pub struct Config {
     #[arg(long, env = "POSTAMT_INSTANCE_ID")]
     pub instance_id: Option<String>,
 
+    /// Name given in EHLO: a fully qualified domain name (`postamt.example.org`) or an
+    /// address literal (`[192.0.2.1]`, `[IPv6:2001:db8::1]`). Default: the machine's name if
+    /// it has a dot, else the address literal of each connection's local address.
+    #[arg(long, env = "POSTAMT_EHLO_NAME", value_parser = ehlo_name)]
+    pub ehlo_name: Option<String>,
+
+    /// Seconds a shutdown (SIGTERM, SIGINT) waits for messages being sent and open requests;
+    /// what is unfinished then is sent after the next start.
+    #[arg(long, env = "POSTAMT_SHUTDOWN_GRACE_SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(0..=3600))]
+    pub shutdown_grace_seconds: u32,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "POSTAMT_WORKERS")]
     pub workers: Option<usize>,
@@ -138,6 +149,10 @@ pub enum LogFormat {
     Json,
 }
 
+fn ehlo_name(value: &str) -> Result<String, String> {
+    postamt_smtp::check_ehlo_name(value).map(|()| value.to_owned())
+}
+
 fn secret(value: &str) -> Result<SecretString, String> {
     Ok(SecretString::from(value.to_owned()))
 }
@@ -166,6 +181,8 @@ impl Config {
             log_retention_days: 90,
             failed_retention_days: 7,
             instance_id: None,
+            ehlo_name: None,
+            shutdown_grace_seconds: 5,
             trust_forwarded_proto: false,
             public_url: None,
             oauth_microsoft_authority: postamt_oauth::MICROSOFT_AUTHORITY.to_owned(),
@@ -218,5 +235,25 @@ impl Config {
         }
         let built_in = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../frontend/dist");
         [PathBuf::from("frontend/dist"), built_in].into_iter().find(|d| d.join("index.html").is_file())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bad `--ehlo-name` stops the start with a message that says what to write instead.
+    #[test]
+    fn the_ehlo_name_is_validated_at_start_up() {
+        let parse = |name: &str| Config::try_parse_from(["postamt", "--ehlo-name", name]);
+        assert_eq!(parse("postamt.example.org").unwrap().ehlo_name.as_deref(), Some("postamt.example.org"));
+        assert_eq!(parse("[192.0.2.1]").unwrap().ehlo_name.as_deref(), Some("[192.0.2.1]"));
+        assert_eq!(parse("[IPv6:2001:db8::1]").unwrap().ehlo_name.as_deref(), Some("[IPv6:2001:db8::1]"));
+        let short = parse("vm").unwrap_err().to_string();
+        assert!(short.contains("--ehlo-name") && short.contains("not fully qualified"), "{short}");
+        let bare = parse("192.0.2.1").unwrap_err().to_string();
+        assert!(bare.contains("[192.0.2.1]"), "{bare}");
+        assert!(parse("mail example.org").is_err());
+        assert_eq!(Config::try_parse_from(["postamt"]).unwrap().ehlo_name, None);
     }
 }

@@ -23,6 +23,7 @@ pub mod rate_limit;
 pub mod routes;
 pub mod security_headers;
 pub mod settings_snapshot;
+pub mod shutdown;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

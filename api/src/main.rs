@@ -20,6 +20,8 @@ async fn main() -> anyhow::Result<()> {
     let app = Application::build(config)
         .await
         .inspect_err(|e| tracing::error!(error = format!("{e:#}"), "start-up failed"))?;
+    // Before the listening line: from then on a supervisor may send SIGTERM.
+    postamt::shutdown::on_signals(app.handle())?;
     let url = format!("http://{}", app.addr());
     let mut out = std::io::stdout().lock();
     if let Some(password) = &app.generated_admin_password {

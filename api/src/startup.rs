@@ -20,6 +20,8 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use secrecy::SecretString;
 use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 
@@ -51,8 +53,15 @@ pub struct Application {
     server: Server,
     /// Set when this start generated the admin password: show it once.
     pub generated_admin_password: Option<SecretString>,
-    /// Delivery workers and the retention job; stopped with the server.
+    state: web::Data<AppState>,
+    /// The delivery workers: at shutdown they finish the message in hand and say QUIT.
+    workers: Vec<tokio::task::JoinHandle<()>>,
+    /// The retention job and the OAuth check: stopped at once, they hold nothing open.
     background: Vec<tokio::task::JoinHandle<()>>,
+    /// Cancelled by [`AppHandle::shut_down`]: begins the graceful shutdown.
+    stop_requested: CancellationToken,
+    /// How long the shutdown waits for requests and messages in flight.
+    grace: Duration,
 }
 
 impl Application {
@@ -109,14 +118,16 @@ impl Application {
             api_keys: FreshCache::new(std::time::Duration::from_secs(1)),
             handoff: Handoff::new(config.delivery_workers as usize),
             oauth,
+            ehlo_name: config.ehlo_name.clone(),
+            shutdown: CancellationToken::new(),
         });
         let released = delivery::release_stale_claims(&state).await?;
         if released > 0 {
             tracing::info!(released, "messages of an earlier run queued again");
         }
-        let mut background = delivery::spawn_workers(state.clone());
-        background.push(delivery::spawn_retention(state.clone()));
-        background.push(crate::oauth::watch::spawn(state.clone()));
+        let workers = delivery::spawn_workers(state.clone());
+        let background = vec![delivery::spawn_retention(state.clone()), crate::oauth::watch::spawn(state.clone())];
+        let app_state = state.clone();
         // The JSON of a message with base64 attachments is about 4/3 of its size.
         let body_limit = limits.max_message_bytes / 3 * 4 + 1024 * 1024;
         let docs = web::Data::new(routes::api_docs::ApiDocs::new(&crate::openapi::spec())?);
@@ -144,18 +155,33 @@ impl Application {
                 .configure(routes::static_files::configure(static_dir.clone()))
                 .default_service(web::to(routes::static_files::not_found))
         })
+        // Signals are handled by `crate::shutdown`, which stops the workers too.
+        .disable_signals()
+        .shutdown_timeout(u64::from(config.shutdown_grace_seconds))
         .listen(listener)?;
         if let Some(workers) = config.workers {
             server = server.workers(workers);
         }
-        Ok(Application { addr, server: server.run(), generated_admin_password, background })
+        Ok(Application {
+            addr,
+            server: server.run(),
+            generated_admin_password,
+            state: app_state,
+            workers,
+            background,
+            stop_requested: CancellationToken::new(),
+            grace: Duration::from_secs(u64::from(config.shutdown_grace_seconds)),
+        })
     }
 
-    /// Stops the delivery workers and the HTTP server from elsewhere (tests, shutdown).
+    /// Stops the delivery workers and the HTTP server from elsewhere (tests, signals).
     pub fn handle(&self) -> AppHandle {
         AppHandle {
             server: self.server.handle(),
-            background: self.background.iter().map(|t| t.abort_handle()).collect(),
+            tasks: self.workers.iter().chain(&self.background).map(|t| t.abort_handle()).collect(),
+            shutdown: self.state.shutdown.clone(),
+            stop_requested: self.stop_requested.clone(),
+            grace: self.grace,
         }
     }
 
@@ -167,12 +193,59 @@ impl Application {
         self.addr
     }
 
+    /// Serves until [`AppHandle::shut_down`] (a signal, see `crate::shutdown`) or
+    /// [`AppHandle::stop`], then shuts down: the HTTP server stops accepting and the
+    /// workers stop taking messages; open requests and the messages being sent get the
+    /// grace time to finish, the workers end their SMTP sessions with QUIT; then the claims
+    /// of what was not sent go back to the queue for the next start.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let result = self.server.await;
-        for task in self.background {
+        let Application { server, state, workers, background, stop_requested, grace, .. } = self;
+        let handle = server.handle();
+        tokio::pin!(server);
+        let ended = tokio::select! {
+            result = &mut server => Some(result),
+            () = stop_requested.cancelled() => None,
+        };
+        state.shutdown.cancel();
+        let graceful = ended.is_none();
+        let http = async {
+            match ended {
+                Some(result) => result,
+                None => {
+                    // Waits up to `shutdown_timeout` (the grace time) for open requests.
+                    drop(handle.stop(true));
+                    server.await
+                }
+            }
+        };
+        let (result, ()) = tokio::join!(http, finish_workers(workers, grace));
+        for task in background {
             task.abort();
         }
+        // Not after `AppHandle::stop`: a test's database may be gone by then; the next
+        // start releases the claims anyway (`release_stale_claims`).
+        if graceful {
+            match delivery::release_own_claims(&state).await {
+                Ok(0) => {}
+                Ok(released) => tracing::info!(released, "unsent messages queued again for the next start"),
+                Err(e) => tracing::error!(error = format!("{e:#}"), "giving back the claims failed; they expire"),
+            }
+        }
+        tracing::info!("stopped");
         result
+    }
+}
+
+/// Waits up to `grace` for the workers to finish the messages in hand; the ones still
+/// busy then are aborted (their messages are sent again after the restart: at-least-once).
+async fn finish_workers(workers: Vec<tokio::task::JoinHandle<()>>, grace: Duration) {
+    let aborts: Vec<_> = workers.iter().map(|w| w.abort_handle()).collect();
+    if tokio::time::timeout(grace, futures_util::future::join_all(workers)).await.is_err() {
+        let busy = aborts.iter().filter(|a| !a.is_finished()).count();
+        tracing::warn!(busy, "delivery workers did not finish within the grace time; stopped");
+        for abort in aborts {
+            abort.abort();
+        }
     }
 }
 
@@ -180,13 +253,28 @@ impl Application {
 #[derive(Clone)]
 pub struct AppHandle {
     server: actix_web::dev::ServerHandle,
-    background: Vec<tokio::task::AbortHandle>,
+    tasks: Vec<tokio::task::AbortHandle>,
+    shutdown: CancellationToken,
+    stop_requested: CancellationToken,
+    grace: Duration,
 }
 
 impl AppHandle {
-    /// Stops the workers at once and the server without waiting for open requests.
+    /// Begins the graceful shutdown; [`Application::run_until_stopped`] returns when done.
+    pub fn shut_down(&self) {
+        self.stop_requested.cancel();
+    }
+
+    /// The grace time of [`Self::shut_down`].
+    pub fn grace(&self) -> Duration {
+        self.grace
+    }
+
+    /// Stops the workers at once and the server without waiting for open requests (tests:
+    /// before their database is dropped).
     pub fn stop(&self) {
-        for task in &self.background {
+        self.shutdown.cancel();
+        for task in &self.tasks {
             task.abort();
         }
         let server = self.server.clone();

@@ -35,6 +35,11 @@ pub struct AppState {
     pub handoff: Handoff,
     /// OAuth 2.0: the token client, this instance's token cache, the endpoints.
     pub oauth: crate::oauth::OAuthService,
+    /// The configured EHLO name; `None`: `postamt_smtp::default_ehlo_name` per connection.
+    pub ehlo_name: Option<String>,
+    /// Cancelled when the instance shuts down: the delivery workers stop taking messages
+    /// and close their SMTP sessions (see `crate::shutdown`).
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 /// Purpose string bound to the encrypted SMTP password.

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 pub use http::{Api, Auth, Reply, Session};
 pub use pg::TestDatabase;
-pub use server::{Launch, Postamt};
+pub use server::{Launch, Postamt, Terminated};
 pub use smtp::SmtpServer;
 pub use webdriver::Browser;
 

@@ -20,6 +20,8 @@ const BINARY_ENV: &[&str] = &[
     "POSTAMT_ADMIN_PASSWORD_FILE",
     "POSTAMT_STATIC_DIR",
     "POSTAMT_LOG_FORMAT",
+    "POSTAMT_EHLO_NAME",
+    "POSTAMT_SHUTDOWN_GRACE_SECONDS",
 ];
 
 /// How long a start may take until the `Postamt listening on` line (migrations, argon2 in a
@@ -167,6 +169,29 @@ impl Postamt {
         generated_password(&self.stdout.text())
     }
 
+    /// Sends SIGTERM and waits up to `within` for the process to exit (then SIGKILL): how it
+    /// ended, how long that took and what it printed, read to the end.
+    pub fn terminate(mut self, within: Duration) -> Terminated {
+        let mut child = self.child.take().expect("running");
+        let sent = Instant::now();
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).stderr(Stdio::null()).status();
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if sent.elapsed() < within => std::thread::sleep(Duration::from_millis(20)),
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break None;
+                }
+            }
+        };
+        let took = sent.elapsed();
+        self.stdout.wait_closed(Duration::from_secs(5));
+        self.stderr.wait_closed(Duration::from_secs(5));
+        Terminated { status, took, stdout: self.stdout.text(), stderr: self.stderr.text() }
+    }
+
     /// Stops the process (SIGTERM, then SIGKILL after 15 s) and returns what it printed:
     /// `(stdout, stderr)`, read to the end.
     pub fn stop(mut self) -> (String, String) {
@@ -206,6 +231,17 @@ impl Drop for Postamt {
             );
         }
     }
+}
+
+/// How a process ended after SIGTERM ([`Postamt::terminate`]).
+#[derive(Debug)]
+pub struct Terminated {
+    /// `None`: it had to be killed.
+    pub status: Option<std::process::ExitStatus>,
+    /// From SIGTERM to its exit.
+    pub took: Duration,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 /// The password from a `Generated admin password: <password>` line.

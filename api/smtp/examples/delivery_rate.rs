@@ -62,7 +62,7 @@ async fn main() {
 
     let mut cfg = DeliveryConfig::new(host, port.parse().expect("port"), Encryption::None);
     cfg.timeout = Duration::from_secs(20);
-    cfg.ehlo_name = "postamt.bench".to_owned();
+    cfg.ehlo_name = Some("postamt.bench".to_owned());
     let content = message(size);
 
     let started = Instant::now();

@@ -11,6 +11,7 @@ use crate::mask::Outgoing;
 use crate::probe::{self, TlsProbe};
 use crate::reply::{Capabilities, Reply};
 use crate::session::{command, Run};
+use crate::transcript::Transcript;
 
 /// How long a plaintext connection may stay silent before a second connection checks
 /// whether the port expects TLS from the first byte.
@@ -57,6 +58,23 @@ pub(crate) async fn greeting(st: &mut Run<'_>, conn: &mut Conn, addr: SocketAddr
                 transcript.info(format!("Second connection: no TLS answer either ({why}); waiting on."));
                 read.await.map_err(fail)
             }
+        },
+    }
+}
+
+/// The name for EHLO on a connection whose local address is `local`: the configured one if
+/// it may go on the wire (else `localhost`, noted in the transcript), or the default: the
+/// machine's FQDN, else the address literal of `local`.
+pub(crate) fn choose_ehlo_name(configured: Option<&str>, transcript: &Transcript, local: Option<SocketAddr>) -> String {
+    match configured {
+        Some(name) if crate::ehlo::is_valid_ehlo_name(name) => name.to_owned(),
+        Some(name) => {
+            transcript.info(format!("EHLO name “{name}” is not a domain or address literal; using localhost."));
+            "localhost".to_owned()
+        }
+        None => match local {
+            Some(local) => crate::ehlo::default_ehlo_name(local.ip()),
+            None => crate::ehlo::machine_fqdn().unwrap_or_else(|| "localhost".to_owned()),
         },
     }
 }

@@ -41,6 +41,7 @@ mod config;
 mod conn;
 pub mod delivery;
 mod dial;
+mod ehlo;
 mod greeting;
 mod handshake;
 mod hints;
@@ -58,8 +59,9 @@ use std::time::Instant;
 use chrono::Utc;
 use postamt_wire::{Failure, FailureClass, LocalizedText, MailTestMode, MailTestResult, SettingsField, StageName};
 
-pub use config::{default_ehlo_name, is_valid_ehlo_name, AuthSecret, Credentials, TestConfig};
+pub use config::{AuthSecret, Credentials, TestConfig};
 pub use delivery::{DeliveryConfig, DeliveryFailure, DeliveryReceipt, SmtpSession};
+pub use ehlo::{address_literal, check_ehlo_name, default_ehlo_name, is_valid_ehlo_name, machine_fqdn};
 pub use mask::MASK;
 pub use message::{build_test_mail, parse_address, InvalidAddress, TestMail};
 pub use postamt_wire::{EffectiveSender, Encryption};
@@ -78,17 +80,12 @@ pub async fn run_test(cfg: &TestConfig) -> MailTestResult {
     let credentials = cfg.credentials.as_ref();
     let redactor = Redactor::new(credentials);
     let transcript = Transcript::new(started, redactor);
-    let ehlo_name = if is_valid_ehlo_name(&cfg.ehlo_name) {
-        cfg.ehlo_name.clone()
-    } else {
-        transcript.info(format!("EHLO name “{}” is not a domain or address literal; using localhost.", cfg.ehlo_name));
-        "localhost".to_owned()
-    };
     let mut run = Run {
         ep: cfg.endpoint(),
         mail: None,
         deadline: started + cfg.timeout,
-        ehlo_name,
+        // Chosen once connected: the default depends on the connection's local address.
+        ehlo_name: String::new(),
         book: StageBook::new(cfg.encryption),
         transcript,
         tls: None,

@@ -15,7 +15,7 @@ use crate::classify::{self, Fail, ReplyContext};
 use crate::config::{Endpoint, TestConfig};
 use crate::conn::{Conn, Recorder, Stream};
 use crate::dial::{connect, resolve};
-use crate::greeting::{ehlo, greeting};
+use crate::greeting::{choose_ehlo_name, ehlo, greeting};
 use crate::handshake::handshake;
 use crate::mask::Outgoing;
 use crate::message::{header_lines, TestMail};
@@ -111,6 +111,7 @@ pub(crate) async fn establish(st: &mut Run<'_>, slot: &mut Option<Conn>) -> Resu
     st.book.begin(StageName::Connect);
     let (tcp, addr) = connect(st, &addrs).await?;
     st.peer = Some(addr);
+    st.ehlo_name = choose_ehlo_name(st.ep.ehlo_name, &st.transcript, tcp.local_addr().ok());
     st.book.said(format!("verbunden mit {addr}"), format!("connected to {addr}"));
     st.book.ok();
 

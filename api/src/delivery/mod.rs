@@ -15,7 +15,7 @@ mod worker;
 
 pub use backoff::RetryPolicy;
 pub use retention::spawn_retention;
-pub use worker::{lease, release_stale_claims, spawn_workers};
+pub use worker::{lease, release_own_claims, release_stale_claims, spawn_workers};
 
 use std::time::Duration;
 

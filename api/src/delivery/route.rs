@@ -85,7 +85,7 @@ impl Route {
                 trusted_ca_pem: s.tls_trusted_ca_pem,
                 accept_invalid_certificates: s.tls_accept_invalid_certificates,
                 timeout: Duration::from_secs(u64::from(s.timeout_seconds)),
-                ehlo_name: postamt_smtp::default_ehlo_name(),
+                ehlo_name: state.ehlo_name.clone(),
             },
             sender_name: s.sender_name,
             sender_address: s.sender_address,

@@ -46,6 +46,15 @@ pub fn spawn_workers(state: web::Data<AppState>) -> Vec<tokio::task::JoinHandle<
         .collect()
 }
 
+/// Gives this instance's claims back to the queue when it stops: the messages its workers
+/// had claimed but not sent (the rest of a batch, hand-overs not yet taken, a message cut
+/// off by the shutdown's grace time) are sent by another instance or after the restart,
+/// and are neither lost nor counted as a failed attempt.
+pub async fn release_own_claims(state: &AppState) -> anyhow::Result<usize> {
+    let prefix = format!("{}:", state.delivery.instance_id);
+    state.db.run(move |conn| db::messages::release_claims(conn, &prefix)).await
+}
+
 /// Gives messages claimed by a dead process back to the queue at start-up: on SQLite (one
 /// instance) all of them; on PostgreSQL those of this `--instance-id`, when configured.
 /// Otherwise the claims of a dead instance expire after their lease.
@@ -134,8 +143,10 @@ impl Worker {
         }
     }
 
+    /// Delivers until the instance shuts down (`AppState::shutdown`), then ends cleanly:
+    /// see [`Self::stop`].
     async fn run(mut self) {
-        loop {
+        while !self.state.shutdown.is_cancelled() {
             let mut batch = self.state.handoff.take(BATCH as usize).await;
             if self.outbox_due() {
                 let claimed = self.claim(self.claim_timeout).await;
@@ -172,11 +183,29 @@ impl Worker {
             };
             let mut open_failure: Option<DeliveryFailure> = None;
             for msg in batch {
+                // The message being sent is finished; the rest of the batch stays claimed
+                // and is queued again when the instance has stopped (`release_own_claims`).
+                if self.state.shutdown.is_cancelled() {
+                    break;
+                }
                 self.deliver(msg, &route, &mut open_failure).await;
             }
             self.last_route = Some((read_at, generation, route));
             self.recorded().await;
         }
+        self.stop().await;
+    }
+
+    /// At shutdown: reads the answer to the message in flight, commits every record, then
+    /// ends the SMTP session with QUIT and a TLS close_notify, so the server neither logs
+    /// an aborted connection nor keeps a half-received message.
+    async fn stop(&mut self) {
+        self.settle().await;
+        self.all_recorded().await;
+        if let Some(open) = self.open.take() {
+            open.session.close().await;
+        }
+        tracing::debug!(worker = %self.id, "delivery worker stopped");
     }
 
     /// Whether to claim from the outbox this round. Retries, messages stored queued while the
@@ -287,6 +316,8 @@ impl Worker {
         tokio::select! {
             // A hand-over, or a message stored queued (`outbox_pending`).
             _ = self.state.delivery_notify.notified() => {}
+            // Shutting down: `run` sees it and stops.
+            _ = self.state.shutdown.cancelled() => {}
             // A retry came due, or the poll interval passed.
             _ = tokio::time::sleep(wait) => self.claim_now = true,
         }

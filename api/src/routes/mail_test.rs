@@ -134,6 +134,7 @@ pub async fn test_mail_settings(
     cfg.timeout = Duration::from_secs(u64::from(settings.timeout_seconds));
     cfg.trusted_ca_pem = settings.tls_trusted_ca_pem.clone();
     cfg.accept_invalid_certificates = settings.tls_accept_invalid_certificates;
+    cfg.ehlo_name = state.ehlo_name.clone();
     let result = if settings.uses_oauth() {
         let req = TokenRequest {
             settings: &settings,

@@ -5,6 +5,7 @@ mod helpers;
 
 mod api_keys;
 mod auth;
+mod ehlo;
 mod health;
 mod mail_log;
 mod mail_settings;

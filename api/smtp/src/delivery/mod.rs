@@ -51,7 +51,7 @@ use std::time::Duration;
 
 use postamt_wire::{Encryption, FailureClass, SettingsField, StageName, TIMEOUT_SECONDS_DEFAULT};
 
-use crate::config::{default_ehlo_name, Credentials, Endpoint};
+use crate::config::{Credentials, Endpoint};
 
 pub use pipeline::{Submission, Submitted};
 pub use session::{SmtpSession, IDLE_NOOP_AFTER};
@@ -72,12 +72,12 @@ pub struct DeliveryConfig {
     /// The one deadline of [`SmtpSession::open`], and again of each [`SmtpSession::send`].
     pub timeout: Duration,
     /// Name given in EHLO; `localhost` is used instead if it is not a domain or address
-    /// literal. See [`crate::default_ehlo_name`].
-    pub ehlo_name: String,
+    /// literal. `None`: [`crate::default_ehlo_name`] of the connection.
+    pub ehlo_name: Option<String>,
 }
 
 impl DeliveryConfig {
-    /// Settings with the default timeout (20 s), EHLO name [`default_ehlo_name`], no
+    /// Settings with the default timeout (20 s), the default EHLO name, no
     /// login and the system's trusted roots.
     pub fn new(host: impl Into<String>, port: u16, encryption: Encryption) -> Self {
         DeliveryConfig {
@@ -88,7 +88,7 @@ impl DeliveryConfig {
             trusted_ca_pem: None,
             accept_invalid_certificates: false,
             timeout: Duration::from_secs(u64::from(TIMEOUT_SECONDS_DEFAULT)),
-            ehlo_name: default_ehlo_name(),
+            ehlo_name: None,
         }
     }
 
@@ -101,6 +101,7 @@ impl DeliveryConfig {
             trusted_ca_pem: self.trusted_ca_pem.as_deref(),
             accept_invalid_certificates: self.accept_invalid_certificates,
             timeout: self.timeout,
+            ehlo_name: self.ehlo_name.as_deref(),
         }
     }
 }

@@ -9,7 +9,6 @@ use super::failure::{self, Scene};
 use super::pipeline::{Answered, InFlight};
 use super::{DeliveryConfig, DeliveryFailure};
 use crate::classify::{self, Fail, ReplyContext};
-use crate::config::is_valid_ehlo_name;
 use crate::conn::Conn;
 use crate::mask::Redactor;
 use crate::reply::Capabilities;
@@ -69,18 +68,12 @@ impl SmtpSession {
         let credentials = cfg.credentials.as_ref();
         let redactor = Redactor::new(credentials);
         let transcript = Transcript::new(started, redactor.clone());
-        let ehlo_name = if is_valid_ehlo_name(&cfg.ehlo_name) {
-            cfg.ehlo_name.clone()
-        } else {
-            transcript
-                .info(format!("EHLO name “{}” is not a domain or address literal; using localhost.", cfg.ehlo_name));
-            "localhost".to_owned()
-        };
         let mut run = Run {
             ep: cfg.endpoint(),
             mail: None,
             deadline,
-            ehlo_name,
+            // Chosen once connected: the default depends on the connection's local address.
+            ehlo_name: String::new(),
             book: StageBook::new(cfg.encryption),
             transcript,
             tls: None,

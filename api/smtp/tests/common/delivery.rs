@@ -14,7 +14,7 @@ pub fn delivery_config(host: &str, port: u16, encryption: Encryption, timeout_se
     let mut cfg = DeliveryConfig::new(host, port, encryption);
     cfg.credentials = Some(Credentials::password(USER, PASSWORD));
     cfg.timeout = Duration::from_secs(timeout_secs);
-    cfg.ehlo_name = "postamt.test".to_owned();
+    cfg.ehlo_name = Some("postamt.test".to_owned());
     cfg
 }
 

@@ -199,7 +199,7 @@ pub fn config(host: &str, port: u16, encryption: Encryption, timeout_secs: u64) 
     let mut cfg = TestConfig::new(host, port, encryption, sender(), RECIPIENT);
     cfg.credentials = Some(Credentials::password(USER, PASSWORD));
     cfg.timeout = Duration::from_secs(timeout_secs);
-    cfg.ehlo_name = "postamt.test".to_owned();
+    cfg.ehlo_name = Some("postamt.test".to_owned());
     cfg
 }
 

@@ -5,7 +5,8 @@ Plaintext, STARTTLS or implicit TLS; AUTH PLAIN/LOGIN with one account, and with
 --oauth-secret AUTH XOAUTH2 with signed test access tokens (see verify_token); rejections
 and stalls on purpose. Prints "READY <port>" on stdout once it listens, then serves until
 killed. Every AUTH attempt and delivered message (with --log-sessions also every new
-connection and RSET) is appended as one JSON line to --events, so a test can check what the
+connection, EHLO/HELO with the client's name, RSET and QUIT; with --record-close how each
+connection ended) is appended as one JSON line to --events, so a test can check what the
 server saw (and that a probe delivered nothing); each carries the number of its connection
 ("conn").
 """
@@ -78,7 +79,15 @@ def parse_args():
         help='answer "550 5.1.1 <ADDR>: User unknown" to RCPT TO of this address (repeatable)',
     )
     p.add_argument("--pipelining", action="store_true", help="offer PIPELINING in EHLO")
-    p.add_argument("--log-sessions", action="store_true", help="also log every new connection and RSET as events")
+    p.add_argument(
+        "--log-sessions", action="store_true", help="also log every new connection, EHLO/HELO, RSET and QUIT as events"
+    )
+    p.add_argument(
+        "--record-close",
+        action="store_true",
+        help="after QUIT leave closing to the client, and log how every connection ended (event closed): "
+        'with TLS, "error" is set when the client closed without close_notify',
+    )
     p.add_argument(
         "--close-after-messages",
         type=int,
@@ -179,8 +188,22 @@ class Handler:
         if seconds:
             await asyncio.sleep(seconds)
 
+    async def handle_HELO(self, server, session, envelope, hostname):
+        session.host_name = hostname
+        if self.args.log_sessions:
+            self.event(event="ehlo", conn=getattr(session, "postamt_conn", None), command="HELO", name=hostname)
+        return "250 {}".format(server.hostname)
+
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
+        if self.args.log_sessions:
+            self.event(
+                event="ehlo",
+                conn=getattr(session, "postamt_conn", None),
+                command="EHLO",
+                name=hostname,
+                tls=self.args.tls == "implicit" or session.ssl is not None,
+            )
         if self.args.no_auth:
             responses = [r for r in responses if not r[4:].upper().startswith("AUTH")]
         if self.args.pipelining:
@@ -191,6 +214,15 @@ class Handler:
         if self.args.log_sessions:
             self.event(event="rset", conn=getattr(session, "postamt_conn", None))
         return "250 2.0.0 OK"
+
+    async def handle_QUIT(self, server, session, envelope):
+        if self.args.log_sessions:
+            self.event(
+                event="quit",
+                conn=getattr(session, "postamt_conn", None),
+                tls=self.args.tls == "implicit" or session.ssl is not None,
+            )
+        return "221 2.0.0 Bye"
 
     async def handle_NOOP(self, server, session, envelope, arg):
         await self.stall("noop")
@@ -337,6 +369,37 @@ async def main():
                 if args.log_sessions:
                     handler.event(event="connect", conn=self.postamt_conn)
             self.session.postamt_conn = self.postamt_conn
+
+        async def smtp_QUIT(self, arg):
+            if arg or not args.record_close:
+                return await super().smtp_QUIT(arg)
+            status = await self._call_handler_hook("QUIT")
+            await self.push(status)
+            # Unlike aiosmtpd, wait for the client to close (at most 5 s): only then does
+            # connection_lost show whether it ended TLS with close_notify.
+            self.postamt_quit = True
+            self._reset_timeout(5)
+
+        def eof_received(self):
+            # asyncio's TLS reports the client's close_notify (read with the data) before
+            # the end of the TCP stream; a connection closed without it (what Exim logs as
+            # "TLS connection was non-properly terminated") reaches here only after.
+            tls = getattr(self.transport, "_ssl_protocol", None)
+            if tls is not None:
+                self.postamt_close_notify = not tls._eof_received
+            return super().eof_received()
+
+        def connection_lost(self, error):
+            if args.record_close:
+                handler.event(
+                    event="closed",
+                    conn=getattr(self, "postamt_conn", None),
+                    after_quit=getattr(self, "postamt_quit", False),
+                    # None without TLS, or when the client did not close first.
+                    close_notify=getattr(self, "postamt_close_notify", None),
+                    error=None if error is None else f"{type(error).__name__}: {error}",
+                )
+            super().connection_lost(error)
 
     def factory():
         return RecordingSMTP(
