@@ -120,9 +120,31 @@ fn mentions_relay(text: &str) -> bool {
 }
 
 /// A reply the stage did not expect.
+/// Texts of quota replies: the mailbox may send no more for now (Microsoft
+/// `554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException`, Gmail
+/// `550 5.4.5 Daily user sending quota exceeded`).
+const QUOTA_TEXTS: &[&str] = &["quotaexceeded", "quota exceeded", "5.4.5 daily", "sending limit exceeded"];
+
+/// Texts of throttling replies: too much too fast (Microsoft `451 4.7.500 Server busy`,
+/// `4.3.2 … concurrent connections`, Gmail's `421 4.7.28` rate limit). Not a bare `4.3.2`
+/// (a server not accepting mail at all), greylisting or "too many recipients".
+const THROTTLE_TEXTS: &[&str] = &["4.7.500", "server busy", "concurrent connections", "4.7.28", "rate limit"];
+
+/// Throttling or quota, whatever the stage: these pause sending rather than blame a message.
+fn rate_failure(reply: &Reply) -> Option<Fail> {
+    let coded = format!("{} ", reply.text());
+    if contains_any(&coded, QUOTA_TEXTS) {
+        return Some(Fail::from_reply(C::QuotaExceeded, None, reply));
+    }
+    (reply.is_transient() && contains_any(&coded, THROTTLE_TEXTS)).then(|| Fail::from_reply(C::Throttled, None, reply))
+}
+
 pub(crate) fn reply_failure(stage: StageName, reply: &Reply, ctx: ReplyContext) -> Fail {
     let text = reply.text();
     let fail = |class, field| Fail::from_reply(class, field, reply);
+    if let Some(rate) = rate_failure(reply) {
+        return rate;
+    }
     if reply.code == 421 || (reply.is_transient() && stage != StageName::Auth) {
         return fail(C::TemporaryFailure, None);
     }

@@ -488,6 +488,40 @@ pub(crate) fn hint(class: C, cx: &HintContext<'_>) -> (String, String) {
                 stage_en(cx.stage)
             ),
         ),
+        C::Throttled => {
+            let (again_de, again_en) = match cx.purpose {
+                Purpose::Test => ("Versuchen Sie es in einigen Minuten erneut.", "Try again in a few minutes."),
+                Purpose::Delivery => (
+                    "Postamt versucht es später automatisch erneut.",
+                    "Postamt tries again later by itself.",
+                ),
+            };
+            (
+                format!(
+                    "{host} bremst diesen Absender{said_de}: zu viele Nachrichten oder Verbindungen in kurzer Zeit. \
+                     {again_de} Sendet Postamt dauerhaft mehr, als der Anbieter erlaubt (Microsoft 365: etwa 30 \
+                     Nachrichten pro Minute und Postfach), verteilen Sie den Versand oder nutzen Sie einen Dienst \
+                     für Massenversand."
+                ),
+                format!(
+                    "{host} is slowing this sender down{said_en}: too many messages or connections in a short time. \
+                     {again_en} If Postamt sends more than the provider allows for good (Microsoft 365: about 30 \
+                     messages a minute per mailbox), spread the sending or use a bulk mail service."
+                ),
+            )
+        }
+        C::QuotaExceeded => (
+            format!(
+                "Das Sendekontingent des Postfachs ist ausgeschöpft{said_de} (Microsoft 365: 10.000 Empfänger \
+                 am Tag, Google Workspace: etwa 2.000 Nachrichten am Tag). Nachrichten bleiben im Postausgang und \
+                 gehen hinaus, sobald das Kontingent es wieder erlaubt; keine gilt deshalb als gescheitert."
+            ),
+            format!(
+                "The mailbox's sending quota is used up{said_en} (Microsoft 365: 10,000 recipients a day, Google \
+                 Workspace: about 2,000 messages a day). Messages stay in the outbox and go out once the quota \
+                 allows again; none fails because of it."
+            ),
+        ),
         // The `token` stage's classes come from the OAuth client, which has its own hints
         // (`postamt_oauth::OAuthErrorClass::hint`); an SMTP exchange never yields them.
         C::OauthTenantNotFound
@@ -705,7 +739,7 @@ mod tests {
         cx.purpose = Purpose::Delivery;
         for (class, test) in smtp_classes().zip(test) {
             let delivery = hint(class, &cx);
-            let differs = matches!(class, C::RecipientRejected | C::TemporaryFailure);
+            let differs = matches!(class, C::RecipientRejected | C::TemporaryFailure | C::Throttled);
             assert_eq!(delivery != test, differs, "{class}");
             assert!(!delivery.1.contains("test"), "{class}: {}", delivery.1);
         }

@@ -241,6 +241,36 @@ async fn accepting_invalid_certificates_still_reports_why() {
 }
 
 #[tokio::test]
+async fn throttling_and_quota_replies_have_classes_of_their_own() {
+    for (args, stage, class) in [
+        (
+            ["--reject-mail", "451 4.7.500 Server busy. Please try again later from [192.0.2.1]."],
+            "mail_from",
+            "throttled",
+        ),
+        (["--reject-rcpt", "452 4.3.2 Too many concurrent connections from this IP"], "rcpt_to", "throttled"),
+        (
+            [
+                "--reject-data",
+                "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message",
+            ],
+            "data",
+            "quota_exceeded",
+        ),
+        (["--reject-mail", "550 5.4.5 Daily user sending quota exceeded."], "mail_from", "quota_exceeded"),
+        // Greylisting is no throttling: one message waits, not the connection.
+        (["--reject-rcpt", "451 4.7.1 Greylisted, try again later"], "rcpt_to", "temporary_failure"),
+    ] {
+        let server = start_server("none", None, &args).await;
+        let cfg = config("127.0.0.1", server.port, Encryption::None, 10);
+        let (_, json) = run(&cfg).await;
+        assert_failure(&json, stage, class, None);
+        let hint = json["failure"]["hint_en"].as_str().unwrap();
+        assert!(class == "temporary_failure" || hint.contains("quota") || hint.contains("slowing"), "{hint}");
+    }
+}
+
+#[tokio::test]
 async fn auth_not_offered() {
     let server = start_server("none", None, &["--no-auth"]).await;
     let cfg = config("127.0.0.1", server.port, Encryption::None, 10);

@@ -26,6 +26,15 @@ impl RetryPolicy {
     }
 }
 
+impl RetryPolicy {
+    /// Delay after `attempts` failed attempts that a throttling or quota reply caused: the
+    /// same backoff, but never out of attempts (the message is not at fault).
+    pub fn delay_after_rate_limit(&self, attempts: u32) -> Duration {
+        let unlimited = RetryPolicy { max_attempts: u32::MAX, ..*self };
+        unlimited.delay_after(attempts).unwrap_or(self.cap)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

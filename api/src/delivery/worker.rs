@@ -513,7 +513,11 @@ impl Worker {
                 (Completion::Sent, MessageStatus::Sent, Some(reply.clone()), None, *ms)
             }
             Err(f) => {
-                let next = (!f.permanent).then(|| delivery.retry.delay_after(attempt)).flatten();
+                let next = if f.class.is_rate_limit() {
+                    Some(delivery.retry.delay_after_rate_limit(attempt))
+                } else {
+                    (!f.permanent).then(|| delivery.retry.delay_after(attempt)).flatten()
+                };
                 let (completion, status) = match next {
                     Some(delay) => {
                         metrics.retry(f.class.as_str());

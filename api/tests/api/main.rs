@@ -14,6 +14,7 @@ mod messages;
 mod oauth;
 mod openapi;
 mod page_delivery;
+mod rate_limits;
 mod secrets_at_rest;
 mod sender_preview;
 mod session;

@@ -277,6 +277,13 @@ pub enum FailureClass {
     InvalidSettings,
     /// Anything else the server did not do by the protocol.
     ProtocolError,
+    /// The server slows this sender down: too many messages or connections in a short time
+    /// (`421 4.7.0`, `451 4.7.500 Server busy`, `4.3.2` concurrent connections). Retried later.
+    Throttled,
+    /// The mailbox's sending quota is used up (`554 5.2.0 …SubmissionQuotaExceeded`, Gmail
+    /// `550 5.4.5 Daily sending quota exceeded`). Never fails a message for good, whatever
+    /// the reply's code: it is sent when the quota allows again.
+    QuotaExceeded,
     /// Token: the tenant does not exist (AADSTS90002).
     OauthTenantNotFound,
     /// Token: the client secret is wrong (AADSTS7000215, `invalid_client`).
@@ -316,7 +323,7 @@ pub enum FailureClass {
 }
 
 impl FailureClass {
-    pub const ALL: [FailureClass; 46] = [
+    pub const ALL: [FailureClass; 48] = [
         FailureClass::DnsNotFound,
         FailureClass::ConnectionRefused,
         FailureClass::HostUnreachable,
@@ -345,6 +352,8 @@ impl FailureClass {
         FailureClass::MessageRejected,
         FailureClass::InvalidSettings,
         FailureClass::ProtocolError,
+        FailureClass::Throttled,
+        FailureClass::QuotaExceeded,
         FailureClass::OauthTenantNotFound,
         FailureClass::OauthInvalidClientSecret,
         FailureClass::OauthClientSecretExpired,
@@ -395,6 +404,8 @@ impl FailureClass {
             FailureClass::MessageRejected => "message_rejected",
             FailureClass::InvalidSettings => "invalid_settings",
             FailureClass::ProtocolError => "protocol_error",
+            FailureClass::Throttled => "throttled",
+            FailureClass::QuotaExceeded => "quota_exceeded",
             FailureClass::OauthTenantNotFound => "oauth_tenant_not_found",
             FailureClass::OauthInvalidClientSecret => "oauth_invalid_client_secret",
             FailureClass::OauthClientSecretExpired => "oauth_client_secret_expired",
@@ -423,6 +434,12 @@ impl FailureClass {
     /// helped by a new token.
     pub fn is_token_rejected(self) -> bool {
         self == FailureClass::OauthTokenRejected
+    }
+
+    /// The server limits the sender (throttling or quota), not this message: retried until
+    /// the limit allows, never failed for good, whatever the attempts so far.
+    pub fn is_rate_limit(self) -> bool {
+        matches!(self, FailureClass::Throttled | FailureClass::QuotaExceeded)
     }
 }
 

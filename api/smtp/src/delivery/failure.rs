@@ -21,9 +21,10 @@ pub(crate) struct Scene<'a> {
     pub mechanisms: Option<&'a str>,
 }
 
-/// Whether retrying cannot help: a 5xx reply, or an address that is not one.
+/// Whether retrying cannot help: a 5xx reply (except a quota reply: the quota comes back),
+/// or an address that is not one.
 pub(crate) fn is_permanent(fail: &Fail) -> bool {
-    fail.code.is_some_and(|code| (500..600).contains(&code))
+    (fail.code.is_some_and(|code| (500..600).contains(&code)) && fail.class != FailureClass::QuotaExceeded)
         || (fail.class == FailureClass::InvalidSettings
             && matches!(fail.field, Some(SettingsField::Recipient | SettingsField::SenderAddress)))
 }
