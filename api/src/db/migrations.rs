@@ -91,4 +91,37 @@ mod tests {
             );
         }
     }
+
+    /// The migrations of this day added OAuth 2.0 beside the password.
+    const OAUTH_ADDED: &str = "20261205";
+
+    /// Settings saved before OAuth existed keep signing in with their password.
+    #[test]
+    fn upgrading_keeps_stored_settings_on_the_password_method() {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = dir.path().join("m.sqlite3");
+        let empty_pg = EmptyPostgres::create();
+        for url in [sqlite.to_str().unwrap().to_owned(), empty_pg.url()] {
+            let mut conn = AnyConnection::establish(&url).unwrap();
+            let sqlite = matches!(conn, AnyConnection::Sqlite(_));
+            let source = || if sqlite { SQLITE } else { POSTGRES };
+            let bytes = if sqlite { "X'01020304'" } else { "'\\x01020304'::bytea" };
+            while conn.pending_migrations(source()).unwrap()[0].name().version().to_string().as_str() < OAUTH_ADDED {
+                conn.run_next_migration(source()).unwrap();
+            }
+            conn.batch_execute(&format!(
+                "INSERT INTO mail_settings (id, host, port, encryption, sender_name, sender_address, auth_enabled, \
+                 auth_username, auth_password_enc, sender_policy, timeout_seconds, version, updated_at, updated_by) \
+                 VALUES (1, 'smtp.example.org', 587, 'starttls', 'TEAMBOX', 'teambox@example.org', TRUE, \
+                 'teambox@example.org', {bytes}, 'default', 20, 3, '2026-11-30 12:00:00', 'admin')"
+            ))
+            .unwrap();
+            run(&mut conn).unwrap();
+            let loaded = crate::db::settings::load(&mut conn).unwrap().expect("settings kept");
+            assert_eq!(loaded.settings.auth_method, postamt_wire::AuthMethod::Password, "{url}");
+            assert!(loaded.settings.password_set && loaded.settings.oauth.is_none(), "{url}");
+            assert_eq!(loaded.secrets.password.as_deref(), Some(&[1u8, 2, 3, 4][..]), "{url}");
+            assert_eq!(loaded.settings.version, 3);
+        }
+    }
 }
