@@ -120,6 +120,7 @@ impl Application {
             oauth,
             ehlo_name: config.ehlo_name.clone(),
             shutdown: CancellationToken::new(),
+            pause: Default::default(),
         });
         let released = delivery::release_stale_claims(&state).await?;
         if released > 0 {

@@ -33,6 +33,8 @@ pub struct AppState {
     pub api_keys: FreshCache<String, Arc<ApiKey>>,
     /// Messages accepted here, passed to this instance's workers without a claim query.
     pub handoff: Handoff,
+    /// Sending stops for a while after a throttling or quota reply (`delivery::pause`).
+    pub pause: crate::delivery::pause::ConnectionPause,
     /// OAuth 2.0: the token client, this instance's token cache, the endpoints.
     pub oauth: crate::oauth::OAuthService,
     /// The configured EHLO name; `None`: `postamt_smtp::default_ehlo_name` per connection.

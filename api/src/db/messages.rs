@@ -368,6 +368,18 @@ pub fn row_created_at(row: &Row) -> chrono::DateTime<chrono::Utc> {
     utc(row.created_at)
 }
 
+/// Puts these claimed messages back in the queue, as they were (no attempt counted).
+pub fn release_ids(conn: &mut AnyConnection, ids: &[String]) -> anyhow::Result<usize> {
+    diesel::update(m::messages.filter(status_is(SENDING)).filter(m::id.eq_any(ids)))
+        .set((
+            m::status.eq(MessageStatus::Queued.as_str()),
+            m::claimed_by.eq(None::<String>),
+            m::claim_expires_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)
+        .context("releasing claims")
+}
+
 /// Puts messages claimed under `prefix` (all, for an empty prefix) back in the queue.
 pub fn release_claims(conn: &mut AnyConnection, prefix: &str) -> anyhow::Result<usize> {
     let mut query = diesel::update(m::messages.filter(status_is(SENDING))).into_boxed();

@@ -9,6 +9,7 @@ mod backoff;
 pub mod compose;
 pub mod handoff;
 pub mod metrics;
+pub mod pause;
 mod retention;
 mod route;
 mod worker;

@@ -147,6 +147,16 @@ impl Worker {
     /// see [`Self::stop`].
     async fn run(mut self) {
         while !self.state.shutdown.is_cancelled() {
+            if let Some(left) = self.state.pause.remaining() {
+                // Throttled: hold what is in flight, send nothing new until the pause ends.
+                self.settle().await;
+                self.all_recorded().await;
+                tokio::select! {
+                    _ = tokio::time::sleep(left) => {}
+                    _ = self.state.shutdown.cancelled() => {}
+                }
+                continue;
+            }
             let mut batch = self.state.handoff.take(BATCH as usize).await;
             if self.outbox_due() {
                 let claimed = self.claim(self.claim_timeout).await;
@@ -182,18 +192,38 @@ impl Worker {
                 }
             };
             let mut open_failure: Option<DeliveryFailure> = None;
-            for msg in batch {
+            let mut batch = batch.into_iter();
+            for msg in batch.by_ref() {
                 // The message being sent is finished; the rest of the batch stays claimed
                 // and is queued again when the instance has stopped (`release_own_claims`).
                 if self.state.shutdown.is_cancelled() {
                     break;
                 }
                 self.deliver(msg, &route, &mut open_failure).await;
+                if self.state.pause.remaining().is_some() {
+                    break;
+                }
             }
             self.last_route = Some((read_at, generation, route));
             self.recorded().await;
+            let unsent: Vec<String> = batch.map(|m| m.id).collect();
+            if !unsent.is_empty() && !self.state.shutdown.is_cancelled() {
+                self.give_back(unsent).await;
+            }
         }
         self.stop().await;
+    }
+
+    /// A pause began mid-batch: the messages not sent go back to the queue as they were.
+    async fn give_back(&mut self, ids: Vec<String>) {
+        self.settle().await;
+        self.all_recorded().await;
+        let n = ids.len();
+        match self.state.db.run(move |conn| db::messages::release_ids(conn, &ids)).await {
+            Ok(_) => tracing::info!(messages = n, "sending paused: the rest of the batch is queued again"),
+            // Not lost: their claims expire and the outbox sends them then.
+            Err(e) => tracing::error!(error = format!("{e:#}"), "queueing a paused batch again failed"),
+        }
     }
 
     /// At shutdown: reads the answer to the message in flight, commits every record, then
@@ -509,11 +539,18 @@ impl Worker {
         let metrics = &self.state.metrics;
         let (completion, status, log_reply, failure, duration_ms) = match &result {
             Ok((reply, ms)) => {
+                self.state.pause.delivered();
                 metrics.sent((chrono::Utc::now() - utc(msg.created_at)).num_milliseconds().max(0) as f64 / 1000.0);
                 (Completion::Sent, MessageStatus::Sent, Some(reply.clone()), None, *ms)
             }
             Err(f) => {
                 let next = if f.class.is_rate_limit() {
+                    let pause = self.state.pause.hit(&delivery.retry);
+                    tracing::warn!(
+                        class = f.class.as_str(),
+                        pause_ms = pause.as_millis() as u64,
+                        "the server limits sending: pausing"
+                    );
                     Some(delivery.retry.delay_after_rate_limit(attempt))
                 } else {
                     (!f.permanent).then(|| delivery.retry.delay_after(attempt)).flatten()

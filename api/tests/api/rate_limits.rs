@@ -39,3 +39,34 @@ async fn a_quota_reply_never_fails_the_message_and_it_goes_out_when_the_quota_al
     wait_for(&app, &key, &accepted.id, MessageStatus::Sent).await;
     assert_eq!(accepting.deliveries().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttling_reply_pauses_all_sending_not_just_its_message() {
+    let busy =
+        SmtpServer::start(&["--reject-mail", "451 4.7.500 Server busy. Please try again later from [192.0.2.1]."]);
+    let port = busy.port;
+    let (app, key) = app_sending_to(Backend::Sqlite, &busy).await;
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        let accepted: MessageAccepted = send(&app, &key, &invoice(), None).await.json().await.unwrap();
+        ids.push(accepted.id);
+    }
+    // Retries 0.2 s doubling to 1 s (the test config): without a pause, six messages would
+    // each be tried again and again (about 25 times in 2.5 s); with it, the instance sends one
+    // MAIL FROM per pause, two at most when both workers wake together.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let tried = busy.events().iter().filter(|e| e["event"] == "mail_rejected").count();
+    assert!((2..=10).contains(&tried), "{tried} MAIL FROM in 2.5 s while throttled");
+    for id in &ids {
+        let view = message(&app, &key, id).await;
+        assert_ne!(view.status, MessageStatus::Failed, "{view:?}");
+        assert!(view.attempts.iter().all(|a| a.class == Some(FailureClass::Throttled)), "{view:?}");
+    }
+    // The server takes mail again: everything goes out, none lost, none twice.
+    drop(busy);
+    let accepting = SmtpServer::start_on(port, &[]);
+    for id in &ids {
+        wait_for(&app, &key, id, MessageStatus::Sent).await;
+    }
+    assert_eq!(accepting.deliveries().len(), ids.len());
+}

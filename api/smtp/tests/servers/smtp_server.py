@@ -283,6 +283,7 @@ class Handler:
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         await self.stall("mail")
         if self.args.reject_mail:
+            self.event(event="mail_rejected", conn=getattr(session, "postamt_conn", None), reply=self.args.reject_mail)
             return self.args.reject_mail
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
