@@ -390,6 +390,9 @@ impl Worker {
             }
         };
         let recipients = outgoing.envelope_recipients();
+        if outgoing.is_expired(chrono::Utc::now()) {
+            return self.record(&msg, &recipients, Some(route), Err(expired(&outgoing)), None);
+        }
         let sender = EffectiveSender::apply(
             &route.sender_name,
             &route.sender_address,
@@ -652,6 +655,23 @@ async fn recording_while<T>(
 /// completed attempt renews the worker's remaining claims, so a batch never outlives its
 /// lease while its worker lives, and a dead instance's messages are picked up by others
 /// after 80 s with the default timeout of 20 s.
+/// The failure of a message whose `expires_at` passed: not sent, never retried.
+fn expired(outgoing: &OutgoingMessage) -> DeliveryFailure {
+    DeliveryFailure {
+        stage: postamt_wire::StageName::Resolve,
+        class: FailureClass::Expired,
+        field: None,
+        reply_code: None,
+        reply: None,
+        permanent: true,
+        hint_de: "Die Nachricht wurde nicht gesendet: ihre Gültigkeit (expires_at) war abgelaufen, bevor sie \
+                  zugestellt werden konnte."
+            .to_owned(),
+        hint_en: "The message was not sent: its expiry (expires_at) passed before it could be delivered.".to_owned(),
+        detail: outgoing.expires_at.map(|at| format!("expired at {}", at.to_rfc3339())),
+    }
+}
+
 pub fn lease(timeout: Duration) -> chrono::Duration {
     chrono::Duration::from_std(timeout * 3 + Duration::from_secs(20)).unwrap_or_else(|_| chrono::Duration::minutes(5))
 }

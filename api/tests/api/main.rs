@@ -6,6 +6,7 @@ mod helpers;
 mod api_keys;
 mod auth;
 mod ehlo;
+mod expiry;
 mod health;
 mod mail_log;
 mod mail_settings;

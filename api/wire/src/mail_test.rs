@@ -284,6 +284,8 @@ pub enum FailureClass {
     /// `550 5.4.5 Daily sending quota exceeded`). Never fails a message for good, whatever
     /// the reply's code: it is sent when the quota allows again.
     QuotaExceeded,
+    /// The message's `expires_at` passed before it could be delivered: it was not sent.
+    Expired,
     /// Token: the tenant does not exist (AADSTS90002).
     OauthTenantNotFound,
     /// Token: the client secret is wrong (AADSTS7000215, `invalid_client`).
@@ -323,7 +325,7 @@ pub enum FailureClass {
 }
 
 impl FailureClass {
-    pub const ALL: [FailureClass; 48] = [
+    pub const ALL: [FailureClass; 49] = [
         FailureClass::DnsNotFound,
         FailureClass::ConnectionRefused,
         FailureClass::HostUnreachable,
@@ -354,6 +356,7 @@ impl FailureClass {
         FailureClass::ProtocolError,
         FailureClass::Throttled,
         FailureClass::QuotaExceeded,
+        FailureClass::Expired,
         FailureClass::OauthTenantNotFound,
         FailureClass::OauthInvalidClientSecret,
         FailureClass::OauthClientSecretExpired,
@@ -406,6 +409,7 @@ impl FailureClass {
             FailureClass::ProtocolError => "protocol_error",
             FailureClass::Throttled => "throttled",
             FailureClass::QuotaExceeded => "quota_exceeded",
+            FailureClass::Expired => "expired",
             FailureClass::OauthTenantNotFound => "oauth_tenant_not_found",
             FailureClass::OauthInvalidClientSecret => "oauth_invalid_client_secret",
             FailureClass::OauthClientSecretExpired => "oauth_client_secret_expired",

@@ -64,6 +64,14 @@ pub struct SendMessageRequest {
     /// Custom headers, `X-` headers only.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// Not delivered by then: not sent at all, logged with the class `expired` (one-time
+    /// passwords). At most 30 days ahead. Or `expires_in_seconds`, not both.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// As `expires_at`, counted from acceptance: 1 to 2,592,000 (30 days).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(example = 300, minimum = 1, maximum = 2592000))]
+    pub expires_in_seconds: Option<i64>,
 }
 
 /// Where a message is on its way.

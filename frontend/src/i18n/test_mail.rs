@@ -273,6 +273,8 @@ impl Lang {
             C::Throttled => "Server throttles sending",
             C::QuotaExceeded if de => "Sendekontingent ausgeschöpft",
             C::QuotaExceeded => "Sending quota used up",
+            C::Expired if de => "Abgelaufen, nicht gesendet",
+            C::Expired => "Expired, not sent",
             C::OauthTenantNotFound if de => "Mandant nicht gefunden",
             C::OauthTenantNotFound => "Tenant not found",
             C::OauthInvalidClientSecret if de => "Geheimer Clientschlüssel falsch",

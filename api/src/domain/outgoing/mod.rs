@@ -1,6 +1,7 @@
 //! A module's message, checked at the edge and stored in the outbox as it was accepted.
 
 mod attachments;
+mod expiry;
 mod html_text;
 mod mailbox;
 pub mod stored;
@@ -43,6 +44,9 @@ pub struct OutgoingMessage {
     /// Generated once at acceptance, so every attempt sends the same message.
     pub message_id: String,
     pub date: DateTime<Utc>,
+    /// Not sent after this (stored in the content, so the outbox's columns stay as they are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl OutgoingMessage {
@@ -114,6 +118,8 @@ impl OutgoingMessage {
         }
         let attachments: Vec<StoredAttachment> =
             request.attachments.iter().enumerate().filter_map(|(i, a)| attachments::parse(&mut v, i, a)).collect();
+        let now = Utc::now();
+        let expires_at = expiry::expiry(&mut v, request.expires_at, request.expires_in_seconds, now);
         v.into_result()?;
 
         let size = subject.as_ref().map_or(0, String::len)
@@ -136,8 +142,14 @@ impl OutgoingMessage {
             attachments,
             headers: request.headers,
             message_id: format!("<{}@{}>", crate::ids::random().simple(), message_id_domain),
-            date: Utc::now(),
+            date: now,
+            expires_at,
         })
+    }
+
+    /// Whether the message may no longer be sent.
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
     }
 
     /// Bytes of content, for the size column and the metrics.
