@@ -9,6 +9,7 @@ pub mod admin;
 pub mod api_keys;
 mod checkpoint;
 mod completion;
+pub mod delivery_pause;
 mod due_index;
 pub mod history;
 mod lane_conn;

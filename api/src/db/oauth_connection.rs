@@ -230,15 +230,30 @@ pub fn take_refresh_lease(
     until: NaiveDateTime,
 ) -> anyhow::Result<Lease> {
     write_transaction(conn, |conn| {
-        let Some(row) = load_for(conn, binding)? else { return Ok(Lease::NotConnected) };
-        let Some(token) = row.refresh_token_enc else { return Ok(Lease::NotConnected) };
         let at = now();
-        let n = diesel::update(oc::oauth_connection.filter(oc::id.eq(ROW_ID)).filter(oc::binding.eq(binding)).filter(
-            oc::refresh_lease_until.is_null().or(oc::refresh_lease_until.lt(at)).or(oc::refresh_lease_owner.eq(owner)),
-        ))
+        let n = diesel::update(
+            oc::oauth_connection
+                .filter(oc::id.eq(ROW_ID))
+                .filter(oc::binding.eq(binding))
+                .filter(oc::refresh_token_enc.is_not_null())
+                .filter(
+                    oc::refresh_lease_until
+                        .is_null()
+                        .or(oc::refresh_lease_until.lt(at))
+                        .or(oc::refresh_lease_owner.eq(owner)),
+                ),
+        )
         .set((oc::refresh_lease_owner.eq(owner), oc::refresh_lease_until.eq(until)))
         .execute(conn)?;
-        Ok(if n == 1 { Lease::Taken(token) } else { Lease::Busy })
+        // The token is read only now, under the lease: read before it, it could be the one
+        // that the previous holder has just rotated away (PostgreSQL's read committed shows
+        // each statement the latest commit).
+        let row = load_for(conn, binding)?;
+        match row.and_then(|r| r.refresh_token_enc) {
+            None => Ok(Lease::NotConnected),
+            Some(token) if n == 1 => Ok(Lease::Taken(token)),
+            Some(_) => Ok(Lease::Busy),
+        }
     })
 }
 

@@ -33,6 +33,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    delivery_pause (id) {
+        id -> Integer,
+        paused_until -> Timestamp,
+    }
+}
+
+diesel::table! {
     oauth_connection (id) {
         id -> Integer,
         binding -> Text,
@@ -160,6 +167,7 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(
     mail_settings,
+    delivery_pause,
     oauth_connection,
     settings_history,
     admin_account,

@@ -5,11 +5,17 @@
 //! starts small again once a message goes out. Messages claimed but not sent when a pause
 //! begins go back to the queue (no attempt counted); another instance may send them.
 //!
-//! Per instance: instances on one PostgreSQL database each find the limit by themselves.
+//! Shared: the pause is also written to the database (`db::delivery_pause`), and every
+//! instance reads it there at most once a second ([`ConnectionPause::refresh`]), so a
+//! limit one instance heard holds the others back too.
 
 use super::RetryPolicy;
+use crate::db::{self, Db};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// How stale the shared pause may be.
+const SHARED_FRESH_FOR: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 pub struct ConnectionPause(Mutex<Inner>);
@@ -17,6 +23,9 @@ pub struct ConnectionPause(Mutex<Inner>);
 #[derive(Default)]
 struct Inner {
     until: Option<Instant>,
+    /// The pause another instance (or this one) wrote to the database, and when it was read.
+    shared_until: Option<Instant>,
+    shared_read: Option<Instant>,
     /// Throttling or quota replies since the last message that went out.
     level: u32,
 }
@@ -37,10 +46,42 @@ impl ConnectionPause {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).level = 0;
     }
 
-    /// How much of the pause is left, if one is on.
+    /// How much of the pause (this instance's or the shared one) is left, if one is on.
     pub fn remaining(&self) -> Option<Duration> {
         let inner = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        inner.until.and_then(|u| u.checked_duration_since(Instant::now())).filter(|d| !d.is_zero())
+        let until = inner.until.max(inner.shared_until)?;
+        until.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())
+    }
+
+    /// Reads the shared pause when the last read is older than a second.
+    pub async fn refresh(&self, db: &Db) {
+        {
+            let mut inner = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            if inner.shared_read.is_some_and(|at| at.elapsed() < SHARED_FRESH_FOR) {
+                return;
+            }
+            // One reader at a time: the others go on with the value they have.
+            inner.shared_read = Some(Instant::now());
+        }
+        match db.run(db::delivery_pause::load).await {
+            Ok(until) => {
+                let left = until.and_then(|u| (u - db::now()).to_std().ok());
+                let mut inner = self.0.lock().unwrap_or_else(|p| p.into_inner());
+                inner.shared_until = left.map(|d| Instant::now() + d);
+            }
+            Err(e) => tracing::error!(error = format!("{e:#}"), "reading the shared sending pause failed"),
+        }
+    }
+
+    /// Writes a pause of `pause` from now for every instance (in the background).
+    pub fn share(db: &Db, pause: Duration) {
+        let until = db::now() + chrono::Duration::from_std(pause).unwrap_or_else(|_| chrono::Duration::hours(1));
+        let db = db.clone();
+        tokio::spawn(async move {
+            if let Err(e) = db.run(move |conn| db::delivery_pause::extend(conn, until)).await {
+                tracing::error!(error = format!("{e:#}"), "sharing the sending pause failed");
+            }
+        });
     }
 }
 

@@ -147,6 +147,7 @@ impl Worker {
     /// see [`Self::stop`].
     async fn run(mut self) {
         while !self.state.shutdown.is_cancelled() {
+            self.state.pause.refresh(&self.state.db).await;
             if let Some(left) = self.state.pause.remaining() {
                 // Throttled: hold what is in flight, send nothing new until the pause ends.
                 self.settle().await;
@@ -549,6 +550,7 @@ impl Worker {
             Err(f) => {
                 let next = if f.class.is_rate_limit() {
                     let pause = self.state.pause.hit(&delivery.retry);
+                    crate::delivery::pause::ConnectionPause::share(&self.state.db, pause);
                     tracing::warn!(
                         class = f.class.as_str(),
                         pause_ms = pause.as_millis() as u64,

@@ -4,15 +4,16 @@
 use crate::helpers::{fields, problem, spawn_app_with, Backend};
 use crate::messages::{invoice, send, settings_for, wait_for};
 use crate::smtp_server::SmtpServer;
-use postamt_e2e::smtp::free_port;
 use postamt_wire::{FailureClass, MessageAccepted, MessageStatus, Scope};
 use serde_json::json;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_message_is_never_sent() {
-    // The server is down at first: the messages wait for their retries.
-    let port = free_port();
+    // The server does not answer at first (a socket that is never served, held so that no
+    // other test takes the port): the messages wait for their retries.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
     // Attempts enough that only the expiry can end the short one.
     let mut app = spawn_app_with(Backend::Sqlite, |c| c.max_attempts = 50).await;
     app.sign_in().await;
@@ -25,9 +26,10 @@ async fn an_expired_message_is_never_sent() {
     otp["expires_in_seconds"] = json!(600);
     let long: MessageAccepted = send(&app, &key, &otp, None).await.json().await.unwrap();
 
-    tokio::time::sleep(Duration::from_millis(1800)).await;
-    let server = SmtpServer::start_on(port, &[]);
+    // Each attempt waits out the 5 s deadline; the short one's next one finds it expired.
     let failed = wait_for(&app, &key, &short.id, MessageStatus::Failed).await;
+    drop(silent);
+    let server = SmtpServer::start_on(port, &[]);
     assert_eq!(failed.attempts.last().unwrap().class, Some(FailureClass::Expired), "{failed:?}");
     wait_for(&app, &key, &long.id, MessageStatus::Sent).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
