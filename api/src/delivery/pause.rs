@@ -5,12 +5,13 @@
 //! starts small again once a message goes out. Messages claimed but not sent when a pause
 //! begins go back to the queue (no attempt counted); another instance may send them.
 //!
-//! Shared: the pause is also written to the database (`db::delivery_pause`), and every
-//! instance reads it there at most once a second ([`ConnectionPause::refresh`]), so a
-//! limit one instance heard holds the others back too.
+//! Shared: on PostgreSQL, where several instances send, the pause is also written to the
+//! database (`db::delivery_pause`), and every instance reads it there at most once a second
+//! ([`ConnectionPause::refresh`]), so a limit one instance heard holds the others back too.
+//! SQLite has one instance: the pause in memory is all there is, and no query is spent.
 
 use super::RetryPolicy;
-use crate::db::{self, Db};
+use crate::db::{self, Db, Dialect};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -55,6 +56,9 @@ impl ConnectionPause {
 
     /// Reads the shared pause when the last read is older than a second.
     pub async fn refresh(&self, db: &Db) {
+        if db.dialect != Dialect::Postgres {
+            return;
+        }
         {
             let mut inner = self.0.lock().unwrap_or_else(|p| p.into_inner());
             if inner.shared_read.is_some_and(|at| at.elapsed() < SHARED_FRESH_FOR) {
@@ -75,6 +79,9 @@ impl ConnectionPause {
 
     /// Writes a pause of `pause` from now for every instance (in the background).
     pub fn share(db: &Db, pause: Duration) {
+        if db.dialect != Dialect::Postgres {
+            return;
+        }
         let until = db::now() + chrono::Duration::from_std(pause).unwrap_or_else(|_| chrono::Duration::hours(1));
         let db = db.clone();
         tokio::spawn(async move {
