@@ -141,6 +141,12 @@ pub struct Config {
     /// least this often, so a revoked sign-in shows up within this time.
     #[arg(long, env = "POSTAMT_OAUTH_CHECK_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..=86400))]
     pub oauth_check_seconds: u32,
+
+    /// The priority of a category's messages when their request names none,
+    /// `category=high|normal|low`, comma-separated or repeated (e.g. `newsletter=low`). `otp`
+    /// and `alert` are high unless set here; every other category is normal.
+    #[arg(long = "category-priority", env = "POSTAMT_CATEGORY_PRIORITY", value_delimiter = ',')]
+    pub category_priorities: Vec<crate::delivery::priority::CategoryPriority>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -189,6 +195,7 @@ impl Config {
             oauth_google_token_url: postamt_oauth::GOOGLE_TOKEN_URL.to_owned(),
             oauth_google_authorization_url: postamt_oauth::GOOGLE_AUTHORIZATION_URL.to_owned(),
             oauth_check_seconds: 300,
+            category_priorities: Vec::new(),
         }
     }
 

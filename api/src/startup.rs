@@ -45,6 +45,7 @@ fn delivery_options(config: &Config) -> DeliveryOptions {
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()),
         instance_id_configured: config.instance_id.is_some(),
         poll_interval: std::time::Duration::from_secs(1),
+        category_priorities: crate::delivery::priority::CategoryPriorities::new(&config.category_priorities),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use postamt_wire::{
     AuthInput, AuthMethod, Encryption, MailSettings, MailSettingsInput, OAuth2Input, OAuthFlow, OAuthProvider,
-    TlsSettings, TIMEOUT_SECONDS_DEFAULT,
+    SendingLimits, TlsSettings, TIMEOUT_SECONDS_DEFAULT,
 };
 
 /// Every field of the form exactly as typed (numbers stay text until validated, so a half-typed
@@ -26,6 +26,7 @@ pub struct Draft {
     pub force_default_sender: bool,
     pub reply_to_individual_sender: bool,
     pub timeout_seconds: String,
+    pub limits: SendingLimits,
 }
 
 /// The OAuth 2.0 part of the form (kept while the method is "password", so switching back and
@@ -192,6 +193,7 @@ impl Draft {
             force_default_sender: false,
             reply_to_individual_sender: false,
             timeout_seconds: TIMEOUT_SECONDS_DEFAULT.to_string(),
+            limits: SendingLimits::default(),
         }
     }
 
@@ -225,6 +227,7 @@ impl Draft {
             force_default_sender: s.force_default_sender,
             reply_to_individual_sender: s.reply_to_individual_sender,
             timeout_seconds: s.timeout_seconds.to_string(),
+            limits: s.limits,
         }
     }
 
@@ -343,6 +346,7 @@ impl Draft {
             force_default_sender: self.force_default_sender,
             reply_to_individual_sender: self.reply_to_individual_sender,
             timeout_seconds: number(&self.timeout_seconds),
+            limits: self.limits,
         }
     }
 }

@@ -177,7 +177,7 @@ from_js_struct! {
     SettingsWarning { field, code, message }
     MailSettings {
         host, port, encryption, sender_name, sender_address, auth, tls, force_default_sender,
-        reply_to_individual_sender, timeout_seconds, version, updated_at, updated_by, warnings,
+        reply_to_individual_sender, timeout_seconds, limits, version, updated_at, updated_by, warnings,
     }
     SettingsHistory { entries }
     SettingsHistoryEntry { version, action, changed_at, changed_by, changes }
@@ -314,6 +314,12 @@ impl ToJs for bool {
     }
 }
 
+impl ToJs for u32 {
+    fn to_js(&self) -> JsValue {
+        JsValue::from_f64(f64::from(*self))
+    }
+}
+
 /// The form's numbers (port, timeout) are far below 2^53.
 impl ToJs for i64 {
     fn to_js(&self) -> JsValue {
@@ -358,13 +364,15 @@ to_js_struct! {
     TlsSettings { trusted_ca_pem, accept_invalid_certificates }
     MailSettingsInput {
         host, port, encryption, sender_name, sender_address, auth, tls, force_default_sender,
-        reply_to_individual_sender, timeout_seconds,
+        reply_to_individual_sender, timeout_seconds, limits,
     }
     ActingUser { name, address }
     MailTestRequest { settings, recipient, mode, acting_user }
     SenderPreviewRequest { settings, acting_user }
 }
 
+/// The sending limits and their use.
+mod limits;
 /// The OAuth 2.0 types (after the macros, which it uses).
 mod oauth;
 

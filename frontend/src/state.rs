@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use leptos::prelude::*;
-use postamt_wire::{AuthMethod, Encryption, FieldError, OAuthFlow, OAuthProvider};
+use postamt_wire::{AuthMethod, Encryption, FieldError, OAuthFlow, OAuthProvider, SendingLimits};
 
 use crate::api::Versioned;
 use crate::form::{fields, Draft, OAuthDraft};
@@ -29,6 +29,7 @@ pub struct FormState {
     pub force_default_sender: RwSignal<bool>,
     pub reply_to_individual_sender: RwSignal<bool>,
     pub timeout_seconds: RwSignal<String>,
+    pub limits: RwSignal<SendingLimits>,
 }
 
 /// The OAuth 2.0 inputs, one signal each.
@@ -116,6 +117,7 @@ impl FormState {
             force_default_sender: RwSignal::new(d.force_default_sender),
             reply_to_individual_sender: RwSignal::new(d.reply_to_individual_sender),
             timeout_seconds: RwSignal::new(d.timeout_seconds.clone()),
+            limits: RwSignal::new(d.limits),
         }
     }
 
@@ -136,6 +138,7 @@ impl FormState {
         self.force_default_sender.set(d.force_default_sender);
         self.reply_to_individual_sender.set(d.reply_to_individual_sender);
         self.timeout_seconds.set(d.timeout_seconds.clone());
+        self.limits.set(d.limits);
     }
 
     /// The whole form (tracked: re-runs the caller on any change).
@@ -156,6 +159,7 @@ impl FormState {
             force_default_sender: self.force_default_sender.get(),
             reply_to_individual_sender: self.reply_to_individual_sender.get(),
             timeout_seconds: self.timeout_seconds.get(),
+            limits: self.limits.get(),
         }
     }
 

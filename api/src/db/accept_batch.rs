@@ -22,12 +22,12 @@ use anyhow::Context;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::query_builder::AstPass;
-use diesel::sql_types::{BigInt, Binary, Integer, Nullable, Text};
+use diesel::sql_types::{BigInt, Binary, Integer, Nullable, SmallInt, Text};
 use diesel::sqlite::Sqlite;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
-/// Rows per INSERT statement (SQLite allows 32,766 bound values; a message row has 16).
+/// Rows per INSERT statement (SQLite allows 32,766 bound values; a message row has 17).
 const ROWS_PER_STATEMENT: usize = 64;
 
 type Reply = oneshot::Sender<anyhow::Result<()>>;
@@ -65,6 +65,7 @@ impl Prepared {
             updated_at: m.created_at,
             size_bytes: m.size_bytes,
             content: &m.content,
+            priority: m.priority.rank(),
         }
     }
 }
@@ -88,11 +89,12 @@ struct MessageRow<'a> {
     updated_at: NaiveDateTime,
     size_bytes: i64,
     content: &'a [u8],
+    priority: i16,
 }
 
 const INSERT_MESSAGES: &str = "INSERT INTO messages (id, created_by, idempotency_key, request_hash, category, status, \
     claimed_by, claim_expires_at, recipients, headers, attempts, next_attempt_at, created_at, updated_at, size_bytes, \
-    content) VALUES ";
+    content, priority) VALUES ";
 
 impl BindRow for MessageRow<'_> {
     fn bind<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
@@ -113,6 +115,7 @@ impl BindRow for MessageRow<'_> {
             SqliteTimestamp => &self.updated_at,
             BigInt => &self.size_bytes,
             Binary => &self.content,
+            SmallInt => &self.priority,
         )
     }
 }
@@ -144,6 +147,7 @@ pub fn insert_all(conn: &mut AnyConnection, messages: &[Prepared]) -> anyhow::Re
                 all.created_at.push(row.created_at);
                 all.size_bytes.push(row.size_bytes);
                 all.content.push(row.content);
+                all.priority.push(row.priority);
             }
             all.execute(c)?;
         }

@@ -3,7 +3,7 @@
 
 use super::accept_batch::{insert_all, Prepared};
 pub use super::completion::Completion;
-use super::due_index::{status_eq, status_is, DUE, SENDING, UNFINISHED};
+use super::due_index::{status_eq, status_is, SENDING, UNFINISHED};
 use super::schema::message_content::dsl as c;
 use super::schema::messages::dsl as m;
 use super::{now, utc, write_transaction, AnyConnection, Db, Durability};
@@ -12,7 +12,7 @@ use anyhow::Context;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
-use postamt_wire::{MailAddress, MessageStatus, PolicyHeaders};
+use postamt_wire::{MailAddress, MessageStatus, PolicyHeaders, Priority};
 use serde::{Deserialize, Serialize};
 
 /// To, Cc and Bcc as stored (JSON) for the status view.
@@ -31,6 +31,7 @@ pub struct NewMessage {
     /// With an idempotency key: the hash of the request, to tell a replay from a conflict.
     pub request_hash: Option<String>,
     pub category: String,
+    pub priority: Priority,
     pub recipients: Recipients,
     pub headers: PolicyHeaders,
     pub size_bytes: i64,
@@ -146,6 +147,7 @@ pub struct Row {
     pub next_attempt_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    pub priority: i16,
 }
 
 pub fn get(conn: &mut AnyConnection, id: &str) -> anyhow::Result<Option<(Row, bool)>> {
@@ -165,6 +167,7 @@ pub fn get(conn: &mut AnyConnection, id: &str) -> anyhow::Result<Option<(Row, bo
 pub struct Claimed {
     pub id: String,
     pub category: String,
+    pub priority: Priority,
     pub attempts: i32,
     pub created_at: NaiveDateTime,
     /// The message; `None` for a large one, read with [`content`] right before it is sent,
@@ -191,15 +194,17 @@ struct ClaimedId {
 }
 
 /// Claims up to `limit` due messages for `worker` until `now + lease`: those whose claim
-/// expired (their instance died), then retrying and queued ones whose time has come.
-/// On PostgreSQL `FOR UPDATE SKIP LOCKED` lets instances claim side by side without
-/// waiting or double claims; SQLite serialises writers, which has the same effect.
+/// expired (their instance died), then, priority by priority (high, normal, low), retrying
+/// and queued ones whose time has come. On PostgreSQL `FOR UPDATE SKIP LOCKED` lets
+/// instances claim side by side without waiting or double claims; SQLite serialises
+/// writers, which has the same effect.
 ///
-/// One statement per status, each walking `messages_due` in order and stopping at the
-/// limit: a single statement over all three needed a sort of every due message, which
-/// grew with the backlog exactly when the backlog needed the workers most. Expired claims
-/// only exist after an instance died, so callers look for them only now and then
-/// (`reclaim_expired`).
+/// One statement per status and priority, each walking `messages_due` (status, priority,
+/// next_attempt_at) in order and stopping at the limit: a single statement over all of
+/// them needed a sort of every due message, which grew with the backlog exactly when the
+/// backlog needed the workers most; an order by priority over one status would walk past
+/// every retrying message not yet due. Expired claims only exist after an instance died,
+/// so callers look for them only now and then (`reclaim_expired`).
 ///
 /// PostgreSQL: the planner, misled by a queue table's ever-stale statistics, picked bitmap
 /// scans that read and sorted every due row (and every dead index entry) to return 32;
@@ -213,21 +218,35 @@ pub fn claim(
     reclaim_expired: bool,
     inline_up_to: i64,
 ) -> anyhow::Result<Vec<Claimed>> {
+    let ids = claim_ids(conn, worker, limit, lease, reclaim_expired)?;
+    load_claimed(conn, &ids, inline_up_to)
+}
+
+/// The statements of [`claim`]: the ids claimed, in the order served.
+pub(super) fn claim_ids(
+    conn: &mut AnyConnection,
+    worker: &str,
+    limit: i64,
+    lease: Duration,
+    reclaim_expired: bool,
+) -> anyhow::Result<Vec<String>> {
     let at = now();
     let until = at + lease;
     let mut ids: Vec<String> = Vec::new();
     if let AnyConnection::Postgresql(c) = conn {
         diesel::sql_query("SET LOCAL enable_bitmapscan = off").execute(c)?;
     }
-    let expired = reclaim_expired.then_some((MessageStatus::Sending, "claim_expires_at < "));
-    let due = [(MessageStatus::Retrying, "next_attempt_at <= "), (MessageStatus::Queued, "next_attempt_at <= ")];
-    for (status, due) in expired.into_iter().chain(due) {
+    let expired = reclaim_expired.then(|| format!("{} AND claim_expires_at < ", status_eq(MessageStatus::Sending)));
+    let due = Priority::ALL.into_iter().flat_map(|p| {
+        [MessageStatus::Retrying, MessageStatus::Queued]
+            .map(|status| format!("{} AND priority = {} AND next_attempt_at <= ", status_eq(status), p.rank()))
+    });
+    for condition in expired.into_iter().chain(due) {
         let wanted = limit - i64::try_from(ids.len()).unwrap_or(limit);
         if wanted <= 0 {
             break;
         }
-        let order = due.split(' ').next().unwrap_or("id");
-        let status = status_eq(status);
+        let order = if condition.contains("claim_expires_at") { "claim_expires_at" } else { "next_attempt_at" };
         // The same statement on both; PostgreSQL numbers its parameters `$n` and also
         // skips rows another instance is claiming right now.
         let (p, lock) = match conn {
@@ -236,7 +255,7 @@ pub fn claim(
         };
         let query = diesel::sql_query(format!(
             "UPDATE messages SET status = 'sending', claimed_by = {p}1, claim_expires_at = {p}2, updated_at = {p}3 \
-             WHERE id IN (SELECT id FROM messages WHERE {status} AND {due}{p}3 \
+             WHERE id IN (SELECT id FROM messages WHERE {condition}{p}3 \
                  ORDER BY {order} LIMIT {p}4{lock}) \
              RETURNING id"
         ))
@@ -254,16 +273,29 @@ pub fn claim(
         // The rest of the writer's transaction plans as usual.
         diesel::sql_query("SET LOCAL enable_bitmapscan = on").execute(c)?;
     }
+    Ok(ids)
+}
+
+/// The claimed messages of `ids`, highest priority first; those up to `inline_up_to`
+/// bytes with their content.
+pub(super) fn load_claimed(
+    conn: &mut AnyConnection,
+    ids: &[String],
+    inline_up_to: i64,
+) -> anyhow::Result<Vec<Claimed>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<(String, String, i32, NaiveDateTime, i64)> = m::messages
-        .filter(m::id.eq_any(&ids))
+    let mut rows: Vec<(String, String, i16, i32, NaiveDateTime, i64)> = m::messages
+        .filter(m::id.eq_any(ids))
         // One whose content is gone (deleted meanwhile) is not delivered.
         .filter(diesel::dsl::sql::<diesel::sql_types::Bool>("content IS NOT NULL"))
-        .select((m::id, m::category, m::attempts, m::created_at, m::size_bytes))
+        .select((m::id, m::category, m::priority, m::attempts, m::created_at, m::size_bytes))
         .load(conn)
         .context("loading claimed messages")?;
+    let position: std::collections::HashMap<&str, usize> =
+        ids.iter().enumerate().map(|(n, id)| (id.as_str(), n)).collect();
+    rows.sort_by_key(|(id, ..)| position.get(id.as_str()).copied().unwrap_or(usize::MAX));
     // Only messages up to `inline_up_to` bytes come with their content.
     let small: Vec<&str> = rows.iter().filter(|(.., size)| *size <= inline_up_to).map(|(id, ..)| id.as_str()).collect();
     let mut contents: std::collections::HashMap<String, Vec<u8>> = c::message_content
@@ -276,15 +308,33 @@ pub fn claim(
         .collect();
     Ok(rows
         .into_iter()
-        .map(|(id, category, attempts, created_at, _)| Claimed {
+        .map(|(id, category, priority, attempts, created_at, _)| Claimed {
             content: contents.remove(&id).map(Content::Stored),
             id,
             category,
+            priority: Priority::from_rank(priority),
             attempts,
             created_at,
             lease_ends: None,
         })
         .collect())
+}
+
+/// How many recipients (To, Cc and Bcc) each message of `ids` has, in that order.
+pub(super) fn recipient_counts(conn: &mut AnyConnection, ids: &[String]) -> anyhow::Result<Vec<i64>> {
+    let rows: Vec<(String, String)> = m::messages
+        .filter(m::id.eq_any(ids))
+        .select((m::id, m::recipients))
+        .load(conn)
+        .context("counting recipients")?;
+    let counts: std::collections::HashMap<String, i64> = rows
+        .into_iter()
+        .map(|(id, json)| {
+            let r: Recipients = serde_json::from_str(&json).unwrap_or_default();
+            (id, i64::try_from(r.to.len() + r.cc.len() + r.bcc.len()).unwrap_or(i64::MAX))
+        })
+        .collect();
+    Ok(ids.iter().map(|id| counts.get(id).copied().unwrap_or(0)).collect())
 }
 
 /// A claimed message's stored content (`None`: it is gone).
@@ -328,19 +378,57 @@ pub fn resend(conn: &mut AnyConnection, id: &str) -> anyhow::Result<Resend> {
     })
 }
 
+/// Messages waiting (queued or retrying), by priority rank (high, normal, low).
+pub fn waiting_by_priority(conn: &mut AnyConnection) -> anyhow::Result<[i64; 3]> {
+    let rows: Vec<(i16, i64)> = m::messages
+        .filter(status_is(super::due_index::DUE))
+        .group_by(m::priority)
+        .select((m::priority, diesel::dsl::count_star()))
+        .load(conn)
+        .context("counting waiting messages")?;
+    let mut by_rank = [0; 3];
+    for (rank, n) in rows {
+        if let Some(slot) = usize::try_from(rank).ok().and_then(|r| by_rank.get_mut(r)) {
+            *slot = n;
+        }
+    }
+    Ok(by_rank)
+}
+
 /// Messages not yet sent or failed.
 pub fn outbox_depth(conn: &mut AnyConnection) -> anyhow::Result<i64> {
     m::messages.filter(status_is(UNFINISHED)).count().get_result(conn).context("counting the outbox")
 }
 
-/// When the next queued or retrying message is due, to sleep until then.
+#[derive(QueryableByName)]
+struct NextDue {
+    #[diesel(sql_type = diesel::sql_types::Nullable<Timestamp>)]
+    due: Option<NaiveDateTime>,
+}
+
+/// When the next queued or retrying message is due, to sleep until then: the first entry
+/// of each status and priority in the due index, the earliest of them.
 pub fn next_due(conn: &mut AnyConnection) -> anyhow::Result<Option<NaiveDateTime>> {
-    use diesel::dsl::min;
-    m::messages
-        .filter(status_is(DUE))
-        .select(min(m::next_attempt_at))
-        .first(conn)
-        .context("finding the next due message")
+    let firsts: Vec<String> = Priority::ALL
+        .into_iter()
+        .flat_map(|p| {
+            [MessageStatus::Retrying, MessageStatus::Queued].map(|status| {
+                format!(
+                    "SELECT (SELECT next_attempt_at FROM messages WHERE {} AND priority = {} \
+                     ORDER BY next_attempt_at LIMIT 1) AS due",
+                    status_eq(status),
+                    p.rank()
+                )
+            })
+        })
+        .collect();
+    let query = diesel::sql_query(format!("SELECT MIN(due) AS due FROM ({}) AS firsts", firsts.join(" UNION ALL ")));
+    let found: NextDue = match conn {
+        AnyConnection::Postgresql(c) => query.get_result(c),
+        AnyConnection::Sqlite(c) => query.get_result(c),
+    }
+    .context("finding the next due message")?;
+    Ok(found.due)
 }
 
 /// Retention: content of failed messages past their time, idempotency keys older than the

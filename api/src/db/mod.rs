@@ -21,6 +21,7 @@ pub mod oauth_connection;
 mod pg_prepared;
 pub mod record_round;
 pub mod schema;
+pub mod send_limits;
 pub mod sessions;
 pub mod settings;
 pub mod sign_in_failures;

@@ -11,7 +11,7 @@ use super::mail_log::{Derived, NewEntry};
 use chrono::NaiveDateTime;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::{Array, BigInt, Binary, Integer, Nullable, Text, Timestamp};
+use diesel::sql_types::{Array, BigInt, Binary, Integer, Nullable, SmallInt, Text, Timestamp};
 use diesel::{QueryResult, RunQueryDsl};
 
 /// Messages with their content in one statement, whatever their number: each column is
@@ -34,6 +34,7 @@ pub struct InsertMessages<'a> {
     pub created_at: Vec<NaiveDateTime>,
     pub size_bytes: Vec<i64>,
     pub content: Vec<&'a [u8]>,
+    pub priority: Vec<i16>,
 }
 
 impl QueryId for InsertMessages<'_> {
@@ -46,9 +47,9 @@ impl QueryFragment<Pg> for InsertMessages<'_> {
         out.push_sql(
             "INSERT INTO messages (id, created_by, idempotency_key, request_hash, category, status, claimed_by, \
              claim_expires_at, recipients, headers, attempts, next_attempt_at, created_at, updated_at, size_bytes, \
-             content) SELECT id, created_by, idempotency_key, request_hash, category, status, claimed_by, \
-             claim_expires_at, recipients, headers, 0, created_at, created_at, created_at, size_bytes, content \
-             FROM unnest(",
+             content, priority) SELECT id, created_by, idempotency_key, request_hash, category, status, claimed_by, \
+             claim_expires_at, recipients, headers, 0, created_at, created_at, created_at, size_bytes, content, \
+             priority FROM unnest(",
         );
         out.push_bind_param::<Array<Text>, _>(&self.id)?;
         out.push_sql(", ");
@@ -75,9 +76,11 @@ impl QueryFragment<Pg> for InsertMessages<'_> {
         out.push_bind_param::<Array<BigInt>, _>(&self.size_bytes)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Binary>, _>(&self.content)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<SmallInt>, _>(&self.priority)?;
         out.push_sql(
             ") AS t (id, created_by, idempotency_key, request_hash, category, status, claimed_by, \
-             claim_expires_at, recipients, headers, created_at, size_bytes, content)",
+             claim_expires_at, recipients, headers, created_at, size_bytes, content, priority)",
         );
         Ok(())
     }

@@ -29,6 +29,8 @@ diesel::table! {
         oauth_client_secret_enc -> Nullable<Binary>,
         oauth_service_account_key_enc -> Nullable<Binary>,
         oauth_service_account -> Nullable<Text>,
+        /// JSON of `postamt_wire::SendingLimits`; NULL: no limits.
+        limits -> Nullable<Text>,
     }
 }
 
@@ -36,6 +38,31 @@ diesel::table! {
     delivery_pause (id) {
         id -> Integer,
         paused_until -> Timestamp,
+    }
+}
+
+diesel::table! {
+    send_limiter (id) {
+        id -> Integer,
+        next_slot_at -> Timestamp,
+        hold_reason -> Nullable<Text>,
+        hold_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    send_usage (minute) {
+        minute -> Timestamp,
+        messages -> BigInt,
+        recipients -> BigInt,
+    }
+}
+
+diesel::table! {
+    smtp_session_slots (slot) {
+        slot -> Integer,
+        holder -> Text,
+        held_until -> Timestamp,
     }
 }
 
@@ -130,6 +157,8 @@ diesel::table! {
         updated_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
         size_bytes -> BigInt,
+        /// 0 high, 1 normal, 2 low (`postamt_wire::Priority::rank`).
+        priority -> SmallInt,
     }
 }
 
@@ -168,6 +197,9 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(
     mail_settings,
     delivery_pause,
+    send_limiter,
+    send_usage,
+    smtp_session_slots,
     oauth_connection,
     settings_history,
     admin_account,

@@ -51,6 +51,7 @@ struct Row {
     oauth_client_secret_enc: Option<Vec<u8>>,
     oauth_service_account_key_enc: Option<Vec<u8>>,
     oauth_service_account: Option<String>,
+    limits: Option<String>,
 }
 
 /// The saved settings plus the encrypted secrets, which only the code that signs in
@@ -110,6 +111,10 @@ pub fn load(conn: &mut AnyConnection) -> anyhow::Result<Option<Loaded>> {
                 force_default_sender: r.sender_policy != POLICY_INDIVIDUAL,
                 reply_to_individual_sender: r.sender_policy == POLICY_DEFAULT_WITH_REPLY_TO,
                 timeout_seconds: u32::try_from(r.timeout_seconds).context("stored timeout out of range")?,
+                limits: match &r.limits {
+                    Some(json) => serde_json::from_str(json).context("stored sending limits unreadable")?,
+                    None => postamt_wire::SendingLimits::default(),
+                },
                 version: r.version,
                 updated_at: utc(r.updated_at),
                 updated_by: r.updated_by,
@@ -166,6 +171,7 @@ pub fn save(
             ms::oauth_client_secret_enc.eq(&secrets.client_secret),
             ms::oauth_service_account_key_enc.eq(&secrets.service_account_key),
             ms::oauth_service_account.eq(oauth.and_then(|o| o.service_account.clone())),
+            ms::limits.eq(stored.limits.any().then(|| serde_json::to_string(&stored.limits)).transpose()?),
         );
         let values = (
             ms::host.eq(&stored.host),

@@ -70,6 +70,7 @@ pub fn new_message(id: &str) -> NewMessage {
         idempotency_key: None,
         request_hash: None,
         category: "finance".into(),
+        priority: postamt_wire::Priority::Normal,
         recipients: Recipients::default(),
         headers: postamt_wire::PolicyHeaders {
             from: postamt_wire::MailAddress { name: None, address: "from@example.com".into() },

@@ -11,8 +11,12 @@
 //! messages are stored as "queued" and reach them through the outbox. The room is bounded
 //! twice: by count, so that a message waits in memory for seconds, well within its lease;
 //! and by the bytes of the messages, so that memory stays bounded with large ones.
+//!
+//! Each priority has its own channel, and workers take from `high` first: a one-time
+//! password accepted behind thousands of invoices waits for at most one batch per worker.
 
 use crate::db::messages::Claimed;
+use postamt_wire::Priority;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
@@ -43,8 +47,9 @@ struct Waiting {
 }
 
 pub struct Handoff {
-    tx: mpsc::Sender<Waiting>,
-    rx: tokio::sync::Mutex<mpsc::Receiver<Waiting>>,
+    /// By priority rank: high, normal, low.
+    tx: [mpsc::Sender<Waiting>; 3],
+    rx: tokio::sync::Mutex<[mpsc::Receiver<Waiting>; 3]>,
     /// The byte budget, in KiB.
     kib: Arc<Semaphore>,
 }
@@ -64,31 +69,35 @@ impl Slot {
 impl Handoff {
     pub fn new(workers: usize) -> Handoff {
         let workers = workers.max(1);
-        let (tx, rx) = mpsc::channel(PER_WORKER * workers);
+        let [(high, high_rx), (normal, normal_rx), (low, low_rx)] =
+            [(); 3].map(|()| mpsc::channel(PER_WORKER * workers));
         let kib = Arc::new(Semaphore::new(BYTES_PER_WORKER / 1024 * workers));
-        Handoff { tx, rx: tokio::sync::Mutex::new(rx), kib }
+        Handoff { tx: [high, normal, low], rx: tokio::sync::Mutex::new([high_rx, normal_rx, low_rx]), kib }
     }
 
-    /// A place for one message of `message_bytes`, if the workers are keeping up and it is
-    /// small enough to wait in memory.
-    pub fn reserve(&self, message_bytes: usize) -> Option<Slot> {
+    /// A place for one message of `message_bytes` and `priority`, if the workers are keeping
+    /// up and it is small enough to wait in memory.
+    pub fn reserve(&self, message_bytes: usize, priority: Priority) -> Option<Slot> {
         if message_bytes > MAX_MESSAGE_BYTES {
             return None;
         }
         let kib = u32::try_from(message_bytes.div_ceil(1024).max(1)).ok()?;
         let bytes = self.kib.clone().try_acquire_many_owned(kib).ok()?;
-        let place = self.tx.clone().try_reserve_owned().ok()?;
+        let tx = &self.tx[usize::try_from(priority.rank()).unwrap_or(1)];
+        let place = tx.clone().try_reserve_owned().ok()?;
         Some(Slot { place, bytes })
     }
 
-    /// Up to `max` handed-over messages, without waiting.
+    /// Up to `max` handed-over messages, without waiting, highest priority first.
     pub async fn take(&self, max: usize) -> Vec<Claimed> {
-        let mut rx = self.rx.lock().await;
+        let mut channels = self.rx.lock().await;
         let mut taken = Vec::new();
-        while taken.len() < max {
-            match rx.try_recv() {
-                Ok(waiting) => taken.push(waiting.claimed),
-                Err(_) => break,
+        for rx in channels.iter_mut() {
+            while taken.len() < max {
+                match rx.try_recv() {
+                    Ok(waiting) => taken.push(waiting.claimed),
+                    Err(_) => break,
+                }
             }
         }
         taken
@@ -120,11 +129,16 @@ mod tests {
     #[tokio::test]
     async fn slots_run_out_and_come_back() {
         let handoff = Handoff::new(1);
-        let slots: Vec<Slot> = std::iter::from_fn(|| handoff.reserve(100)).take(PER_WORKER + 1).collect();
+        let slots: Vec<Slot> =
+            std::iter::from_fn(|| handoff.reserve(100, Priority::Normal)).take(PER_WORKER + 1).collect();
         assert_eq!(slots.len(), PER_WORKER, "the channel holds PER_WORKER per worker");
+        assert!(handoff.reserve(100, Priority::High).is_some(), "a full normal channel leaves room for high");
         drop(slots);
-        assert!(handoff.reserve(100).is_some(), "dropped reservations are free again");
-        assert!(handoff.reserve(MAX_MESSAGE_BYTES + 1).is_none(), "large messages go through the outbox");
+        assert!(handoff.reserve(100, Priority::Normal).is_some(), "dropped reservations are free again");
+        assert!(
+            handoff.reserve(MAX_MESSAGE_BYTES + 1, Priority::Normal).is_none(),
+            "large messages go through the outbox"
+        );
         assert!(handoff.take(10).await.is_empty());
     }
 
@@ -132,6 +146,7 @@ mod tests {
         Claimed {
             id: id.into(),
             category: "c".into(),
+            priority: Priority::Normal,
             attempts: 0,
             created_at: crate::db::now(),
             content: Some(Content::Stored(vec![0; 10])),
@@ -146,14 +161,28 @@ mod tests {
         let handoff = Handoff::new(1);
         let per_message = MAX_MESSAGE_BYTES;
         let fit = BYTES_PER_WORKER / per_message;
-        let slots: Vec<Slot> = std::iter::from_fn(|| handoff.reserve(per_message)).take(fit + 1).collect();
+        let slots: Vec<Slot> =
+            std::iter::from_fn(|| handoff.reserve(per_message, Priority::Normal)).take(fit + 1).collect();
         assert_eq!(slots.len(), fit, "no more than BYTES_PER_WORKER of content waits");
-        assert!(handoff.reserve(per_message).is_none());
+        assert!(handoff.reserve(per_message, Priority::Normal).is_none());
         for (n, slot) in slots.into_iter().enumerate() {
             slot.send(claimed(&n.to_string()));
         }
-        assert!(handoff.reserve(per_message).is_none(), "sent messages hold their bytes until taken");
+        assert!(handoff.reserve(per_message, Priority::Normal).is_none(), "sent messages hold their bytes until taken");
         assert_eq!(handoff.take(1).await.len(), 1);
-        assert!(handoff.reserve(per_message).is_some(), "a taken message's bytes are free again");
+        assert!(handoff.reserve(per_message, Priority::Normal).is_some(), "a taken message's bytes are free again");
+    }
+
+    /// A high message handed over after low and normal ones is taken first.
+    #[tokio::test]
+    async fn high_priority_is_taken_first() {
+        let handoff = Handoff::new(1);
+        for (id, priority) in [("low", Priority::Low), ("normal", Priority::Normal), ("high", Priority::High)] {
+            let slot = handoff.reserve(100, priority).expect("room");
+            slot.send(Claimed { priority, ..claimed(id) });
+        }
+        let taken: Vec<String> = handoff.take(2).await.into_iter().map(|c| c.id).collect();
+        assert_eq!(taken, ["high", "normal"]);
+        assert_eq!(handoff.take(5).await.len(), 1);
     }
 }

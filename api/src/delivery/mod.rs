@@ -8,8 +8,10 @@
 mod backoff;
 pub mod compose;
 pub mod handoff;
+pub mod limits;
 pub mod metrics;
 pub mod pause;
+pub mod priority;
 mod retention;
 mod route;
 mod worker;
@@ -34,4 +36,6 @@ pub struct DeliveryOptions {
     pub instance_id_configured: bool,
     /// How often idle workers look for due messages that another instance accepted.
     pub poll_interval: Duration,
+    /// The priority of a message whose request names none.
+    pub category_priorities: priority::CategoryPriorities,
 }

@@ -2,10 +2,12 @@
 
 use super::compose::compose;
 use super::handoff;
+use super::limits;
 use super::route::{internal_failure, Route};
 use crate::db::mail_log::{Details, NewEntry};
 use crate::db::messages::{Claimed, Completion, Content};
 use crate::db::record_round::{self, Record, RoundOutcome};
+use crate::db::send_limits::Turn;
 use crate::db::{self, now, utc, Durability, Pending};
 use crate::domain::outgoing::{stored, OutgoingMessage};
 use crate::fresh_cache::Generation;
@@ -13,7 +15,7 @@ use crate::state::AppState;
 use actix_web::web;
 use postamt_smtp::delivery::{DeliveryFailure, SmtpSession, Submission, Submitted};
 use postamt_smtp::DeliveryReceipt;
-use postamt_wire::{EffectiveSender, FailureClass, LogKind, MessageStatus, PolicyHeaders};
+use postamt_wire::{EffectiveSender, FailureClass, LogKind, MessageStatus, PolicyHeaders, SendingLimits};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,6 +32,9 @@ const RECORD_WITHIN: Duration = Duration::from_millis(50);
 const RECLAIM_EVERY: Duration = Duration::from_secs(10);
 /// An idle connection is closed after this long (servers drop idle clients anyway).
 const IDLE_CLOSE: Duration = Duration::from_secs(30);
+/// A worker held back by a sending limit asks again after at most this long, so that a
+/// raised limit or a freed session is seen soon.
+const HELD_RECHECK: Duration = Duration::from_secs(2);
 /// A round reuses the settings the previous round read if they are at most this old and
 /// were not changed on this instance since. Reading them cost a worker about a millisecond
 /// per round (a blocking-pool hop and two round trips on PostgreSQL) while its SMTP
@@ -119,6 +124,8 @@ struct Worker {
     due_known: Option<(Instant, Option<chrono::NaiveDateTime>)>,
     /// The last round's route: when its read began, and the local settings generation then.
     last_route: Option<(Instant, Generation, Arc<Route>)>,
+    /// Holds one of the leases of the concurrent-sessions limit (see `delivery::limits`).
+    session_lease: bool,
 }
 
 impl Worker {
@@ -140,6 +147,7 @@ impl Worker {
             claim_timeout: Duration::from_secs(60),
             due_known: None,
             last_route: None,
+            session_lease: false,
         }
     }
 
@@ -158,13 +166,23 @@ impl Worker {
                 }
                 continue;
             }
-            let mut batch = self.state.handoff.take(BATCH as usize).await;
-            if self.outbox_due() {
-                let claimed = self.claim(self.claim_timeout).await;
-                // A full batch: more may be waiting.
-                self.claim_now = claimed.len() == BATCH as usize;
-                batch.extend(claimed);
-            }
+            // Under sending limits every message takes its turn (`delivery::limits`).
+            let (batch, slots) = match limits::in_force(&self.state).await {
+                Some(limits) => match self.limited_turn(limits).await {
+                    Some(granted) => granted.into_iter().unzip(),
+                    None => continue,
+                },
+                None => {
+                    let mut batch = self.state.handoff.take(BATCH as usize).await;
+                    if self.outbox_due() {
+                        let claimed = self.claim(self.claim_timeout).await;
+                        // A full batch: more may be waiting.
+                        self.claim_now = claimed.len() == BATCH as usize;
+                        batch.extend(claimed);
+                    }
+                    (batch, Vec::new())
+                }
+            };
             if batch.is_empty() {
                 self.settle().await;
                 self.all_recorded().await;
@@ -194,11 +212,15 @@ impl Worker {
             };
             let mut open_failure: Option<DeliveryFailure> = None;
             let mut batch = batch.into_iter();
+            let mut slots = slots.into_iter();
             for msg in batch.by_ref() {
                 // The message being sent is finished; the rest of the batch stays claimed
                 // and is queued again when the instance has stopped (`release_own_claims`).
                 if self.state.shutdown.is_cancelled() {
                     break;
+                }
+                if let Some(slot) = slots.next() {
+                    self.wait_for_slot(slot).await;
                 }
                 self.deliver(msg, &route, &mut open_failure).await;
                 if self.state.pause.remaining().is_some() {
@@ -213,6 +235,90 @@ impl Worker {
             }
         }
         self.stop().await;
+    }
+
+    /// Under sending limits: the messages granted to this worker with their slot times, or
+    /// `None` after waiting (a limit holds, or nothing is due).
+    async fn limited_turn(&mut self, limits: SendingLimits) -> Option<Vec<(Claimed, chrono::NaiveDateTime)>> {
+        // Handed over before the limits were seen: they take their turn like the others.
+        let handed: Vec<String> = self.state.handoff.take(BATCH as usize).await.into_iter().map(|m| m.id).collect();
+        if !handed.is_empty() {
+            self.give_back(handed).await;
+        }
+        let reclaim = self.reclaimed_at.is_none_or(|at| at.elapsed() > RECLAIM_EVERY);
+        if reclaim {
+            self.reclaimed_at = Some(Instant::now());
+        }
+        let turn =
+            limits::take_turn(&self.state, &self.id, limits, BATCH, lease(self.claim_timeout), reclaim, INLINE_UP_TO)
+                .await;
+        self.session_lease = limits.concurrent_sessions.is_some() && !matches!(turn, Ok(Turn::Held(_)));
+        match turn {
+            Ok(Turn::Granted(granted)) => {
+                self.lease_renewed = Instant::now();
+                self.due_known = None;
+                Some(granted)
+            }
+            Ok(Turn::Empty) => {
+                self.settle().await;
+                self.all_recorded().await;
+                if limits.concurrent_sessions.is_some() {
+                    // Nothing to send: an idle session must not keep another worker (maybe on
+                    // another instance) from sending.
+                    self.close_session().await;
+                }
+                self.idle().await;
+                None
+            }
+            Ok(Turn::Held(hold)) => {
+                self.settle().await;
+                self.all_recorded().await;
+                if hold.reason == postamt_wire::LimitReason::ConcurrentSessions {
+                    // Without a lease this worker keeps no session open.
+                    if let Some(open) = self.open.take() {
+                        open.session.close().await;
+                    }
+                }
+                let left = (hold.until.naive_utc() - now()).to_std().unwrap_or(Duration::ZERO);
+                tracing::debug!(worker = %self.id, reason = hold.reason.as_str(), wait_ms = left.as_millis() as u64, "a sending limit holds messages back");
+                tokio::select! {
+                    _ = tokio::time::sleep(left.clamp(Duration::from_millis(10), HELD_RECHECK)) => {}
+                    _ = self.state.shutdown.cancelled() => {}
+                }
+                None
+            }
+            Err(e) => {
+                tracing::error!(error = format!("{e:#}"), "claiming messages under the sending limits failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                None
+            }
+        }
+    }
+
+    /// Waits for a granted slot of the per-minute spacing. What is in flight is read
+    /// meanwhile, and the records are committed: a slow limit must not hold them.
+    async fn wait_for_slot(&mut self, slot: chrono::NaiveDateTime) {
+        let Ok(left) = (slot - now()).to_std() else { return };
+        if left < Duration::from_millis(2) {
+            return;
+        }
+        self.settle().await;
+        self.recorded().await;
+        let left = (slot - now()).to_std().unwrap_or(Duration::ZERO);
+        tokio::select! {
+            _ = tokio::time::sleep(left) => {}
+            _ = self.state.shutdown.cancelled() => {}
+        }
+    }
+
+    /// Closes the SMTP session, and gives its lease of the concurrent-sessions limit back.
+    async fn close_session(&mut self) {
+        if let Some(open) = self.open.take() {
+            open.session.close().await;
+        }
+        if std::mem::take(&mut self.session_lease) {
+            limits::release_session(&self.state, &self.id).await;
+        }
     }
 
     /// A pause began mid-batch: the messages not sent go back to the queue as they were.
@@ -233,9 +339,7 @@ impl Worker {
     async fn stop(&mut self) {
         self.settle().await;
         self.all_recorded().await;
-        if let Some(open) = self.open.take() {
-            open.session.close().await;
-        }
+        self.close_session().await;
         tracing::debug!(worker = %self.id, "delivery worker stopped");
     }
 
@@ -321,9 +425,7 @@ impl Worker {
     /// Waits for a new message, the next due retry or the poll interval, whichever is first.
     async fn idle(&mut self) {
         if self.open.as_ref().is_some_and(|o| o.last_used.elapsed() > IDLE_CLOSE) {
-            if let Some(open) = self.open.take() {
-                open.session.close().await;
-            }
+            self.close_session().await;
         }
         let poll = self.state.delivery.poll_interval;
         // Read at most once per poll interval (or after a claim): with messages trickling in,
@@ -549,7 +651,7 @@ impl Worker {
             }
             Err(f) => {
                 let next = if f.class.is_rate_limit() {
-                    let pause = self.state.pause.hit(&delivery.retry);
+                    let pause = self.state.pause.hit(&delivery.retry, f.reply.as_deref());
                     crate::delivery::pause::ConnectionPause::share(&self.state.db, pause);
                     tracing::warn!(
                         class = f.class.as_str(),

@@ -3,6 +3,7 @@
 
 mod acting_user;
 mod email_address;
+pub mod limits;
 pub mod oauth;
 pub mod outgoing;
 mod pem;

@@ -5,7 +5,7 @@ use super::{CaCertificatePem, EmailAddress, FieldProblem, SingleLine, SmtpHost, 
 use crate::error::ApiError;
 use chrono::{DateTime, Utc};
 use postamt_wire::{
-    AuthMethod, AuthView, Encryption, FieldChange, MailSettings, MailSettingsInput, TlsSettings,
+    AuthMethod, AuthView, Encryption, FieldChange, MailSettings, MailSettingsInput, SendingLimits, TlsSettings,
     TIMEOUT_SECONDS_DEFAULT, TIMEOUT_SECONDS_MAX, TIMEOUT_SECONDS_MIN,
 };
 use secrecy::SecretString;
@@ -33,6 +33,8 @@ pub struct StoredSettings {
     pub force_default_sender: bool,
     pub reply_to_individual_sender: bool,
     pub timeout_seconds: u32,
+    /// Validated (see `super::limits`).
+    pub limits: SendingLimits,
     pub version: i64,
     pub updated_at: DateTime<Utc>,
     pub updated_by: String,
@@ -79,6 +81,7 @@ impl StoredSettings {
             force_default_sender: self.force_default_sender,
             reply_to_individual_sender: self.reply_to_individual_sender,
             timeout_seconds: self.timeout_seconds,
+            limits: self.limits,
             version: self.version,
             updated_at: self.updated_at,
             updated_by: self.updated_by.clone(),
@@ -117,6 +120,7 @@ pub struct SettingsDraft {
     pub force_default_sender: bool,
     pub reply_to_individual_sender: bool,
     pub timeout_seconds: u32,
+    pub limits: SendingLimits,
 }
 
 impl SettingsDraft {
@@ -176,6 +180,7 @@ impl SettingsDraft {
                     }),
             },
         );
+        super::limits::check_limits(&mut v, &input.limits);
         let password = password_change(&mut v, &input, stored, host.as_ref(), port, encryption, &auth_username);
         let auth_method = if input.auth.enabled { input.auth.method } else { AuthMethod::Password };
         let oauth = if auth_method == AuthMethod::Oauth2 {
@@ -232,6 +237,7 @@ impl SettingsDraft {
                 force_default_sender: input.force_default_sender,
                 reply_to_individual_sender: input.reply_to_individual_sender,
                 timeout_seconds,
+                limits: input.limits,
             }),
             _ => Err(ApiError::Internal(anyhow::anyhow!("validation passed without a value for every field"))),
         }
@@ -261,6 +267,7 @@ impl SettingsDraft {
             force_default_sender: self.force_default_sender,
             reply_to_individual_sender: self.reply_to_individual_sender,
             timeout_seconds: self.timeout_seconds,
+            limits: self.limits,
             version,
             updated_at,
             updated_by: updated_by.to_owned(),
@@ -382,6 +389,7 @@ fn history_value(s: &StoredSettings, field: &str) -> Option<String> {
         "force_default_sender" => Some(s.force_default_sender.to_string()),
         "reply_to_individual_sender" => Some(s.reply_to_individual_sender.to_string()),
         "timeout_seconds" => Some(s.timeout_seconds.to_string()),
+        field if field.starts_with("limits.") => super::limits::history_value(&s.limits, field),
         _ => None,
     }
 }
@@ -404,6 +412,7 @@ pub fn changed_fields(
 ) -> Vec<FieldChange> {
     let mut changes: Vec<FieldChange> = HISTORY_FIELDS
         .iter()
+        .chain(super::limits::HISTORY_FIELDS.iter())
         .filter_map(|field| {
             let before = old.and_then(|s| history_value(s, field));
             let after = new.and_then(|s| history_value(s, field));

@@ -9,8 +9,8 @@ use crate::extract::{parse_json, JsonBody};
 use crate::state::AppState;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use postamt_wire::{
-    DeliveryAttempt, EffectiveSender, MessageAccepted, MessageStatus, MessageView, PolicyHeaders, Problem,
-    SendMessageRequest, IDEMPOTENCY_KEY_HEADER,
+    DeliveryAttempt, EffectiveSender, LimitHold, LimitReason, MessageAccepted, MessageStatus, MessageView,
+    PolicyHeaders, Priority, Problem, SendMessageRequest, IDEMPOTENCY_KEY_HEADER,
 };
 use sha2::{Digest, Sha256};
 
@@ -60,6 +60,7 @@ pub async fn send_message(
     };
     let settings = state.settings.get(&state.db).await.internal("loading mail settings")?;
     let settings = settings.ok_or(ApiError::SettingsMissing)?;
+    let priority = request.priority.unwrap_or_else(|| state.delivery.category_priorities.of(&request.category));
     let message = OutgoingMessage::parse(request, state.limits, domain_of(&settings.sender_address))?;
     let sender = EffectiveSender::apply(
         &settings.sender_name,
@@ -80,8 +81,10 @@ pub async fn send_message(
     let content = crate::domain::outgoing::stored::encode(&message).internal("storing the message")?;
     let size = i64::try_from(message.size()).unwrap_or(i64::MAX);
     // Hand the message to this instance's workers at once when they have room (see
-    // `delivery::handoff`): stored already claimed, under a lease like any claim.
-    let slot = state.handoff.reserve(message.size());
+    // `delivery::handoff`): stored already claimed, under a lease like any claim. Not under
+    // sending limits: there every message is granted its turn as it is claimed from the
+    // outbox (`delivery::limits`).
+    let slot = if settings.limits.any() { None } else { state.handoff.reserve(message.size(), priority) };
     let lease = delivery::lease(std::time::Duration::from_secs(u64::from(settings.timeout_seconds)));
     let claim = slot
         .as_ref()
@@ -93,6 +96,7 @@ pub async fn send_message(
         idempotency_key: key,
         request_hash,
         category: message.category.clone(),
+        priority,
         recipients,
         headers,
         size_bytes: size,
@@ -106,6 +110,7 @@ pub async fn send_message(
         slot.send(db::messages::Claimed {
             id: new.id.clone(),
             category: new.category.clone(),
+            priority,
             attempts: 0,
             created_at: new.created_at,
             content: Some(db::messages::Content::Parsed(Box::new(message))),
@@ -176,18 +181,31 @@ pub async fn get_message(
         .run(move |conn| {
             let Some((row, has_body)) = db::messages::get(conn, &id)? else { return Ok(None) };
             let attempts = db::mail_log::for_message(conn, &row.id)?;
-            Ok(Some((row, has_body, attempts)))
+            let waiting = matches!(row.status.as_str(), "queued" | "retrying");
+            let hold = if waiting { db::send_limits::current_hold(conn)? } else { None };
+            Ok(Some((row, has_body, attempts, hold)))
         })
         .await
         .internal("loading the message")?;
-    let (row, has_body, attempts) = found.ok_or(ApiError::NotFound("message"))?;
+    let (row, has_body, attempts, hold) = found.ok_or(ApiError::NotFound("message"))?;
     let status = MessageStatus::parse(&row.status).unwrap_or(MessageStatus::Queued);
+    let waiting = matches!(status, MessageStatus::Queued | MessageStatus::Retrying);
+    // The server's throttling pauses sending too (`delivery::pause`).
+    let held = hold.or_else(|| {
+        let left = state.pause.remaining().filter(|_| waiting)?;
+        Some(LimitHold {
+            reason: LimitReason::ServerThrottled,
+            until: chrono::Utc::now() + chrono::Duration::from_std(left).ok()?,
+        })
+    });
     let recipients: Recipients = serde_json::from_str(&row.recipients).internal("reading recipients")?;
     let headers: PolicyHeaders = serde_json::from_str(&row.headers).internal("reading headers")?;
     let view = MessageView {
         id: row.id.clone(),
         category: row.category.clone(),
         status,
+        priority: Priority::from_rank(row.priority),
+        held,
         to: recipients.to,
         cc: recipients.cc,
         bcc: recipients.bcc,

@@ -11,6 +11,7 @@ mod mail_test;
 mod messages;
 pub mod oauth;
 mod sender_preview;
+mod sending_usage;
 mod session;
 pub mod static_files;
 
@@ -39,6 +40,7 @@ fn register(cfg: &mut ServiceConfig, message_body_limit: usize) {
         .service(mail_settings::replace_mail_settings)
         .service(mail_settings::delete_mail_settings)
         .service(mail_settings::list_mail_settings_history)
+        .service(sending_usage::get_mail_settings_usage)
         .service(sender_preview::preview_mail_sender)
         .service(mail_test::test_mail_settings)
         .service(oauth::create_mail_settings_oauth_authorization)

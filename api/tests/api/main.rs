@@ -8,6 +8,7 @@ mod auth;
 mod ehlo;
 mod expiry;
 mod health;
+mod limits;
 mod mail_log;
 mod mail_settings;
 mod mail_test;

@@ -1,7 +1,7 @@
 //! Sending mail for every module: `POST /api/v1/messages` and the message status.
 
 use crate::time::{DateTime, Utc};
-use crate::{ActingUser, FailureClass, MailAddress, StageName};
+use crate::{ActingUser, FailureClass, LimitHold, MailAddress, Priority, StageName};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -72,6 +72,10 @@ pub struct SendMessageRequest {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(example = 300, minimum = 1, maximum = 2592000))]
     pub expires_in_seconds: Option<i64>,
+    /// `high`, `normal` or `low`; the default comes from the category (`otp` and `alert`
+    /// high, everything else normal; `--category-priority` changes it).
+    #[serde(default)]
+    pub priority: Option<Priority>,
 }
 
 /// Where a message is on its way.
@@ -149,6 +153,10 @@ pub struct MessageView {
     pub id: String,
     pub category: String,
     pub status: MessageStatus,
+    pub priority: Priority,
+    /// Waiting (queued or retrying) while a sending limit or the server's throttling holds
+    /// messages back: which, and until when at the earliest.
+    pub held: Option<LimitHold>,
     pub to: Vec<MailAddress>,
     pub cc: Vec<MailAddress>,
     /// Bcc recipients are shown to the API, never put in a header.

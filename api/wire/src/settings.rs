@@ -1,7 +1,7 @@
 //! The shared outgoing-mail settings.
 
 use crate::time::{DateTime, Utc};
-use crate::{AuthMethod, OAuth2Input, OAuth2View};
+use crate::{AuthMethod, OAuth2Input, OAuth2View, SendingLimits};
 use serde::{Deserialize, Serialize};
 
 /// Bounds and default of `timeout_seconds`, the deadline for a whole SMTP exchange.
@@ -83,6 +83,9 @@ pub struct MailSettingsInput {
     /// Deadline for a whole SMTP exchange, 1 to 120 seconds (default 20).
     #[cfg_attr(feature = "openapi", schema(example = 20, minimum = 1, maximum = 120))]
     pub timeout_seconds: Option<i64>,
+    /// What the server lets the mailbox send (presets: Microsoft 365, Google Workspace).
+    #[serde(default)]
+    pub limits: SendingLimits,
 }
 
 impl std::fmt::Debug for MailSettingsInput {
@@ -96,6 +99,7 @@ impl std::fmt::Debug for MailSettingsInput {
             .field("force_default_sender", &self.force_default_sender)
             .field("reply_to_individual_sender", &self.reply_to_individual_sender)
             .field("timeout_seconds", &self.timeout_seconds)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -176,6 +180,7 @@ pub struct MailSettings {
     pub force_default_sender: bool,
     pub reply_to_individual_sender: bool,
     pub timeout_seconds: u32,
+    pub limits: SendingLimits,
     /// Increases with every change; also the `ETag`.
     pub version: i64,
     pub updated_at: DateTime<Utc>,

@@ -178,8 +178,12 @@ class Handler:
         self.rcpt_rejections_left = args.reject_rcpt_times
         self.rejected_addresses = {a.lower() for a in args.reject_rcpt_address}
         self.connections = 0
+        # Connections open now (for tests of the concurrent-sessions limit).
+        self.open = 0
 
     def event(self, **fields):
+        # When, in seconds since the epoch: tests of sending limits count per window.
+        fields["at"] = time.time()
         with open(self.args.events, "a", encoding="utf-8") as f:
             f.write(json.dumps(fields) + "\n")
 
@@ -366,9 +370,10 @@ async def main():
             super().connection_made(transport)
             if not upgrade:
                 handler.connections += 1
+                handler.open += 1
                 self.postamt_conn = handler.connections
                 if args.log_sessions:
-                    handler.event(event="connect", conn=self.postamt_conn)
+                    handler.event(event="connect", conn=self.postamt_conn, open=handler.open)
             self.session.postamt_conn = self.postamt_conn
 
         async def smtp_QUIT(self, arg):
@@ -391,6 +396,7 @@ async def main():
             return super().eof_received()
 
         def connection_lost(self, error):
+            handler.open -= 1
             if args.record_close:
                 handler.event(
                     event="closed",
