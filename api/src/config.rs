@@ -141,6 +141,11 @@ pub struct Config {
     /// least this often, so a revoked sign-in shows up within this time.
     #[arg(long, env = "POSTAMT_OAUTH_CHECK_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..=86400))]
     pub oauth_check_seconds: u32,
+
+    /// Seconds between two checks of the alert conditions on this instance; an incident is
+    /// resolved after the condition has been clear for this long.
+    #[arg(long, env = "POSTAMT_ALERT_CHECK_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub alert_check_seconds: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -189,6 +194,7 @@ impl Config {
             oauth_google_token_url: postamt_oauth::GOOGLE_TOKEN_URL.to_owned(),
             oauth_google_authorization_url: postamt_oauth::GOOGLE_AUTHORIZATION_URL.to_owned(),
             oauth_check_seconds: 300,
+            alert_check_seconds: 30,
         }
     }
 

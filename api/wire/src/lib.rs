@@ -14,6 +14,7 @@
 //! Conventions: snake_case fields; request types reject unknown fields; timestamps are
 //! RFC 3339 in UTC; secrets are write-only (requests carry them, responses never do).
 
+pub mod alerts;
 pub mod auth;
 pub mod mail_log;
 pub mod mail_test;
@@ -23,6 +24,7 @@ pub mod problem;
 pub mod settings;
 pub mod time;
 
+pub use alerts::*;
 pub use auth::*;
 pub use mail_log::*;
 pub use mail_test::*;
