@@ -129,7 +129,8 @@ impl Application {
         }
         let workers = delivery::spawn_workers(state.clone());
         let mut background = vec![delivery::spawn_retention(state.clone()), crate::oauth::watch::spawn(state.clone())];
-        background.extend(crate::alerts::spawn(state.clone(), Duration::from_secs(u64::from(config.alert_check_seconds))));
+        background
+            .extend(crate::alerts::spawn(state.clone(), Duration::from_secs(u64::from(config.alert_check_seconds))));
         let app_state = state.clone();
         // The JSON of a message with base64 attachments is about 4/3 of its size.
         let body_limit = limits.max_message_bytes / 3 * 4 + 1024 * 1024;

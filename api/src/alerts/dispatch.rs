@@ -85,8 +85,8 @@ async fn send(state: &AppState, settings: &StoredAlerts, n: &Notification) -> Re
         .map_err(|e| (format!("{e:#}"), true))?
         .ok_or_else(|| ("the incident is gone".to_owned(), false))?;
     let event = AlertEvent::parse(&n.event).ok_or_else(|| (format!("unknown event {}", n.event), false))?;
-    let condition =
-        AlertCondition::parse(&incident.condition).ok_or_else(|| (format!("unknown condition {}", incident.condition), false))?;
+    let condition = AlertCondition::parse(&incident.condition)
+        .ok_or_else(|| (format!("unknown condition {}", incident.condition), false))?;
     let about = About {
         event,
         incident: Some((incident.id, condition)),

@@ -56,7 +56,9 @@ pub async fn check(state: &AppState, interval: Duration) -> anyhow::Result<bool>
             })
             .await?;
         match change {
-            Change::Opened(id) => tracing::warn!(incident = id, condition = condition.as_str(), "alert: incident opened"),
+            Change::Opened(id) => {
+                tracing::warn!(incident = id, condition = condition.as_str(), "alert: incident opened")
+            }
             Change::Resolved(id) => {
                 tracing::info!(incident = id, condition = condition.as_str(), "alert: incident resolved")
             }

@@ -15,7 +15,11 @@ const MAX_RECIPIENTS: usize = 10;
 const SECRET_LENGTH: std::ops::RangeInclusive<usize> = 16..=256;
 
 /// The settings to store for `input`, given the `current` ones.
-pub fn parse(input: AlertSettingsInput, current: &StoredAlerts, cipher: &SecretCipher) -> Result<StoredAlerts, ApiError> {
+pub fn parse(
+    input: AlertSettingsInput,
+    current: &StoredAlerts,
+    cipher: &SecretCipher,
+) -> Result<StoredAlerts, ApiError> {
     let mut v = Violations::default();
     let (mut webhook_url, mut webhook_secret_enc) = (None, None);
     if let Some(webhook) = &input.webhook {

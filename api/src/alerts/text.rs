@@ -35,7 +35,9 @@ impl About<'_> {
     /// `[Postamt] Störung: Postausgang hängt / Incident: outbox stuck`.
     pub fn subject(&self) -> String {
         match (self.event, self.incident) {
-            (AlertEvent::Firing, Some((_, c))) => format!("[Postamt] Störung: {} / Incident: {}", title(c).0, title(c).1),
+            (AlertEvent::Firing, Some((_, c))) => {
+                format!("[Postamt] Störung: {} / Incident: {}", title(c).0, title(c).1)
+            }
             (AlertEvent::Resolved, Some((_, c))) => {
                 format!("[Postamt] Behoben: {} / Resolved: {}", title(c).0, title(c).1)
             }

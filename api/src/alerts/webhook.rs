@@ -31,7 +31,11 @@ fn client() -> Result<&'static reqwest::Client, Failed> {
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("Postamt/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| Failed { status: None, error: format!("creating the HTTP client: {}", e.without_url()), retry: true })?;
+        .map_err(|e| Failed {
+            status: None,
+            error: format!("creating the HTTP client: {}", e.without_url()),
+            retry: true,
+        })?;
     Ok(CLIENT.get_or_init(|| built))
 }
 

@@ -197,7 +197,9 @@ pub async fn send_alert_test(
     let settings = state.db.run(db::alerts::settings::load).await.internal("loading the alert settings")?;
     let channels = alerts::channels(&settings);
     if channels.is_empty() {
-        return Err(ApiError::Conflict("no alert channel is configured: save a webhook or e-mail recipients first".into()));
+        return Err(ApiError::Conflict(
+            "no alert channel is configured: save a webhook or e-mail recipients first".into(),
+        ));
     }
     let instance = state.delivery.instance_id.clone();
     let about = About { event: AlertEvent::Test, incident: None, detail: "", instance: &instance };

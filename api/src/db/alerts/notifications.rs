@@ -22,7 +22,7 @@ pub struct Notification {
     pub created_at: NaiveDateTime,
 }
 
-/// Counts per incident and channel, for the list: (incident, channel, delivered, failed, pending).
+/// Where one notification stands, for the list of incidents.
 #[derive(Debug, Clone, Queryable)]
 pub struct State {
     pub incident_id: i64,

@@ -16,7 +16,10 @@ async fn failures_above_the_count_open_an_incident(backend: Backend) {
     let app = alert_app(backend, |c| c.max_attempts = 1).await;
     assert_eq!(app.put_settings(&settings_for(port), None).await.status(), 200);
     // count 3, ratio 1.0, window 1 minute.
-    assert_eq!(put_alert_settings(&app, &alert_settings(Some(&receiver.url), None, "failures"), None).await.status(), 200);
+    assert_eq!(
+        put_alert_settings(&app, &alert_settings(Some(&receiver.url), None, "failures"), None).await.status(),
+        200
+    );
     let key = app.create_api_key("finance", &Scope::ALL).await.secret;
     // One failed attempt of one: below the count, and too few attempts for the ratio (2).
     assert_eq!(send(&app, &key, &invoice(), None).await.status(), 202);
@@ -29,7 +32,10 @@ async fn failures_above_the_count_open_an_incident(backend: Backend) {
     let body = firing[0].json();
     assert_eq!(body["condition"], "failures");
     let detail = body["detail"].as_str().unwrap();
-    assert!(["2 of 2", "3 of 3"].iter().any(|n| detail.starts_with(&format!("{n} delivery attempts failed"))), "{body}");
+    assert!(
+        ["2 of 2", "3 of 3"].iter().any(|n| detail.starts_with(&format!("{n} delivery attempts failed"))),
+        "{body}"
+    );
     firing[0].assert_signed_with(WEBHOOK_SECRET);
 
     // The failures leave the window: resolved, once.
@@ -81,5 +87,10 @@ async fn a_revoked_oauth_grant_raises_one_alert_and_one_resolution(backend: Back
     connect_account(&app).await;
     receiver.wait_delivered("resolved", 1, Duration::from_secs(20)).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!((receiver.events("firing").len(), receiver.events("resolved").len()), (1, 1), "{:?}", receiver.received());
+    assert_eq!(
+        (receiver.events("firing").len(), receiver.events("resolved").len()),
+        (1, 1),
+        "{:?}",
+        receiver.received()
+    );
 }

@@ -44,8 +44,7 @@ impl Received {
     /// The signature header is HMAC-SHA256 of the exact body with `secret`.
     pub fn assert_signed_with(&self, secret: &str) {
         let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
-        let hex: String =
-            ring::hmac::sign(&key, &self.body).as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        let hex: String = ring::hmac::sign(&key, &self.body).as_ref().iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(self.headers.get("x-postamt-signature"), Some(&format!("sha256={hex}")), "{self:?}");
     }
 }
@@ -197,7 +196,8 @@ pub fn database(app: &TestApp) -> AnyConnection {
 pub fn backdate_messages(app: &TestApp, minutes: i64) {
     use postamt::db::schema::messages::dsl as m;
     let mut conn = database(app);
-    let rows: Vec<(String, chrono::NaiveDateTime)> = m::messages.select((m::id, m::created_at)).load(&mut conn).unwrap();
+    let rows: Vec<(String, chrono::NaiveDateTime)> =
+        m::messages.select((m::id, m::created_at)).load(&mut conn).unwrap();
     for (id, created_at) in rows {
         diesel::update(m::messages.filter(m::id.eq(id)))
             .set(m::created_at.eq(created_at - chrono::Duration::minutes(minutes)))

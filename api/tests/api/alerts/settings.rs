@@ -13,7 +13,10 @@ async fn alert_settings_are_validated_and_the_secret_is_write_only() {
     assert_eq!(response.headers()["etag"], "\"0\"");
     let body = json(response).await;
     assert_eq!((body["webhook"].is_null(), body["email"].is_null()), (true, true), "{body}");
-    assert_eq!(body["conditions"]["failures"], json!({"enabled": true, "count": 10, "ratio": 0.5, "window_minutes": 15}));
+    assert_eq!(
+        body["conditions"]["failures"],
+        json!({"enabled": true, "count": 10, "ratio": 0.5, "window_minutes": 15})
+    );
     assert_eq!(body["conditions"]["queue_stuck"], json!({"enabled": true, "minutes": 15}));
 
     // Every violation at once, each naming its field.
@@ -40,7 +43,8 @@ async fn alert_settings_are_validated_and_the_secret_is_write_only() {
     let eleven: Vec<String> = (0..11).map(|i| format!("a{i}@example.org")).collect();
     let refused = problem(put_alert_settings(&app, &json!({"email": {"recipients": eleven}}), None).await).await;
     assert_eq!(fields(&refused), vec![("email.recipients", "out_of_range")]);
-    let refused = problem(put_alert_settings(&app, &json!({"webhook": {"url": "https://h.example.org/a"}}), None).await).await;
+    let refused =
+        problem(put_alert_settings(&app, &json!({"webhook": {"url": "https://h.example.org/a"}}), None).await).await;
     assert_eq!(fields(&refused), vec![("webhook.secret", "required")]);
     let unknown = put_alert_settings(&app, &json!({"conditions": {"nonsense": {}}}), None).await;
     assert_eq!(unknown.status(), 422);
@@ -75,7 +79,8 @@ async fn alert_settings_are_validated_and_the_secret_is_write_only() {
     let reader = app.create_api_key("reader", &[Scope::SettingsRead]).await.secret;
     let get = app.anonymous().get(app.url("/api/v1/alert-settings")).bearer_auth(&reader).send().await.unwrap();
     assert_eq!(get.status(), 200);
-    let put = app.anonymous().put(app.url("/api/v1/alert-settings")).bearer_auth(&reader).json(&same).send().await.unwrap();
+    let put =
+        app.anonymous().put(app.url("/api/v1/alert-settings")).bearer_auth(&reader).json(&same).send().await.unwrap();
     assert_eq!(put.status(), 403);
     assert_eq!(app.anonymous().get(app.url("/api/v1/alerts")).send().await.unwrap().status(), 401);
 }

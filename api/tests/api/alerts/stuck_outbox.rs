@@ -59,7 +59,11 @@ async fn run(backend: Backend, two_instances: bool) {
     backdate_messages(&a, 10);
     let firing = receiver.wait_delivered("firing", 1, Duration::from_secs(30)).await;
     let first = firing[0].json();
-    assert_eq!((first["event"].as_str(), first["condition"].as_str()), (Some("firing"), Some("queue_stuck")), "{first}");
+    assert_eq!(
+        (first["event"].as_str(), first["condition"].as_str()),
+        (Some("firing"), Some("queue_stuck")),
+        "{first}"
+    );
     assert!(first["detail"].as_str().unwrap().contains("oldest unsent message"), "{first}");
     assert!(first["text"].as_str().unwrap().starts_with("Postamt incident #"), "{first}");
     assert!(first["resolved_at"].is_null() && first["opened_at"].is_string(), "{first}");
@@ -100,7 +104,13 @@ async fn run(backend: Backend, two_instances: bool) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|n| (n["channel"].as_str().unwrap().to_owned(), n["delivered"].as_u64().unwrap(), n["pending"].as_u64().unwrap()))
+        .map(|n| {
+            (
+                n["channel"].as_str().unwrap().to_owned(),
+                n["delivered"].as_u64().unwrap(),
+                n["pending"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(channels, vec![("webhook".to_owned(), 2, 0), ("email".to_owned(), 2, 0)], "{listed:?}");
 }

@@ -12,10 +12,7 @@ async fn the_test_alert_reaches_every_channel() {
     let app = alert_app(Backend::Sqlite, |_| {}).await;
     assert_eq!(app.put_settings(&crate::messages::settings_for(server.port), None).await.status(), 200);
     let test = |app: &TestApp| {
-        app.client
-            .post(app.url("/api/v1/alerts/test"))
-            .header(CSRF_HEADER, app.csrf.clone().unwrap())
-            .send()
+        app.client.post(app.url("/api/v1/alerts/test")).header(CSRF_HEADER, app.csrf.clone().unwrap()).send()
     };
     let refused = test(&app).await.unwrap();
     assert_eq!(problem(refused).await.status, 409);
