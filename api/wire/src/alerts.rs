@@ -1,5 +1,4 @@
-//! Alerts: the channels (a signed webhook, e-mail to admins), the conditions that open an
-//! incident, the incidents, and the webhook's body.
+//! Alerts: channels (signed webhook, e-mail), conditions, incidents, the webhook's body.
 
 use crate::time::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -33,7 +32,7 @@ impl AlertCondition {
     }
 }
 
-/// What a notification says.
+/// What a notification says (`X-Postamt-Event`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -173,7 +172,7 @@ impl Default for OAuthCondition {
     }
 }
 
-/// The conditions; each left out takes its defaults.
+/// The conditions; each one left out takes its defaults.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields, default)]
@@ -210,7 +209,7 @@ pub struct AlertSettings {
     pub updated_by: Option<String>,
 }
 
-/// An incident's state.
+/// An incident's state: firing until resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -263,13 +262,12 @@ pub struct AlertTestOutcome {
     pub ok: bool,
     /// Webhook: the receiver's HTTP status.
     pub status: Option<u16>,
-    /// Why it failed.
     pub error: Option<String>,
     /// E-mail: the queued message (see `GET /api/v1/messages/{id}`).
     pub message_id: Option<String>,
 }
 
-/// `POST /api/v1/alerts/test`.
+/// `POST /api/v1/alerts/test`: one outcome per configured channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertTestResult {

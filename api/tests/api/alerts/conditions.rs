@@ -58,18 +58,39 @@ async fn failures_above_the_count_open_an_incident(backend: Backend) {
 }
 
 async fn a_revoked_oauth_grant_raises_one_alert_and_one_resolution(backend: Backend) {
+    revoked_grant(backend, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_send_one_oauth_alert_and_one_resolution() {
+    revoked_grant(Backend::Postgres, true).await;
+}
+
+async fn revoked_grant(backend: Backend, two_instances: bool) {
     let receiver = Receiver::start(&[]);
     let p = provider();
     let server = smtp("microsoft");
     let base = p.base();
-    let app = alert_app(backend, |c| {
+    let oauth = |c: &mut postamt::config::Config| {
         c.oauth_microsoft_authority = base.clone();
         c.oauth_check_seconds = 1;
-    })
-    .await;
+    };
+    let app = alert_app(backend, oauth).await;
     assert_eq!(app.put_settings(&delegated(server.port), None).await.status(), 200);
+    let _sibling = match two_instances {
+        true => Some(
+            crate::helpers::spawn_sibling(&app, |c| {
+                oauth(c);
+                c.alert_check_seconds = 1;
+                c.secret_key = Some(SecretString::from(SECRET_KEY.to_owned()));
+            })
+            .await,
+        ),
+        false => None,
+    };
     assert_eq!(put_alert_settings(&app, &alert_settings(Some(&receiver.url), None, "oauth"), None).await.status(), 200);
     // Not connected yet is no incident: nothing failed.
+    tokio::time::sleep(Duration::from_secs(2)).await;
     connect_account(&app).await;
     wait_connection(&app, "ok", |c| c["status"] == "ok").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
