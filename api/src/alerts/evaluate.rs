@@ -11,6 +11,9 @@ use postamt_wire::AlertCondition;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How often resolved incidents older than the mail log's retention are deleted.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
 pub fn spawn(
     state: web::Data<AppState>,
     interval: Duration,
@@ -19,8 +22,15 @@ pub fn spawn(
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut purged_at: Option<std::time::Instant> = None;
         loop {
             tick.tick().await;
+            if purged_at.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
+                purged_at = Some(std::time::Instant::now());
+                if let Err(e) = purge(&state).await {
+                    tracing::error!(error = format!("{e:#}"), "purging old incidents failed");
+                }
+            }
             match check(&state, interval).await {
                 Ok(true) => wake.notify_one(),
                 Ok(false) => {}
@@ -67,4 +77,11 @@ pub async fn check(state: &AppState, interval: Duration) -> anyhow::Result<bool>
         queued |= !channels.is_empty();
     }
     Ok(queued)
+}
+
+/// Resolved incidents are kept as long as the mail log (`--log-retention-days`).
+async fn purge(state: &AppState) -> anyhow::Result<()> {
+    let before = db::now() - state.delivery.log_retention;
+    state.db.run(move |conn| db::alerts::incidents::purge(conn, before)).await?;
+    Ok(())
 }

@@ -95,7 +95,10 @@ pub async fn replace_alert_settings(
                     .insert_header(("Cache-Control", "no-store"))
                     .json(alerts::settings::view(&saved)));
             }
-            None if precondition != IfMatch::Absent => return Err(ApiError::PreconditionFailed { current: None }),
+            None if precondition != IfMatch::Absent => {
+                let now = state.db.run(db::alerts::settings::load).await.internal("loading the alert settings")?;
+                return Err(ApiError::PreconditionFailed { current: Some(now.version) });
+            }
             None => continue,
         }
     }

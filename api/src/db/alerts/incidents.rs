@@ -5,6 +5,7 @@
 
 use super::notifications::queue;
 use crate::db::schema::alert_incidents::dsl as i;
+use crate::db::schema::alert_notifications::dsl as n;
 use crate::db::{now, write_transaction, AnyConnection};
 use anyhow::Context;
 use chrono::{Duration, NaiveDateTime};
@@ -61,6 +62,15 @@ pub fn list(conn: &mut AnyConnection, limit: i64) -> anyhow::Result<Vec<Incident
         .select(Incident::as_select())
         .load(conn)
         .context("listing incidents")
+}
+
+/// Deletes incidents resolved before `before`, with their notifications.
+pub fn purge(conn: &mut AnyConnection, before: NaiveDateTime) -> anyhow::Result<usize> {
+    let old = i::alert_incidents.filter(i::resolved_at.lt(before)).select(i::id);
+    diesel::delete(n::alert_notifications.filter(n::incident_id.eq_any(old)))
+        .execute(conn)
+        .context("purging old notifications")?;
+    diesel::delete(i::alert_incidents.filter(i::resolved_at.lt(before))).execute(conn).context("purging old incidents")
 }
 
 /// The condition holds: opens an incident (queuing a firing notification per channel) or

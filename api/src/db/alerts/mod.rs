@@ -5,3 +5,6 @@ pub mod incidents;
 pub mod notifications;
 pub mod observe;
 pub mod settings;
+
+#[cfg(test)]
+mod tests;

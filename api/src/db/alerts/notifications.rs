@@ -66,6 +66,19 @@ struct Id {
 /// claimed or whose lease ended (their instance died).
 pub fn claim(conn: &mut AnyConnection, owner: &str, limit: i64, lease: Duration) -> anyhow::Result<Vec<Notification>> {
     let at = now();
+    // Almost always nothing is due: find that out with a read, not with an UPDATE, which
+    // would take SQLite's write lock every second.
+    let due: Option<i64> = n::alert_notifications
+        .filter(n::delivered_at.is_null())
+        .filter(n::failed_at.is_null())
+        .filter(n::next_attempt_at.le(at))
+        .select(n::id)
+        .first(conn)
+        .optional()
+        .context("looking for due notifications")?;
+    if due.is_none() {
+        return Ok(Vec::new());
+    }
     let p = prefix(conn);
     let lock = match conn {
         AnyConnection::Postgresql(_) => " FOR UPDATE SKIP LOCKED",
