@@ -147,6 +147,11 @@ pub struct Config {
     /// and `alert` are high unless set here; every other category is normal.
     #[arg(long = "category-priority", env = "POSTAMT_CATEGORY_PRIORITY", value_delimiter = ',')]
     pub category_priorities: Vec<crate::delivery::priority::CategoryPriority>,
+
+    /// Seconds between two checks of the alert conditions on this instance; an incident is
+    /// resolved after the condition has been clear for this long.
+    #[arg(long, env = "POSTAMT_ALERT_CHECK_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub alert_check_seconds: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -196,6 +201,7 @@ impl Config {
             oauth_google_authorization_url: postamt_oauth::GOOGLE_AUTHORIZATION_URL.to_owned(),
             oauth_check_seconds: 300,
             category_priorities: Vec::new(),
+            alert_check_seconds: 30,
         }
     }
 

@@ -3,8 +3,10 @@
 //! Layout: `config` (flags), `startup` (building the app), `routes` (HTTP handlers),
 //! `auth` (sessions, API keys, scopes), `domain` (validated types), `db` (diesel over
 //! SQLite and PostgreSQL), `crypto` (secrets at rest), `error` (the problem envelope),
-//! `delivery` (the outbox's workers), `oauth` (OAuth 2.0 tokens for XOAUTH2).
+//! `delivery` (the outbox's workers), `oauth` (OAuth 2.0 tokens for XOAUTH2), `alerts`
+//! (incidents and their notifications).
 
+pub mod alerts;
 pub mod auth;
 pub mod config;
 pub mod content_coding;

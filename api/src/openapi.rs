@@ -26,7 +26,8 @@ pub const SESSION: &str = "session_cookie";
         (name = "mail-log", description = "Delivery attempts and tests, errors, export, metrics"),
         (name = "session", description = "Admin sign-in for the settings page"),
         (name = "api-keys", description = "Keys for integrations"),
-        (name = "health", description = "Liveness and readiness")
+        (name = "health", description = "Liveness and readiness"),
+        (name = "alerts", description = "Alerts: channels, conditions, incidents")
     )
 )]
 pub struct ApiDoc;

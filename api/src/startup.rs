@@ -57,7 +57,8 @@ pub struct Application {
     state: web::Data<AppState>,
     /// The delivery workers: at shutdown they finish the message in hand and say QUIT.
     workers: Vec<tokio::task::JoinHandle<()>>,
-    /// The retention job and the OAuth check: stopped at once, they hold nothing open.
+    /// The retention job, the OAuth check and the alert jobs: stopped at once, they hold
+    /// nothing open.
     background: Vec<tokio::task::JoinHandle<()>>,
     /// Cancelled by [`AppHandle::shut_down`]: begins the graceful shutdown.
     stop_requested: CancellationToken,
@@ -128,7 +129,9 @@ impl Application {
             tracing::info!(released, "messages of an earlier run queued again");
         }
         let workers = delivery::spawn_workers(state.clone());
-        let background = vec![delivery::spawn_retention(state.clone()), crate::oauth::watch::spawn(state.clone())];
+        let mut background = vec![delivery::spawn_retention(state.clone()), crate::oauth::watch::spawn(state.clone())];
+        background
+            .extend(crate::alerts::spawn(state.clone(), Duration::from_secs(u64::from(config.alert_check_seconds))));
         let app_state = state.clone();
         // The JSON of a message with base64 attachments is about 4/3 of its size.
         let body_limit = limits.max_message_bytes / 3 * 4 + 1024 * 1024;

@@ -6,6 +6,7 @@
 
 mod accept_batch;
 pub mod admin;
+pub mod alerts;
 pub mod api_keys;
 mod checkpoint;
 mod completion;

@@ -194,6 +194,50 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    alert_settings (id) {
+        id -> Integer,
+        webhook_url -> Nullable<Text>,
+        webhook_secret_enc -> Nullable<Binary>,
+        email_recipients -> Nullable<Text>,
+        conditions -> Text,
+        version -> BigInt,
+        updated_at -> Timestamp,
+        updated_by -> Text,
+    }
+}
+
+diesel::table! {
+    alert_incidents (id) {
+        id -> BigInt,
+        condition -> Text,
+        opened_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        clear_since -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    alert_notifications (id) {
+        id -> BigInt,
+        incident_id -> BigInt,
+        event -> Text,
+        channel -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_by -> Nullable<Text>,
+        claim_expires_at -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+        failed_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(alert_notifications -> alert_incidents (incident_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     mail_settings,
     delivery_pause,
@@ -208,4 +252,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sign_in_failures,
     messages,
     mail_log,
+    alert_settings,
+    alert_incidents,
+    alert_notifications,
 );

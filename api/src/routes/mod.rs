@@ -1,6 +1,7 @@
 //! HTTP routes. Every API handler is registered in [`api`] through utoipa-actix-web, which
 //! adds it to the router and to the OpenAPI document in one step.
 
+mod alerts;
 pub mod api_docs;
 mod api_keys;
 mod etag;
@@ -55,5 +56,9 @@ fn register(cfg: &mut ServiceConfig, message_body_limit: usize) {
         .service(mail_log::list_mail_log)
         .service(mail_log::list_mail_errors)
         .service(mail_log::export_mail_log)
-        .service(mail_log::get_metrics);
+        .service(mail_log::get_metrics)
+        .service(alerts::get_alert_settings)
+        .service(alerts::replace_alert_settings)
+        .service(alerts::list_alerts)
+        .service(alerts::send_alert_test);
 }

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod alerts;
 mod api_keys;
 mod auth;
 mod ehlo;

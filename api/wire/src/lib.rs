@@ -14,6 +14,7 @@
 //! Conventions: snake_case fields; request types reject unknown fields; timestamps are
 //! RFC 3339 in UTC; secrets are write-only (requests carry them, responses never do).
 
+pub mod alerts;
 pub mod auth;
 pub mod limits;
 pub mod mail_log;
@@ -24,6 +25,7 @@ pub mod problem;
 pub mod settings;
 pub mod time;
 
+pub use alerts::*;
 pub use auth::*;
 pub use limits::*;
 pub use mail_log::*;
