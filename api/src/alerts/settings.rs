@@ -70,6 +70,7 @@ pub fn parse(
     range("conditions.failures.count", c.failures.count, 100_000);
     range("conditions.failures.window_minutes", c.failures.window_minutes, 1440);
     range("conditions.queue_stuck.minutes", c.queue_stuck.minutes, 1440);
+    range("conditions.daily_quota.window_minutes", c.daily_quota.window_minutes, 1440);
     if !(c.failures.ratio > 0.0 && c.failures.ratio <= 1.0) {
         v.add("conditions.failures.ratio", "out_of_range", "must be above 0 and at most 1");
     }

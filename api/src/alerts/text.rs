@@ -9,6 +9,7 @@ fn title(condition: AlertCondition) -> (&'static str, &'static str) {
         AlertCondition::Failures => ("Zustellfehler", "delivery failures"),
         AlertCondition::QueueStuck => ("Postausgang hängt", "outbox stuck"),
         AlertCondition::Oauth => ("OAuth-Verbindung gestört", "OAuth connection failing"),
+        AlertCondition::DailyQuota => ("Tageskontingent erreicht", "daily quota reached"),
     }
 }
 

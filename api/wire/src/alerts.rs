@@ -14,16 +14,21 @@ pub enum AlertCondition {
     QueueStuck,
     /// The OAuth connection needs reconnecting, or its token refresh fails.
     Oauth,
+    /// A daily limit is used up (`messages_per_day`, `recipients_per_day`), or the server
+    /// answered that the quota is exceeded (`quota_exceeded`).
+    DailyQuota,
 }
 
 impl AlertCondition {
-    pub const ALL: [AlertCondition; 3] = [AlertCondition::Failures, AlertCondition::QueueStuck, AlertCondition::Oauth];
+    pub const ALL: [AlertCondition; 4] =
+        [AlertCondition::Failures, AlertCondition::QueueStuck, AlertCondition::Oauth, AlertCondition::DailyQuota];
 
     pub fn as_str(self) -> &'static str {
         match self {
             AlertCondition::Failures => "failures",
             AlertCondition::QueueStuck => "queue_stuck",
             AlertCondition::Oauth => "oauth",
+            AlertCondition::DailyQuota => "daily_quota",
         }
     }
 
@@ -172,6 +177,23 @@ impl Default for OAuthCondition {
     }
 }
 
+/// A daily sending limit is used up, or the server refused with a quota reply within the
+/// last `window_minutes`: messages wait until the quota allows again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields, default)]
+pub struct DailyQuotaCondition {
+    pub enabled: bool,
+    /// 1 to 1,440 (default 15): how far back a quota reply counts.
+    pub window_minutes: u32,
+}
+
+impl Default for DailyQuotaCondition {
+    fn default() -> Self {
+        DailyQuotaCondition { enabled: true, window_minutes: 15 }
+    }
+}
+
 /// The conditions; each one left out takes its defaults.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -180,6 +202,7 @@ pub struct AlertConditions {
     pub failures: FailuresCondition,
     pub queue_stuck: QueueStuckCondition,
     pub oauth: OAuthCondition,
+    pub daily_quota: DailyQuotaCondition,
 }
 
 /// Body of `PUT /api/v1/alert-settings`.

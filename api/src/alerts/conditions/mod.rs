@@ -2,6 +2,7 @@
 //! one is a new file, a variant of `postamt_wire::AlertCondition` (with its thresholds in
 //! `AlertConditions`) and an arm in [`observe`].
 
+mod daily_quota;
 mod failures;
 mod oauth;
 mod queue_stuck;
@@ -29,6 +30,9 @@ pub async fn observe(
             queue_stuck::check(state, &thresholds.queue_stuck).await
         }
         AlertCondition::Oauth if thresholds.oauth.enabled => oauth::check(state).await,
+        AlertCondition::DailyQuota if thresholds.daily_quota.enabled => {
+            daily_quota::check(state, &thresholds.daily_quota).await
+        }
         _ => Ok(Observation::Clear),
     }
 }

@@ -32,3 +32,17 @@ pub fn oldest_unfinished(conn: &mut AnyConnection) -> anyhow::Result<Option<Naiv
         .first(conn)
         .context("finding the oldest unsent message")
 }
+
+/// When the last delivery attempt refused with a quota reply (`quota_exceeded`) was made,
+/// if one was since `since`.
+pub fn last_quota_reply(conn: &mut AnyConnection, since: NaiveDateTime) -> anyhow::Result<Option<NaiveDateTime>> {
+    let kind = crate::db::mail_log::enum_str(LogKind::Delivery);
+    let class = postamt_wire::FailureClass::QuotaExceeded.as_str();
+    l::mail_log
+        .filter(l::kind.eq(kind))
+        .filter(l::at.ge(since))
+        .filter(l::failure_class.eq(class))
+        .select(diesel::dsl::max(l::at))
+        .first(conn)
+        .context("finding quota replies")
+}

@@ -7,7 +7,42 @@ use crate::messages::{invoice, send, settings_for};
 use crate::oauth::{connect_account, delegated, provider, smtp, wait_connection};
 use postamt_wire::Scope;
 
-both_backends!(failures_above_the_count_open_an_incident, a_revoked_oauth_grant_raises_one_alert_and_one_resolution);
+both_backends!(
+    failures_above_the_count_open_an_incident,
+    a_revoked_oauth_grant_raises_one_alert_and_one_resolution,
+    a_used_up_daily_limit_raises_one_alert_and_one_resolution,
+);
+
+async fn a_used_up_daily_limit_raises_one_alert_and_one_resolution(backend: Backend) {
+    let receiver = Receiver::start(&[]);
+    let server = crate::smtp_server::SmtpServer::start(&[]);
+    let app = alert_app(backend, |_| {}).await;
+    let mut settings = settings_for(server.port);
+    settings["limits"] = serde_json::json!({ "messages_per_day": 1 });
+    assert_eq!(app.put_settings(&settings, None).await.status(), 200);
+    let alerts = alert_settings(Some(&receiver.url), None, "daily_quota");
+    assert_eq!(put_alert_settings(&app, &alerts, None).await.status(), 200);
+    let key = app.create_api_key("finance", &Scope::ALL).await.secret;
+    for _ in 0..2 {
+        assert_eq!(send(&app, &key, &invoice(), None).await.status(), 202);
+    }
+    let firing = receiver.wait_delivered("firing", 1, Duration::from_secs(20)).await;
+    let body = firing[0].json();
+    assert_eq!(body["condition"], "daily_quota");
+    assert!(body["detail"].as_str().unwrap().contains("messages_per_day"), "{body}");
+    firing[0].assert_signed_with(WEBHOOK_SECRET);
+    assert_eq!(server.deliveries().len(), 1);
+
+    // A higher limit: the second message goes, the incident resolves, once.
+    let saved: serde_json::Value = app.get_settings().await.json().await.unwrap();
+    settings["limits"] = serde_json::json!({ "messages_per_day": 5 });
+    let etag = format!("\"{}\"", saved["version"]);
+    assert_eq!(app.put_settings(&settings, Some(&etag)).await.status(), 200);
+    receiver.wait_delivered("resolved", 1, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!((receiver.events("firing").len(), receiver.events("resolved").len()), (1, 1));
+    assert_eq!(server.deliveries().len(), 2);
+}
 
 async fn failures_above_the_count_open_an_incident(backend: Backend) {
     let receiver = Receiver::start(&[]);

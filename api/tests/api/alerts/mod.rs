@@ -149,7 +149,8 @@ pub fn alert_settings(webhook: Option<&str>, email: Option<&[&str]>, enabled: &s
         "conditions": {
             "failures": {"enabled": enabled == "failures", "count": 3, "ratio": 1.0, "window_minutes": 1},
             "queue_stuck": {"enabled": enabled == "queue_stuck", "minutes": 1},
-            "oauth": {"enabled": enabled == "oauth"}
+            "oauth": {"enabled": enabled == "oauth"},
+            "daily_quota": {"enabled": enabled == "daily_quota", "window_minutes": 1}
         }
     });
     if let Some(url) = webhook {
