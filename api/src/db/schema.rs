@@ -40,6 +40,33 @@ diesel::table! {
 }
 
 diesel::table! {
+    fallback_connection (id) {
+        id -> Integer,
+        host -> Text,
+        port -> Integer,
+        encryption -> Text,
+        auth_enabled -> Bool,
+        auth_username -> Nullable<Text>,
+        auth_password_enc -> Nullable<Binary>,
+        tls_trusted_ca_pem -> Nullable<Text>,
+        tls_accept_invalid_certificates -> Bool,
+        envelope_sender -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    failover_state (id) {
+        id -> Integer,
+        primary_down_since -> Nullable<Timestamp>,
+        primary_down_class -> Nullable<Text>,
+        primary_back_at -> Nullable<Timestamp>,
+        fallback_last_used_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+        updated_by -> Text,
+    }
+}
+
+diesel::table! {
     oauth_connection (id) {
         id -> Integer,
         binding -> Text,
@@ -168,6 +195,8 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(
     mail_settings,
     delivery_pause,
+    fallback_connection,
+    failover_state,
     oauth_connection,
     settings_history,
     admin_account,

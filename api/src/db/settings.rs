@@ -66,6 +66,8 @@ pub struct EncryptedSecrets {
     pub password: Option<Vec<u8>>,
     pub client_secret: Option<Vec<u8>>,
     pub service_account_key: Option<Vec<u8>>,
+    /// The fallback server's password.
+    pub fallback_password: Option<Vec<u8>>,
 }
 
 fn oauth_of(r: &Row) -> anyhow::Result<Option<StoredOAuth>> {
@@ -91,6 +93,11 @@ pub fn load(conn: &mut AnyConnection) -> anyhow::Result<Option<Loaded>> {
         .first(conn)
         .optional()
         .context("loading mail settings")?;
+    let fallback = match row {
+        Some(_) => super::fallback::load(conn)?,
+        None => None,
+    };
+    let (fallback, fallback_password) = fallback.map_or((None, None), |(f, p)| (Some(f), p));
     row.map(|r| {
         let oauth = oauth_of(&r)?;
         Ok(Loaded {
@@ -110,6 +117,7 @@ pub fn load(conn: &mut AnyConnection) -> anyhow::Result<Option<Loaded>> {
                 force_default_sender: r.sender_policy != POLICY_INDIVIDUAL,
                 reply_to_individual_sender: r.sender_policy == POLICY_DEFAULT_WITH_REPLY_TO,
                 timeout_seconds: u32::try_from(r.timeout_seconds).context("stored timeout out of range")?,
+                fallback,
                 version: r.version,
                 updated_at: utc(r.updated_at),
                 updated_by: r.updated_by,
@@ -118,6 +126,7 @@ pub fn load(conn: &mut AnyConnection) -> anyhow::Result<Option<Loaded>> {
                 password: r.auth_password_enc,
                 client_secret: r.oauth_client_secret_enc,
                 service_account_key: r.oauth_service_account_key_enc,
+                fallback_password,
             },
         })
     })
@@ -152,7 +161,10 @@ pub fn save(
         }
         let version = history::next_version(conn)?;
         let at = now();
-        let stored = draft.to_stored(secrets.password.is_some(), version, utc(at), actor);
+        let mut stored = draft.to_stored(secrets.password.is_some(), version, utc(at), actor);
+        if let Some(fallback) = stored.fallback.as_mut() {
+            fallback.password_set = secrets.fallback_password.is_some();
+        }
         let oauth = stored.oauth.as_ref();
         let oauth_values = (
             ms::auth_method.eq(stored.auth_method.as_str()),
@@ -197,6 +209,7 @@ pub fn save(
                 SettingsAction::Created
             }
         };
+        super::fallback::store(conn, stored.fallback.as_ref(), secrets.fallback_password.as_ref())?;
         let disconnected = super::oauth_connection::keep_only_binding(conn, stored.binding().as_str())?;
         let changed = SecretsChanged { refresh_token: changed.refresh_token || disconnected, ..changed };
         let changes = changed_fields(current.as_ref().map(|c| &c.settings), Some(&stored), changed);
@@ -215,6 +228,8 @@ pub fn delete(conn: &mut AnyConnection, expected: Option<i64>, actor: &str) -> a
             return Ok(Outcome::Conflict { current: Some(current.settings.version) });
         }
         diesel::delete(ms::mail_settings.filter(ms::id.eq(ROW_ID))).execute(conn)?;
+        super::fallback::store(conn, None, None)?;
+        super::failover_state::clear(conn)?;
         let disconnected = super::oauth_connection::keep_only_binding(conn, "")?;
         let version = history::next_version(conn)?;
         let secrets = &current.secrets;
@@ -223,6 +238,7 @@ pub fn delete(conn: &mut AnyConnection, expected: Option<i64>, actor: &str) -> a
             client_secret: secrets.client_secret.is_some(),
             service_account_key: secrets.service_account_key.is_some(),
             refresh_token: disconnected,
+            fallback_password: secrets.fallback_password.is_some(),
         };
         let changes = changed_fields(Some(&current.settings), None, changed);
         history::record(conn, version, SettingsAction::Deleted, actor, &changes)?;

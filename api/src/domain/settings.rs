@@ -1,5 +1,6 @@
 //! The mail settings as stored, and a validated draft of new settings.
 
+use super::fallback::{parse_fallback, FallbackDraft, StoredFallback};
 use super::oauth::{parse_oauth, Binding, OAuthDraft, StoredOAuth};
 use super::{CaCertificatePem, EmailAddress, FieldProblem, SingleLine, SmtpHost, Violations};
 use crate::error::ApiError;
@@ -33,6 +34,8 @@ pub struct StoredSettings {
     pub force_default_sender: bool,
     pub reply_to_individual_sender: bool,
     pub timeout_seconds: u32,
+    /// The fallback server, if one is configured.
+    pub fallback: Option<StoredFallback>,
     pub version: i64,
     pub updated_at: DateTime<Utc>,
     pub updated_by: String,
@@ -79,6 +82,7 @@ impl StoredSettings {
             force_default_sender: self.force_default_sender,
             reply_to_individual_sender: self.reply_to_individual_sender,
             timeout_seconds: self.timeout_seconds,
+            fallback: self.fallback.as_ref().map(StoredFallback::to_wire),
             version: self.version,
             updated_at: self.updated_at,
             updated_by: self.updated_by.clone(),
@@ -117,6 +121,8 @@ pub struct SettingsDraft {
     pub force_default_sender: bool,
     pub reply_to_individual_sender: bool,
     pub timeout_seconds: u32,
+    /// The fallback server (None: none).
+    pub fallback: Option<FallbackDraft>,
 }
 
 impl SettingsDraft {
@@ -193,7 +199,17 @@ impl SettingsDraft {
             Some(None)
         };
 
+        let fallback = parse_fallback(
+            &mut v,
+            input.fallback.as_ref(),
+            stored.and_then(|s| s.fallback.as_ref()),
+            host.as_ref().map(SmtpHost::as_str).zip(port),
+        );
+
         v.into_result()?;
+        let Some(fallback) = fallback else {
+            return Err(ApiError::Internal(anyhow::anyhow!("validation passed without a fallback draft")));
+        };
         match (
             host,
             port,
@@ -232,6 +248,7 @@ impl SettingsDraft {
                 force_default_sender: input.force_default_sender,
                 reply_to_individual_sender: input.reply_to_individual_sender,
                 timeout_seconds,
+                fallback,
             }),
             _ => Err(ApiError::Internal(anyhow::anyhow!("validation passed without a value for every field"))),
         }
@@ -261,6 +278,7 @@ impl SettingsDraft {
             force_default_sender: self.force_default_sender,
             reply_to_individual_sender: self.reply_to_individual_sender,
             timeout_seconds: self.timeout_seconds,
+            fallback: self.fallback.as_ref().map(FallbackDraft::to_stored),
             version,
             updated_at,
             updated_by: updated_by.to_owned(),
@@ -394,6 +412,8 @@ pub struct SecretsChanged {
     pub service_account_key: bool,
     /// The connected account's refresh token was dropped (the binding changed).
     pub refresh_token: bool,
+    /// The fallback server's password.
+    pub fallback_password: bool,
 }
 
 /// Field-by-field differences for the history. Secrets appear only as "changed".
@@ -415,11 +435,16 @@ pub fn changed_fields(
             })
         })
         .collect();
+    changes.extend(super::fallback::changed_fields(
+        old.and_then(|s| s.fallback.as_ref()),
+        new.and_then(|s| s.fallback.as_ref()),
+    ));
     for (changed, field) in [
         (secrets.password, "auth.password"),
         (secrets.client_secret, "auth.oauth2.client_secret"),
         (secrets.service_account_key, "auth.oauth2.service_account_key"),
         (secrets.refresh_token, "auth.oauth2.refresh_token"),
+        (secrets.fallback_password, "fallback.auth.password"),
     ] {
         if changed {
             changes.push(FieldChange { field: field.to_owned(), old: None, new: None, secret: true });

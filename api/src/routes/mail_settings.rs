@@ -8,7 +8,7 @@ use crate::domain::{PasswordChange, SecretChange, SecretsChanged, SettingsDraft,
 use crate::error::{ApiError, Context};
 use crate::extract::ValidJson;
 use crate::oauth::{CLIENT_SECRET_PURPOSE, SERVICE_ACCOUNT_KEY_PURPOSE};
-use crate::state::{AppState, SMTP_PASSWORD_PURPOSE};
+use crate::state::{AppState, FALLBACK_PASSWORD_PURPOSE, SMTP_PASSWORD_PURPOSE};
 use actix_web::{delete, get, put, web, HttpRequest, HttpResponse};
 use postamt_wire::{MailSettings, MailSettingsInput, Problem, SettingsHistory};
 use serde::Deserialize;
@@ -62,6 +62,14 @@ fn secrets_for(
         }
         PasswordChange::Clear => (None, stored.password.is_some()),
     };
+    let (fallback_password, fallback_password_changed) = match draft.fallback.as_ref().map(|f| &f.password) {
+        Some(PasswordChange::Keep) => (stored.fallback_password.clone(), false),
+        Some(PasswordChange::Set(secret)) => (
+            Some(state.cipher.encrypt(secret, FALLBACK_PASSWORD_PURPOSE).internal("encrypting the fallback password")?),
+            true,
+        ),
+        Some(PasswordChange::Clear) | None => (None, stored.fallback_password.is_some()),
+    };
     let oauth_secret = |change: Option<&SecretChange>, kept: &Option<Vec<u8>>, purpose: &str| {
         Ok::<_, ApiError>(match change {
             Some(SecretChange::Keep) => (kept.clone(), false),
@@ -77,12 +85,13 @@ fn secrets_for(
     let (service_account_key, key_changed) =
         oauth_secret(oauth.map(|o| &o.service_account_key), &stored.service_account_key, SERVICE_ACCOUNT_KEY_PURPOSE)?;
     Ok((
-        EncryptedSecrets { password, client_secret, service_account_key },
+        EncryptedSecrets { password, client_secret, service_account_key, fallback_password },
         SecretsChanged {
             password: password_changed,
             client_secret: client_secret_changed,
             service_account_key: key_changed,
             refresh_token: false,
+            fallback_password: fallback_password_changed,
         },
     ))
 }

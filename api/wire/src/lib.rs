@@ -15,6 +15,7 @@
 //! RFC 3339 in UTC; secrets are write-only (requests carry them, responses never do).
 
 pub mod auth;
+pub mod fallback;
 pub mod mail_log;
 pub mod mail_test;
 pub mod messages;
@@ -24,6 +25,7 @@ pub mod settings;
 pub mod time;
 
 pub use auth::*;
+pub use fallback::*;
 pub use mail_log::*;
 pub use mail_test::*;
 pub use messages::*;

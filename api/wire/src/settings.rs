@@ -1,7 +1,7 @@
 //! The shared outgoing-mail settings.
 
 use crate::time::{DateTime, Utc};
-use crate::{AuthMethod, OAuth2Input, OAuth2View};
+use crate::{AuthMethod, FallbackInput, FallbackView, OAuth2Input, OAuth2View};
 use serde::{Deserialize, Serialize};
 
 /// Bounds and default of `timeout_seconds`, the deadline for a whole SMTP exchange.
@@ -83,6 +83,10 @@ pub struct MailSettingsInput {
     /// Deadline for a whole SMTP exchange, 1 to 120 seconds (default 20).
     #[cfg_attr(feature = "openapi", schema(example = 20, minimum = 1, maximum = 120))]
     pub timeout_seconds: Option<i64>,
+    /// An optional second server, used while this one fails for a reason of the
+    /// connection; `null` or absent: none.
+    #[serde(default)]
+    pub fallback: Option<FallbackInput>,
 }
 
 impl std::fmt::Debug for MailSettingsInput {
@@ -96,6 +100,7 @@ impl std::fmt::Debug for MailSettingsInput {
             .field("force_default_sender", &self.force_default_sender)
             .field("reply_to_individual_sender", &self.reply_to_individual_sender)
             .field("timeout_seconds", &self.timeout_seconds)
+            .field("fallback", &self.fallback)
             .finish_non_exhaustive()
     }
 }
@@ -176,6 +181,8 @@ pub struct MailSettings {
     pub force_default_sender: bool,
     pub reply_to_individual_sender: bool,
     pub timeout_seconds: u32,
+    /// The fallback server, if one is configured.
+    pub fallback: Option<FallbackView>,
     /// Increases with every change; also the `ETag`.
     pub version: i64,
     pub updated_at: DateTime<Utc>,
