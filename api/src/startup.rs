@@ -45,6 +45,7 @@ fn delivery_options(config: &Config) -> DeliveryOptions {
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()),
         instance_id_configured: config.instance_id.is_some(),
         poll_interval: std::time::Duration::from_secs(1),
+        primary_retry: seconds(config.primary_retry_seconds),
     }
 }
 
@@ -121,6 +122,7 @@ impl Application {
             ehlo_name: config.ehlo_name.clone(),
             shutdown: CancellationToken::new(),
             pause: Default::default(),
+            failover: Default::default(),
         });
         let released = delivery::release_stale_claims(&state).await?;
         if released > 0 {

@@ -7,6 +7,7 @@
 
 mod backoff;
 pub mod compose;
+pub mod failover;
 pub mod handoff;
 pub mod metrics;
 pub mod pause;
@@ -34,4 +35,7 @@ pub struct DeliveryOptions {
     pub instance_id_configured: bool,
     /// How often idle workers look for due messages that another instance accepted.
     pub poll_interval: Duration,
+    /// With a fallback server: the first wait before a failed primary is tried again
+    /// (doubling up to 5 minutes, see `failover`).
+    pub primary_retry: Duration,
 }

@@ -1,13 +1,15 @@
 //! The route a round of deliveries takes: the saved settings, read once per round (or
-//! reused, see `worker::ROUTE_FRESH_FOR`), with the decrypted password or OAuth secrets.
+//! reused, see `worker::ROUTE_FRESH_FOR`), with the decrypted password or OAuth secrets,
+//! and the fallback server when one is saved (which of the two a session opens:
+//! `failover`).
 
 use crate::db;
 use crate::domain::StoredSettings;
 use crate::oauth::obtain::{access_token, invalidate, TokenRequest};
-use crate::state::{AppState, SMTP_PASSWORD_PURPOSE};
+use crate::state::{AppState, FALLBACK_PASSWORD_PURPOSE, SMTP_PASSWORD_PURPOSE};
 use postamt_smtp::delivery::{DeliveryConfig, DeliveryFailure, SmtpSession};
 use postamt_smtp::Credentials;
-use postamt_wire::{FailureClass, StageName};
+use postamt_wire::{FailureClass, MailConnection, StageName};
 use secrecy::SecretString;
 use std::time::Duration;
 
@@ -23,6 +25,17 @@ pub struct Route {
     /// With OAuth 2.0: what the token for each new session is requested with
     /// (`config.credentials` is then filled in when a session opens).
     pub oauth: Option<OAuthRoute>,
+    /// The fallback server, if one is saved.
+    pub fallback: Option<FallbackRoute>,
+}
+
+/// The fallback server with its decrypted password.
+pub struct FallbackRoute {
+    pub config: DeliveryConfig,
+    /// `host:port`.
+    pub server: String,
+    /// `MAIL FROM` on the fallback instead of the default sender.
+    pub envelope_sender: Option<String>,
 }
 
 /// The saved OAuth settings with their decrypted secrets.
@@ -63,6 +76,38 @@ impl Route {
         } else {
             None
         };
+        let fallback = match &loaded.settings.fallback {
+            None => None,
+            Some(f) => {
+                let password = match (&loaded.secrets.fallback_password, f.auth_enabled) {
+                    (Some(blob), true) => Some(
+                        state
+                            .cipher
+                            .decrypt(blob, FALLBACK_PASSWORD_PURPOSE)
+                            .map_err(|e| internal_failure(format!("{e:#}")))?,
+                    ),
+                    _ => None,
+                };
+                let credentials = match (f.auth_username.clone(), password) {
+                    (Some(username), Some(password)) => Some(Credentials::password(username, password)),
+                    _ => None,
+                };
+                Some(FallbackRoute {
+                    server: f.server(),
+                    envelope_sender: f.envelope_sender.clone(),
+                    config: DeliveryConfig {
+                        host: f.host.clone(),
+                        port: f.port,
+                        encryption: f.encryption,
+                        credentials,
+                        trusted_ca_pem: f.tls_trusted_ca_pem.clone(),
+                        accept_invalid_certificates: f.tls_accept_invalid_certificates,
+                        timeout: Duration::from_secs(u64::from(loaded.settings.timeout_seconds)),
+                        ehlo_name: state.ehlo_name.clone(),
+                    },
+                })
+            }
+        };
         let s = loaded.settings;
         let password = match (&loaded.secrets.password, s.auth_enabled && oauth.is_none()) {
             (Some(blob), true) => Some(
@@ -92,11 +137,37 @@ impl Route {
             force_default_sender: s.force_default_sender,
             reply_to_individual_sender: s.reply_to_individual_sender,
             oauth,
+            fallback,
         })
     }
 }
 
 impl Route {
+    /// The server of `via`, `host:port`, as the log shows it.
+    pub fn server_of(&self, via: MailConnection) -> &str {
+        match (via, &self.fallback) {
+            (MailConnection::Fallback, Some(f)) => &f.server,
+            _ => &self.server,
+        }
+    }
+
+    /// `MAIL FROM` over `via`: the fallback's own envelope sender, if it has one.
+    pub fn envelope_sender<'a>(&'a self, via: MailConnection, policy: &'a str) -> &'a str {
+        match (via, &self.fallback) {
+            (MailConnection::Fallback, Some(FallbackRoute { envelope_sender: Some(e), .. })) => e,
+            _ => policy,
+        }
+    }
+
+    /// Opens an SMTP session over `via` (the fallback: with its password; the primary: see
+    /// [`Self::open_session`]).
+    pub async fn open(&self, state: &AppState, via: MailConnection) -> Result<SmtpSession, DeliveryFailure> {
+        match (via, &self.fallback) {
+            (MailConnection::Fallback, Some(f)) => SmtpSession::open(&f.config).await,
+            _ => self.open_session(state).await,
+        }
+    }
+
     /// Opens an SMTP session with these settings. With OAuth 2.0 the session signs in with an
     /// access token; a token the server refuses is dropped from the cache and the session
     /// is opened once more with a fresh one before the attempt counts as failed.
