@@ -7,6 +7,7 @@ mod api_keys;
 mod auth;
 mod ehlo;
 mod expiry;
+mod fallback;
 mod health;
 mod mail_log;
 mod mail_settings;

@@ -1,0 +1,320 @@
+//! The fallback server: its settings (validation, write-only password, history), failover
+//! in delivery against real SMTP servers on loopback, and the test mail over it.
+
+use crate::both_backends;
+use crate::helpers::{fields, json, problem, spawn_app, Backend, TestApp};
+use crate::messages::{invoice, send, settings_for, wait_for};
+use crate::smtp_server::SmtpServer;
+use postamt_wire::{MailConnection, MailSettings, MailTestResult, MessageAccepted, MessageStatus, Scope};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+both_backends!(
+    fallback_settings_are_checked_kept_write_only_and_in_the_history,
+    with_the_primary_port_closed_mail_arrives_at_the_fallback_and_returns_to_the_primary,
+);
+
+const FALLBACK_PASSWORD: &str = "Fallb4ck-Pässword";
+
+/// Settings for the primary on `primary_port` with a fallback on `fallback_port`.
+fn with_fallback(primary_port: u16, fallback: Value) -> Value {
+    let mut settings = settings_for(primary_port);
+    settings["fallback"] = fallback;
+    settings
+}
+
+fn plain_fallback(port: u16) -> Value {
+    json!({
+        "host": "127.0.0.1",
+        "port": port,
+        "encryption": "none",
+        "envelope_sender": "relay@backup.example.org"
+    })
+}
+
+async fn app_with(backend: Backend, settings: &Value) -> (TestApp, String) {
+    let mut app = spawn_app(backend).await;
+    app.sign_in().await;
+    let response = app.put_settings(settings, None).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let key = app.create_api_key("finance", &Scope::ALL).await.secret;
+    (app, key)
+}
+
+/// A loopback port that refuses connections: bound, not listening, so no one else takes it
+/// before a server is started there.
+fn refusing_port() -> (tokio::net::TcpSocket, u16) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = socket.local_addr().unwrap().port();
+    (socket, port)
+}
+
+async fn mail_log_for(app: &TestApp, key: &str, id: &str) -> Vec<Value> {
+    let response = app.anonymous().get(app.url("/api/v1/mail-log")).bearer_auth(key).send().await.unwrap();
+    let page = json(response).await;
+    page["entries"].as_array().unwrap().iter().filter(|e| e["message_id"] == id).cloned().collect()
+}
+
+async fn metrics(app: &TestApp, key: &str) -> String {
+    app.anonymous().get(app.url("/metrics")).bearer_auth(key).send().await.unwrap().text().await.unwrap()
+}
+
+async fn fallback_settings_are_checked_kept_write_only_and_in_the_history(backend: Backend) {
+    let mut app = spawn_app(backend).await;
+    app.sign_in().await;
+    // Every field is checked, each error named `fallback.*`, together with the primary's.
+    let mut bad = with_fallback(
+        2525,
+        json!({
+            "host": "smtp://backup", "port": 0,
+            "auth": { "enabled": true },
+            "tls": { "trusted_ca_pem": "not a certificate" },
+            "envelope_sender": "nope"
+        }),
+    );
+    bad["sender_address"] = json!("also nope");
+    let response = app.put_settings(&bad, None).await;
+    assert_eq!(response.status(), 422);
+    let refused = problem(response).await;
+    let got = fields(&refused);
+    for expected in [
+        ("sender_address", "invalid_email"),
+        ("fallback.host", "invalid_host"),
+        ("fallback.port", "out_of_range"),
+        ("fallback.encryption", "required"),
+        ("fallback.auth.username", "required"),
+        ("fallback.auth.password", "required"),
+        ("fallback.envelope_sender", "invalid_email"),
+    ] {
+        assert!(got.iter().any(|(f, _)| *f == expected.0), "{expected:?} missing in {got:?}");
+    }
+    assert!(got.iter().any(|(f, _)| *f == "fallback.tls.trusted_ca_pem"), "{got:?}");
+    // Unknown fields are refused as everywhere.
+    let unknown =
+        with_fallback(2525, json!({"host": "backup.example.org", "port": 587, "encryption": "starttls", "oauth2": {}}));
+    assert_eq!(app.put_settings(&unknown, None).await.status(), 422);
+
+    let fallback = json!({
+        "host": "backup.example.org", "port": 587, "encryption": "starttls",
+        "auth": { "enabled": true, "username": "relay@example.org", "password": FALLBACK_PASSWORD },
+        "envelope_sender": "relay@backup.example.org"
+    });
+    let response = app.put_settings(&with_fallback(2525, fallback.clone()), None).await;
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    assert!(!text.contains(FALLBACK_PASSWORD), "{text}");
+    let saved: MailSettings = serde_json::from_str(&text).unwrap();
+    let view = saved.fallback.expect("the fallback is saved");
+    assert_eq!((view.host.as_str(), view.port, view.auth.password_set), ("backup.example.org", 587, true));
+    assert_eq!(view.envelope_sender.as_deref(), Some("relay@backup.example.org"));
+
+    // The password left out: kept for the same server and username...
+    let mut kept = fallback.clone();
+    kept["auth"].as_object_mut().unwrap().remove("password");
+    kept["envelope_sender"] = json!(null);
+    let response = app.put_settings(&with_fallback(2525, kept.clone()), None).await;
+    assert_eq!(response.status(), 200);
+    let saved: MailSettings = response.json().await.unwrap();
+    assert!(saved.fallback.unwrap().auth.password_set);
+    // ...and required again for another one.
+    for (field, value) in [("host", json!("other.example.org")), ("port", json!(465)), ("encryption", json!("tls"))] {
+        let mut moved = kept.clone();
+        moved[field] = value;
+        let response = app.put_settings(&with_fallback(2525, moved), None).await;
+        assert_eq!(response.status(), 422, "{field}");
+        assert_eq!(
+            fields(&problem(response).await),
+            vec![("fallback.auth.password", "password_required_again")],
+            "{field}"
+        );
+    }
+    let mut renamed = kept.clone();
+    renamed["auth"]["username"] = json!("someone-else@example.org");
+    let response = app.put_settings(&with_fallback(2525, renamed), None).await;
+    assert_eq!(fields(&problem(response).await), vec![("fallback.auth.password", "password_required_again")]);
+
+    // Removing it is a change too.
+    let response = app.put_settings(&settings_for(2525), None).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.json::<MailSettings>().await.unwrap().fallback.is_none());
+
+    let history = json(app.get_history().await).await;
+    let entries = history["entries"].as_array().unwrap();
+    let changes = |i: usize| entries[i]["changes"].as_array().unwrap().clone();
+    // Newest first: removed, envelope sender cleared, added.
+    let removed = changes(0);
+    assert!(
+        removed.iter().any(|c| c["field"] == "fallback.host" && c["old"] == "backup.example.org" && c["new"].is_null()),
+        "{removed:?}"
+    );
+    assert!(removed.iter().any(|c| c["field"] == "fallback.auth.password" && c["secret"] == true), "{removed:?}");
+    let added = changes(2);
+    assert!(added.iter().any(|c| c["field"] == "fallback.port" && c["new"] == "587"), "{added:?}");
+    let secret = added.iter().find(|c| c["field"] == "fallback.auth.password").expect("password change");
+    assert!(secret["old"].is_null() && secret["new"].is_null() && secret["secret"] == true);
+    assert!(!history.to_string().contains(FALLBACK_PASSWORD));
+}
+
+async fn with_the_primary_port_closed_mail_arrives_at_the_fallback_and_returns_to_the_primary(backend: Backend) {
+    let (held, primary_port) = refusing_port();
+    let backup = SmtpServer::start(&[]);
+    let (app, key) = app_with(backend, &with_fallback(primary_port, plain_fallback(backup.port))).await;
+
+    let first: MessageAccepted = send(&app, &key, &invoice(), None).await.json().await.unwrap();
+    let view = wait_for(&app, &key, &first.id, MessageStatus::Sent).await;
+    assert_eq!(view.delivered_via, Some(MailConnection::Fallback), "{view:?}");
+    // One attempt: the refused primary is not an attempt of the message.
+    assert_eq!(view.attempts.len(), 1, "{view:?}");
+    assert_eq!(view.attempts[0].connection, Some(MailConnection::Fallback));
+    let delivered = backup.deliveries();
+    assert_eq!(delivered.len(), 1);
+    // The fallback's envelope sender in MAIL FROM; the From header as the policy makes it.
+    assert_eq!(delivered[0]["mail_from"], "relay@backup.example.org");
+    assert!(delivered[0]["content"].as_str().unwrap().contains("From: TEAMBOX <teambox@example.org>"));
+    let log = mail_log_for(&app, &key, &first.id).await;
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0]["connection"], "fallback");
+    assert_eq!(log[0]["server"], format!("127.0.0.1:{}", backup.port));
+    assert_eq!(log[0]["sender"], "relay@backup.example.org");
+    let text = metrics(&app, &key).await;
+    assert!(text.contains("postamt_messages_sent_total{connection=\"fallback\"} 1"), "{text}");
+    assert!(text.contains("postamt_messages_sent_total{connection=\"primary\"} 0"), "{text}");
+
+    // The next messages go straight to the fallback.
+    let second: MessageAccepted = send(&app, &key, &invoice(), None).await.json().await.unwrap();
+    let view = wait_for(&app, &key, &second.id, MessageStatus::Sent).await;
+    assert_eq!(view.delivered_via, Some(MailConnection::Fallback));
+
+    // The primary answers again (the test config tries it again after 0.5 s, doubling).
+    drop(held);
+    let primary = SmtpServer::start_on(primary_port, &[]);
+    let started = Instant::now();
+    loop {
+        let accepted: MessageAccepted = send(&app, &key, &invoice(), None).await.json().await.unwrap();
+        let view = wait_for(&app, &key, &accepted.id, MessageStatus::Sent).await;
+        if view.delivered_via == Some(MailConnection::Primary) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "delivery did not return to the primary");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // And stays there.
+    let last: MessageAccepted = send(&app, &key, &invoice(), None).await.json().await.unwrap();
+    let view = wait_for(&app, &key, &last.id, MessageStatus::Sent).await;
+    assert_eq!(view.delivered_via, Some(MailConnection::Primary));
+    assert_eq!(mail_log_for(&app, &key, &last.id).await[0]["connection"], "primary");
+    assert!(primary.deliveries().len() >= 2);
+    assert!(primary.deliveries().iter().all(|d| d["mail_from"] == "teambox@example.org"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recipient_refused_by_the_primary_does_not_go_to_the_fallback() {
+    let primary = SmtpServer::start(&["--reject-rcpt-address", "kunde@example.com"]);
+    let backup = SmtpServer::start(&["--log-sessions"]);
+    let (app, key) = app_with(Backend::Sqlite, &with_fallback(primary.port, plain_fallback(backup.port))).await;
+    let accepted: MessageAccepted = send(&app, &key, &invoice(), None).await.json().await.unwrap();
+    let view = wait_for(&app, &key, &accepted.id, MessageStatus::Failed).await;
+    assert_eq!(view.attempts.len(), 1, "{view:?}");
+    assert_eq!(view.attempts[0].connection, Some(MailConnection::Primary));
+    assert_eq!(view.delivered_via, None);
+    // Another message still goes over the primary: it is not down.
+    let mut other = invoice();
+    other["to"] = json!(["someone@example.com"]);
+    let accepted: MessageAccepted = send(&app, &key, &other, None).await.json().await.unwrap();
+    let view = wait_for(&app, &key, &accepted.id, MessageStatus::Sent).await;
+    assert_eq!(view.delivered_via, Some(MailConnection::Primary));
+    assert!(backup.events().is_empty(), "the fallback was contacted: {:?}", backup.events());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttling_reply_at_the_primary_moves_delivery_to_the_fallback_without_a_pause() {
+    let busy =
+        SmtpServer::start(&["--reject-mail", "451 4.7.500 Server busy. Please try again later from [192.0.2.1]."]);
+    let backup = SmtpServer::start(&[]);
+    let (app, key) = app_with(Backend::Sqlite, &with_fallback(busy.port, plain_fallback(backup.port))).await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let accepted: MessageAccepted = send(&app, &key, &invoice(), None).await.json().await.unwrap();
+        ids.push(accepted.id);
+    }
+    for id in &ids {
+        let view = wait_for(&app, &key, id, MessageStatus::Sent).await;
+        assert_eq!(view.delivered_via, Some(MailConnection::Fallback), "{view:?}");
+        assert_eq!(view.attempts.len(), 1, "{view:?}");
+    }
+    assert_eq!(backup.deliveries().len(), ids.len());
+    assert!(busy.deliveries().is_empty());
+    // The primary was asked (and throttled) once; after that the fallback took the rest.
+    let throttled = busy.events().iter().filter(|e| e["event"] == "mail_rejected").count();
+    assert!((1..=2).contains(&throttled), "{throttled} MAIL FROM at the throttling primary");
+}
+
+async fn run_test(app: &TestApp, body: Value) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/mail-settings/test"))
+        .header(postamt_wire::CSRF_HEADER, app.csrf.clone().unwrap())
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_test_mail_tests_the_fallback_with_unsaved_values_and_its_stored_password() {
+    let backup = SmtpServer::start(&["--user", "relay@example.org", "--password", FALLBACK_PASSWORD]);
+    let mut app = spawn_app(Backend::Sqlite).await;
+    app.sign_in().await;
+    // No fallback given or saved: nothing to test.
+    let response = run_test(
+        &app,
+        json!({"settings": settings_for(2525), "recipient": "admin@example.org", "connection": "fallback"}),
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    assert_eq!(fields(&problem(response).await), vec![("fallback", "required")]);
+
+    let fallback = json!({
+        "host": "127.0.0.1", "port": backup.port, "encryption": "none",
+        "auth": { "enabled": true, "username": "relay@example.org", "password": FALLBACK_PASSWORD },
+        "envelope_sender": "relay@backup.example.org"
+    });
+    // Unsaved, with its password.
+    let body = json!({"settings": with_fallback(2525, fallback.clone()), "recipient": "admin@example.org", "connection": "fallback"});
+    let response = run_test(&app, body).await;
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    assert!(!text.contains(FALLBACK_PASSWORD));
+    let result: MailTestResult = serde_json::from_str(&text).unwrap();
+    assert!(result.ok, "{result:?}");
+    assert_eq!(result.sender.envelope_from, "relay@backup.example.org");
+    assert_eq!(backup.deliveries().len(), 1);
+    assert_eq!(backup.deliveries()[0]["mail_from"], "relay@backup.example.org");
+
+    // Saved, then tested with the password left out: the stored one is used.
+    assert_eq!(app.put_settings(&with_fallback(2525, fallback.clone()), None).await.status(), 200);
+    let mut without = fallback.clone();
+    without["auth"].as_object_mut().unwrap().remove("password");
+    without["envelope_sender"] = json!(null);
+    let body = json!({"settings": with_fallback(2525, without.clone()), "recipient": "admin@example.org", "connection": "fallback", "mode": "probe"});
+    let result: MailTestResult = run_test(&app, body).await.json().await.unwrap();
+    assert!(result.ok, "{result:?}");
+    assert_eq!(result.sender.envelope_from, "teambox@example.org");
+    // ...but not for another server.
+    let mut moved = without.clone();
+    moved["port"] = json!(backup.port + 1);
+    let body =
+        json!({"settings": with_fallback(2525, moved), "recipient": "admin@example.org", "connection": "fallback"});
+    let response = run_test(&app, body).await;
+    assert_eq!(response.status(), 422);
+    assert_eq!(fields(&problem(response).await), vec![("fallback.auth.password", "password_required_again")]);
+    // The saved settings, tested over the fallback; the log says which connection.
+    let result: MailTestResult =
+        run_test(&app, json!({"recipient": "admin@example.org", "connection": "fallback"})).await.json().await.unwrap();
+    assert!(result.ok, "{result:?}");
+    let key = app.create_api_key("log", &Scope::ALL).await.secret;
+    let response = app.anonymous().get(app.url("/api/v1/mail-log")).bearer_auth(&key).send().await.unwrap();
+    let page = json(response).await;
+    let tests: Vec<&Value> = page["entries"].as_array().unwrap().iter().filter(|e| e["kind"] == "test").collect();
+    assert!(tests.len() >= 3 && tests.iter().all(|e| e["connection"] == "fallback"), "{tests:?}");
+}
