@@ -10,9 +10,10 @@ use postamt_wire::Encryption;
 
 const ROW_ID: i32 = 1;
 
+/// The row, as read together with the settings row (`db::settings::load`).
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = super::schema::fallback_connection)]
-struct Row {
+pub(super) struct Row {
     host: String,
     port: i32,
     encryption: String,
@@ -25,13 +26,7 @@ struct Row {
 }
 
 /// The saved fallback server and its encrypted password.
-pub fn load(conn: &mut AnyConnection) -> anyhow::Result<Option<(StoredFallback, Option<Vec<u8>>)>> {
-    let row: Option<Row> = f::fallback_connection
-        .filter(f::id.eq(ROW_ID))
-        .select(Row::as_select())
-        .first(conn)
-        .optional()
-        .context("loading the fallback server")?;
+pub(super) fn from_row(row: Option<Row>) -> anyhow::Result<Option<(StoredFallback, Option<Vec<u8>>)>> {
     row.map(|r| {
         Ok((
             StoredFallback {

@@ -192,6 +192,9 @@ diesel::table! {
     }
 }
 
+// The fallback server's row goes with the settings row (both id = 1): read in one query.
+diesel::joinable!(fallback_connection -> mail_settings (id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     mail_settings,
     delivery_pause,

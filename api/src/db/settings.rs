@@ -87,15 +87,17 @@ fn oauth_of(r: &Row) -> anyhow::Result<Option<StoredOAuth>> {
 }
 
 pub fn load(conn: &mut AnyConnection) -> anyhow::Result<Option<Loaded>> {
-    let row: Option<Row> = ms::mail_settings
+    // With the fallback server's row, in the same query (delivery reads this per round).
+    let row: Option<(Row, Option<super::fallback::Row>)> = ms::mail_settings
+        .left_join(super::schema::fallback_connection::table)
         .filter(ms::id.eq(ROW_ID))
-        .select(Row::as_select())
+        .select((Row::as_select(), Option::<super::fallback::Row>::as_select()))
         .first(conn)
         .optional()
         .context("loading mail settings")?;
-    let fallback = match row {
-        Some(_) => super::fallback::load(conn)?,
-        None => None,
+    let (row, fallback) = match row {
+        Some((row, fallback)) => (Some(row), super::fallback::from_row(fallback)?),
+        None => (None, None),
     };
     let (fallback, fallback_password) = fallback.map_or((None, None), |(f, p)| (Some(f), p));
     row.map(|r| {
