@@ -318,3 +318,30 @@ async fn the_test_mail_tests_the_fallback_with_unsaved_values_and_its_stored_pas
     let tests: Vec<&Value> = page["entries"].as_array().unwrap().iter().filter(|e| e["kind"] == "test").collect();
     assert!(tests.len() >= 3 && tests.iter().all(|e| e["connection"] == "fallback"), "{tests:?}");
 }
+
+/// A quota reply to the content, read only with the next envelope (pipelining): the
+/// message is tried again at once, over the fallback, and never fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quota_reply_after_the_content_moves_the_message_to_the_fallback() {
+    const QUOTA: &str =
+        "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message";
+    let primary = SmtpServer::start(&["--pipelining", "--reject-data", QUOTA]);
+    let backup = SmtpServer::start(&[]);
+    let (app, key) = app_with(Backend::Sqlite, &with_fallback(primary.port, plain_fallback(backup.port))).await;
+    let accepted: MessageAccepted = send(&app, &key, &invoice(), None).await.json().await.unwrap();
+    let view = wait_for(&app, &key, &accepted.id, MessageStatus::Sent).await;
+    assert_eq!(view.delivered_via, Some(MailConnection::Fallback), "{view:?}");
+    let (sent, before) = view.attempts.split_last().unwrap();
+    assert_eq!(sent.connection, Some(MailConnection::Fallback));
+    assert!(before.len() <= 1, "{view:?}");
+    for attempt in before {
+        assert_eq!(attempt.class, Some(postamt_wire::FailureClass::QuotaExceeded), "{view:?}");
+        assert_eq!(attempt.connection, Some(MailConnection::Primary), "{view:?}");
+    }
+    // The next one goes straight to the fallback.
+    let accepted: MessageAccepted = send(&app, &key, &invoice(), None).await.json().await.unwrap();
+    let view = wait_for(&app, &key, &accepted.id, MessageStatus::Sent).await;
+    assert_eq!((view.attempts.len(), view.delivered_via), (1, Some(MailConnection::Fallback)), "{view:?}");
+    assert!(primary.deliveries().is_empty());
+    assert_eq!(backup.deliveries().len(), 2);
+}
