@@ -108,6 +108,18 @@ async fn fallback_settings_are_checked_kept_write_only_and_in_the_history(backen
     let view = saved.fallback.expect("the fallback is saved");
     assert_eq!((view.host.as_str(), view.port, view.auth.password_set), ("backup.example.org", 587, true));
     assert_eq!(view.envelope_sender.as_deref(), Some("relay@backup.example.org"));
+    assert!(saved.warnings.iter().all(|w| !w.field.starts_with("fallback.")), "{:?}", saved.warnings);
+    // Its warnings name its fields.
+    let mut unusual = fallback.clone();
+    unusual["port"] = json!(465);
+    unusual["tls"] = json!({"accept_invalid_certificates": true});
+    let response = app.put_settings(&with_fallback(2525, unusual), None).await;
+    assert_eq!(response.status(), 200);
+    let warned: Vec<String> =
+        response.json::<MailSettings>().await.unwrap().warnings.into_iter().map(|w| w.field).collect();
+    assert!(warned.contains(&"fallback.port".to_owned()), "{warned:?}");
+    assert!(warned.contains(&"fallback.tls.accept_invalid_certificates".to_owned()), "{warned:?}");
+    assert_eq!(app.put_settings(&with_fallback(2525, fallback.clone()), None).await.status(), 200);
 
     // The password left out: kept for the same server and username...
     let mut kept = fallback.clone();
@@ -142,14 +154,14 @@ async fn fallback_settings_are_checked_kept_write_only_and_in_the_history(backen
     let history = json(app.get_history().await).await;
     let entries = history["entries"].as_array().unwrap();
     let changes = |i: usize| entries[i]["changes"].as_array().unwrap().clone();
-    // Newest first: removed, envelope sender cleared, added.
+    // Newest first: removed first, added (with the settings) last.
     let removed = changes(0);
     assert!(
         removed.iter().any(|c| c["field"] == "fallback.host" && c["old"] == "backup.example.org" && c["new"].is_null()),
         "{removed:?}"
     );
     assert!(removed.iter().any(|c| c["field"] == "fallback.auth.password" && c["secret"] == true), "{removed:?}");
-    let added = changes(2);
+    let added = changes(entries.len() - 1);
     assert!(added.iter().any(|c| c["field"] == "fallback.port" && c["new"] == "587"), "{added:?}");
     let secret = added.iter().find(|c| c["field"] == "fallback.auth.password").expect("password change");
     assert!(secret["old"].is_null() && secret["new"].is_null() && secret["secret"] == true);
