@@ -23,6 +23,7 @@
 use crate::db::failover_state::{FailoverState, Transition};
 use crate::db::{self, Db};
 use postamt_wire::{FailureClass, MailConnection};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,9 @@ pub const RETRY_PRIMARY_MAX: Duration = Duration::from_secs(300);
 #[derive(Default)]
 pub struct Failover {
     inner: Mutex<Inner>,
+    /// Mirrors `inner.down.is_some()`: a delivered message takes no lock unless the primary
+    /// is down.
+    any_down: AtomicBool,
 }
 
 #[derive(Default)]
@@ -86,7 +90,7 @@ impl Failover {
 
     /// Whether the primary counts as down here.
     pub fn primary_down(&self) -> bool {
-        self.lock().down.is_some()
+        self.any_down.load(Ordering::Acquire)
     }
 
     /// The primary failed for a reason of the connection (see [`fails_over`]), with a
@@ -107,6 +111,7 @@ impl Failover {
                     version,
                     fallback_used: false,
                 });
+                self.any_down.store(true, Ordering::Release);
                 drop(inner);
                 tracing::warn!(
                     class = class.as_str(),
@@ -119,11 +124,15 @@ impl Failover {
 
     /// A message went out over `via`.
     pub fn delivered(&self, db: &Db, instance: &str, via: MailConnection) {
+        if !self.any_down.load(Ordering::Acquire) {
+            return;
+        }
         let mut inner = self.lock();
         let Some(down) = inner.down.as_mut() else { return };
         match via {
             MailConnection::Primary => {
                 inner.down = None;
+                self.any_down.store(false, Ordering::Release);
                 drop(inner);
                 tracing::info!("the primary SMTP connection delivers again: back from the fallback server");
                 write(db, instance, Transition::PrimaryBack);
@@ -176,6 +185,7 @@ mod tests {
     #[test]
     fn without_a_fallback_the_primary_is_always_chosen() {
         let failover = Failover::default();
+        failover.any_down.store(true, Ordering::Release);
         failover.lock().down = Some(Down {
             retry_at: Instant::now() + Duration::from_secs(60),
             interval: Duration::from_secs(15),
