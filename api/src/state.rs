@@ -51,3 +51,6 @@ pub struct AppState {
 pub const SMTP_PASSWORD_PURPOSE: &str = "postamt:mail_settings:auth_password";
 /// Purpose string bound to the encrypted password of the fallback server.
 pub const FALLBACK_PASSWORD_PURPOSE: &str = "postamt:fallback_connection:auth_password";
+/// Purpose strings bound to the fallback's encrypted OAuth client secret and key.
+pub const FALLBACK_CLIENT_SECRET_PURPOSE: &str = "postamt:fallback_connection:oauth_client_secret";
+pub const FALLBACK_SERVICE_ACCOUNT_KEY_PURPOSE: &str = "postamt:fallback_connection:oauth_service_account_key";

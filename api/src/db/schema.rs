@@ -51,6 +51,16 @@ diesel::table! {
         tls_trusted_ca_pem -> Nullable<Text>,
         tls_accept_invalid_certificates -> Bool,
         envelope_sender -> Nullable<Text>,
+        auth_method -> Text,
+        oauth_provider -> Nullable<Text>,
+        oauth_flow -> Nullable<Text>,
+        oauth_tenant -> Nullable<Text>,
+        oauth_client_id -> Nullable<Text>,
+        oauth_token_url -> Nullable<Text>,
+        oauth_scope -> Nullable<Text>,
+        oauth_client_secret_enc -> Nullable<Binary>,
+        oauth_service_account_key_enc -> Nullable<Binary>,
+        oauth_service_account -> Nullable<Text>,
     }
 }
 

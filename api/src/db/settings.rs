@@ -66,8 +66,8 @@ pub struct EncryptedSecrets {
     pub password: Option<Vec<u8>>,
     pub client_secret: Option<Vec<u8>>,
     pub service_account_key: Option<Vec<u8>>,
-    /// The fallback server's password.
-    pub fallback_password: Option<Vec<u8>>,
+    /// The fallback server's password and OAuth secrets.
+    pub fallback: super::fallback::FallbackSecrets,
 }
 
 fn oauth_of(r: &Row) -> anyhow::Result<Option<StoredOAuth>> {
@@ -99,7 +99,7 @@ pub fn load(conn: &mut AnyConnection) -> anyhow::Result<Option<Loaded>> {
         Some((row, fallback)) => (Some(row), super::fallback::from_row(fallback)?),
         None => (None, None),
     };
-    let (fallback, fallback_password) = fallback.map_or((None, None), |(f, p)| (Some(f), p));
+    let (fallback, fallback_secrets) = fallback.map_or((None, Default::default()), |(f, s)| (Some(f), s));
     row.map(|r| {
         let oauth = oauth_of(&r)?;
         Ok(Loaded {
@@ -128,7 +128,7 @@ pub fn load(conn: &mut AnyConnection) -> anyhow::Result<Option<Loaded>> {
                 password: r.auth_password_enc,
                 client_secret: r.oauth_client_secret_enc,
                 service_account_key: r.oauth_service_account_key_enc,
-                fallback_password,
+                fallback: fallback_secrets,
             },
         })
     })
@@ -165,7 +165,11 @@ pub fn save(
         let at = now();
         let mut stored = draft.to_stored(secrets.password.is_some(), version, utc(at), actor);
         if let Some(fallback) = stored.fallback.as_mut() {
-            fallback.password_set = secrets.fallback_password.is_some();
+            fallback.password_set = secrets.fallback.password.is_some();
+            if let Some(oauth) = fallback.oauth.as_mut() {
+                oauth.client_secret_set = secrets.fallback.client_secret.is_some();
+                oauth.service_account_key_set = secrets.fallback.service_account_key.is_some();
+            }
         }
         let oauth = stored.oauth.as_ref();
         let oauth_values = (
@@ -211,7 +215,7 @@ pub fn save(
                 SettingsAction::Created
             }
         };
-        super::fallback::store(conn, stored.fallback.as_ref(), secrets.fallback_password.as_ref())?;
+        super::fallback::store(conn, stored.fallback.as_ref(), &secrets.fallback)?;
         let disconnected = super::oauth_connection::keep_only_binding(conn, stored.binding().as_str())?;
         let changed = SecretsChanged { refresh_token: changed.refresh_token || disconnected, ..changed };
         let changes = changed_fields(current.as_ref().map(|c| &c.settings), Some(&stored), changed);
@@ -230,7 +234,7 @@ pub fn delete(conn: &mut AnyConnection, expected: Option<i64>, actor: &str) -> a
             return Ok(Outcome::Conflict { current: Some(current.settings.version) });
         }
         diesel::delete(ms::mail_settings.filter(ms::id.eq(ROW_ID))).execute(conn)?;
-        super::fallback::store(conn, None, None)?;
+        super::fallback::store(conn, None, &Default::default())?;
         super::failover_state::clear(conn)?;
         let disconnected = super::oauth_connection::keep_only_binding(conn, "")?;
         let version = history::next_version(conn)?;
@@ -240,7 +244,9 @@ pub fn delete(conn: &mut AnyConnection, expected: Option<i64>, actor: &str) -> a
             client_secret: secrets.client_secret.is_some(),
             service_account_key: secrets.service_account_key.is_some(),
             refresh_token: disconnected,
-            fallback_password: secrets.fallback_password.is_some(),
+            fallback_password: secrets.fallback.password.is_some(),
+            fallback_client_secret: secrets.fallback.client_secret.is_some(),
+            fallback_service_account_key: secrets.fallback.service_account_key.is_some(),
         };
         let changes = changed_fields(Some(&current.settings), None, changed);
         history::record(conn, version, SettingsAction::Deleted, actor, &changes)?;

@@ -6,7 +6,10 @@
 use crate::db;
 use crate::domain::StoredSettings;
 use crate::oauth::obtain::{access_token, invalidate, TokenRequest};
-use crate::state::{AppState, FALLBACK_PASSWORD_PURPOSE, SMTP_PASSWORD_PURPOSE};
+use crate::state::{
+    AppState, FALLBACK_CLIENT_SECRET_PURPOSE, FALLBACK_PASSWORD_PURPOSE, FALLBACK_SERVICE_ACCOUNT_KEY_PURPOSE,
+    SMTP_PASSWORD_PURPOSE,
+};
 use postamt_smtp::delivery::{DeliveryConfig, DeliveryFailure, SmtpSession};
 use postamt_smtp::Credentials;
 use postamt_wire::{FailureClass, MailConnection, StageName};
@@ -36,6 +39,8 @@ pub struct FallbackRoute {
     pub server: String,
     /// `MAIL FROM` on the fallback instead of the default sender.
     pub envelope_sender: Option<String>,
+    /// With OAuth 2.0 (app-only): what its token is requested with.
+    pub oauth: Option<OAuthRoute>,
 }
 
 /// The saved OAuth settings with their decrypted secrets.
@@ -43,6 +48,8 @@ pub struct OAuthRoute {
     pub settings: StoredSettings,
     client_secret: Option<SecretString>,
     service_account_key: Option<SecretString>,
+    /// The primary's: outcomes are recorded on its connection row. The fallback's are not.
+    saved: bool,
 }
 
 impl OAuthRoute {
@@ -51,7 +58,7 @@ impl OAuthRoute {
             settings: &self.settings,
             client_secret: self.client_secret.clone(),
             service_account_key: self.service_account_key.clone(),
-            saved: true,
+            saved: self.saved,
             force: false,
         }
     }
@@ -72,14 +79,34 @@ impl Route {
                 client_secret: req.client_secret,
                 service_account_key: req.service_account_key,
                 settings: loaded.settings.clone(),
+                saved: true,
             })
         } else {
             None
         };
+        let decrypt = |blob: &Option<Vec<u8>>, purpose: &str| {
+            blob.as_deref()
+                .map(|b| state.cipher.decrypt(b, purpose))
+                .transpose()
+                .map_err(|e| internal_failure(format!("{e:#}")))
+        };
         let fallback = match &loaded.settings.fallback {
             None => None,
             Some(f) => {
-                let password = match (&loaded.secrets.fallback_password, f.auth_enabled) {
+                let secrets = &loaded.secrets.fallback;
+                let oauth = match (f.uses_oauth(), loaded.settings.fallback_settings()) {
+                    (true, Some(settings)) => Some(OAuthRoute {
+                        settings,
+                        client_secret: decrypt(&secrets.client_secret, FALLBACK_CLIENT_SECRET_PURPOSE)?,
+                        service_account_key: decrypt(
+                            &secrets.service_account_key,
+                            FALLBACK_SERVICE_ACCOUNT_KEY_PURPOSE,
+                        )?,
+                        saved: false,
+                    }),
+                    _ => None,
+                };
+                let password = match (&secrets.password, f.auth_enabled && oauth.is_none()) {
                     (Some(blob), true) => Some(
                         state
                             .cipher
@@ -95,6 +122,7 @@ impl Route {
                 Some(FallbackRoute {
                     server: f.server(),
                     envelope_sender: f.envelope_sender.clone(),
+                    oauth,
                     config: DeliveryConfig {
                         host: f.host.clone(),
                         port: f.port,
@@ -163,7 +191,7 @@ impl Route {
     /// [`Self::open_session`]).
     pub async fn open(&self, state: &AppState, via: MailConnection) -> Result<SmtpSession, DeliveryFailure> {
         match (via, &self.fallback) {
-            (MailConnection::Fallback, Some(f)) => SmtpSession::open(&f.config).await,
+            (MailConnection::Fallback, Some(f)) => open_with(state, &f.config, f.oauth.as_ref()).await,
             _ => self.open_session(state).await,
         }
     }
@@ -172,21 +200,30 @@ impl Route {
     /// access token; a token the server refuses is dropped from the cache and the session
     /// is opened once more with a fresh one before the attempt counts as failed.
     pub async fn open_session(&self, state: &AppState) -> Result<SmtpSession, DeliveryFailure> {
-        let Some(oauth) = &self.oauth else { return SmtpSession::open(&self.config).await };
-        let request = oauth.request();
-        let mut retried = false;
-        loop {
-            let token = access_token(state, &request).await.map_err(|f| f.to_delivery())?;
-            let mut config = self.config.clone();
-            config.credentials = Some(Credentials::access_token(token.mailbox.clone(), token.token.clone()));
-            match SmtpSession::open(&config).await {
-                Err(failure) if failure.is_token_rejected() && !retried => {
-                    tracing::info!("the SMTP server refused the OAuth access token; trying once with a fresh one");
-                    invalidate(state, &token);
-                    retried = true;
-                }
-                other => return other,
+        open_with(state, &self.config, self.oauth.as_ref()).await
+    }
+}
+
+/// Opens a session to `config`, signing in with a token for `oauth` when given.
+async fn open_with(
+    state: &AppState,
+    config: &DeliveryConfig,
+    oauth: Option<&OAuthRoute>,
+) -> Result<SmtpSession, DeliveryFailure> {
+    let Some(oauth) = oauth else { return SmtpSession::open(config).await };
+    let request = oauth.request();
+    let mut retried = false;
+    loop {
+        let token = access_token(state, &request).await.map_err(|f| f.to_delivery())?;
+        let mut config = config.clone();
+        config.credentials = Some(Credentials::access_token(token.mailbox.clone(), token.token.clone()));
+        match SmtpSession::open(&config).await {
+            Err(failure) if failure.is_token_rejected() && !retried => {
+                tracing::info!("the SMTP server refused the OAuth access token; trying once with a fresh one");
+                invalidate(state, &token);
+                retried = true;
             }
+            other => return other,
         }
     }
 }

@@ -2,10 +2,16 @@
 //!
 //! The same rules as the primary connection, each error named `fallback.<field>`; its
 //! password is write-only and kept only for the same host, port, encryption and username.
+//! OAuth 2.0 with the app-only flows (client credentials, Google service account) is parsed
+//! by the primary's rules (`oauth::parse_oauth`), its fields renamed `fallback.auth.oauth2.*`.
 
+use super::oauth::{parse_oauth, OAuthDraft, StoredOAuth};
 use super::settings::PasswordChange;
 use super::{CaCertificatePem, EmailAddress, FieldProblem, SingleLine, SmtpHost, Violations};
-use postamt_wire::{Encryption, FallbackAuthView, FallbackInput, FallbackView, FieldChange, TlsSettings};
+use postamt_wire::{
+    AuthMethod, Encryption, FallbackAuthView, FallbackInput, FallbackView, FieldChange, OAuthConnection, OAuthFlow,
+    TlsSettings,
+};
 use secrecy::SecretString;
 
 const MAX_USERNAME_CHARS: usize = 320;
@@ -18,14 +24,22 @@ pub struct StoredFallback {
     pub port: u16,
     pub encryption: Encryption,
     pub auth_enabled: bool,
+    pub auth_method: AuthMethod,
     pub auth_username: Option<String>,
     pub password_set: bool,
+    /// Method `oauth2` (app-only flows).
+    pub oauth: Option<StoredOAuth>,
     pub tls_trusted_ca_pem: Option<String>,
     pub tls_accept_invalid_certificates: bool,
     pub envelope_sender: Option<String>,
 }
 
 impl StoredFallback {
+    /// True when the fallback signs in with OAuth 2.0.
+    pub fn uses_oauth(&self) -> bool {
+        self.auth_enabled && self.auth_method == AuthMethod::Oauth2 && self.oauth.is_some()
+    }
+
     pub fn to_wire(&self) -> FallbackView {
         FallbackView {
             host: self.host.clone(),
@@ -33,8 +47,10 @@ impl StoredFallback {
             encryption: self.encryption,
             auth: FallbackAuthView {
                 enabled: self.auth_enabled,
+                method: self.auth_method,
                 username: self.auth_username.clone(),
                 password_set: self.password_set,
+                oauth2: self.oauth.as_ref().map(|o| o.to_wire(OAuthConnection::unknown())),
             },
             tls: TlsSettings {
                 trusted_ca_pem: self.tls_trusted_ca_pem.clone(),
@@ -58,7 +74,10 @@ pub struct FallbackDraft {
     pub encryption: Encryption,
     /// `Some(username)` when authentication is enabled.
     pub auth_username: Option<SingleLine>,
+    pub auth_method: AuthMethod,
     pub password: PasswordChange,
+    /// Method `oauth2` (with authentication enabled).
+    pub oauth: Option<OAuthDraft>,
     pub tls_trusted_ca_pem: Option<CaCertificatePem>,
     pub tls_accept_invalid_certificates: bool,
     pub envelope_sender: Option<EmailAddress>,
@@ -71,8 +90,10 @@ impl FallbackDraft {
             port: self.port,
             encryption: self.encryption,
             auth_enabled: self.auth_username.is_some(),
+            auth_method: self.auth_method,
             auth_username: self.auth_username.as_ref().map(|u| u.as_str().to_owned()),
             password_set: matches!(self.password, PasswordChange::Set(_) | PasswordChange::Keep),
+            oauth: self.oauth.as_ref().map(|o| o.stored.clone()),
             tls_trusted_ca_pem: self.tls_trusted_ca_pem.as_ref().map(|p| p.as_str().to_owned()),
             tls_accept_invalid_certificates: self.tls_accept_invalid_certificates,
             envelope_sender: self.envelope_sender.as_ref().map(|e| e.as_str().to_owned()),
@@ -130,12 +151,44 @@ pub fn parse_fallback(
         Some(a) => v.check("fallback.envelope_sender", EmailAddress::try_from(a)).map(Some),
     };
     let password = password_change(v, input, stored, host.as_ref(), port, encryption, &auth_username);
+    let auth_method = if input.auth.enabled { input.auth.method } else { AuthMethod::Password };
+    let oauth = if auth_method == AuthMethod::Oauth2 {
+        let same_server = stored.is_some_and(|s| {
+            s.auth_method == AuthMethod::Oauth2
+                && host.as_ref().map(SmtpHost::as_str) == Some(s.host.as_str())
+                && port == Some(s.port)
+                && encryption == Some(s.encryption)
+                && auth_username.as_ref().and_then(|u| u.as_ref()).map(SingleLine::as_str) == s.auth_username.as_deref()
+        });
+        let mut inner = Violations::default();
+        let parsed =
+            parse_oauth(&mut inner, input.auth.oauth2.as_ref(), stored.and_then(|s| s.oauth.as_ref()), same_server);
+        for e in inner.0 {
+            v.add(&format!("fallback.{}", e.field), &e.code, e.message);
+        }
+        match parsed {
+            Some(d) if d.stored.flow == OAuthFlow::AuthorizationCode => {
+                v.add(
+                    "fallback.auth.oauth2.flow",
+                    "unsupported_flow",
+                    "the fallback signs in app-only: client_credentials (microsoft, generic) or service_account (google)",
+                );
+                None
+            }
+            Some(d) => Some(Some(d)),
+            None => None,
+        }
+    } else {
+        Some(None)
+    };
     Some(Some(FallbackDraft {
         host: host?,
         port: port?,
         encryption: encryption?,
         auth_username: auth_username?,
+        auth_method,
         password: password?,
+        oauth: oauth?,
         tls_trusted_ca_pem: tls_trusted_ca_pem?,
         tls_accept_invalid_certificates: input.tls.accept_invalid_certificates,
         envelope_sender: envelope_sender?,
@@ -152,7 +205,10 @@ fn password_change(
     username: &Option<Option<SingleLine>>,
 ) -> Option<PasswordChange> {
     const FIELD: &str = "fallback.auth.password";
-    if !input.auth.enabled {
+    if !input.auth.enabled || input.auth.method != AuthMethod::Password {
+        if input.auth.enabled && input.auth.password.is_some() {
+            return v.check(FIELD, Err(FieldProblem::new("not_applicable", "is only used with auth.method password")));
+        }
         return Some(PasswordChange::Clear);
     }
     match input.auth.password.as_deref() {
@@ -167,7 +223,9 @@ fn password_change(
         }
         Some(p) => Some(PasswordChange::Set(SecretString::from(p.to_owned()))),
         None => {
-            let Some(stored) = stored.filter(|s| s.auth_enabled && s.password_set) else {
+            let Some(stored) =
+                stored.filter(|s| s.auth_enabled && s.auth_method == AuthMethod::Password && s.password_set)
+            else {
                 return v
                     .check(FIELD, Err(FieldProblem::new("required", "is required when authentication is enabled")));
             };
@@ -192,12 +250,20 @@ fn password_change(
 }
 
 /// The fallback's fields in the history, in display order (the password only as "changed").
-const HISTORY_FIELDS: [&str; 8] = [
+const HISTORY_FIELDS: [&str; 16] = [
     "fallback.host",
     "fallback.port",
     "fallback.encryption",
     "fallback.auth.enabled",
+    "fallback.auth.method",
     "fallback.auth.username",
+    "fallback.auth.oauth2.provider",
+    "fallback.auth.oauth2.flow",
+    "fallback.auth.oauth2.tenant",
+    "fallback.auth.oauth2.client_id",
+    "fallback.auth.oauth2.token_url",
+    "fallback.auth.oauth2.scope",
+    "fallback.auth.oauth2.service_account",
     "fallback.tls.trusted_ca_pem",
     "fallback.tls.accept_invalid_certificates",
     "fallback.envelope_sender",
@@ -209,7 +275,15 @@ fn history_value(s: &StoredFallback, field: &str) -> Option<String> {
         "fallback.port" => Some(s.port.to_string()),
         "fallback.encryption" => Some(s.encryption.as_str().to_owned()),
         "fallback.auth.enabled" => Some(s.auth_enabled.to_string()),
+        "fallback.auth.method" => Some(s.auth_method.as_str().to_owned()),
         "fallback.auth.username" => s.auth_username.clone(),
+        "fallback.auth.oauth2.provider" => s.oauth.as_ref().map(|o| o.provider.as_str().to_owned()),
+        "fallback.auth.oauth2.flow" => s.oauth.as_ref().map(|o| o.flow.as_str().to_owned()),
+        "fallback.auth.oauth2.tenant" => s.oauth.as_ref().and_then(|o| o.tenant.clone()),
+        "fallback.auth.oauth2.client_id" => s.oauth.as_ref().and_then(|o| o.client_id.clone()),
+        "fallback.auth.oauth2.token_url" => s.oauth.as_ref().and_then(|o| o.token_url.clone()),
+        "fallback.auth.oauth2.scope" => s.oauth.as_ref().and_then(|o| o.scope.clone()),
+        "fallback.auth.oauth2.service_account" => s.oauth.as_ref().and_then(|o| o.service_account.clone()),
         "fallback.tls.trusted_ca_pem" => s.tls_trusted_ca_pem.clone(),
         "fallback.tls.accept_invalid_certificates" => Some(s.tls_accept_invalid_certificates.to_string()),
         "fallback.envelope_sender" => s.envelope_sender.clone(),
@@ -248,6 +322,7 @@ mod tests {
                 enabled: true,
                 username: Some("relay@example.org".into()),
                 password: Some("backup-secret".into()),
+                ..Default::default()
             },
             tls: TlsSettings::default(),
             envelope_sender: Some("bounces@backup.example.org".into()),
@@ -266,7 +341,7 @@ mod tests {
             host: Some("smtp://x".into()),
             port: Some(0),
             encryption: None,
-            auth: FallbackAuthInput { enabled: true, username: None, password: None },
+            auth: FallbackAuthInput { enabled: true, ..Default::default() },
             tls: TlsSettings { trusted_ca_pem: Some("not a pem".into()), accept_invalid_certificates: false },
             envelope_sender: Some("nope".into()),
         };

@@ -54,6 +54,26 @@ impl StoredSettings {
         )
     }
 
+    /// The fallback server as settings of their own (its server, mailbox and OAuth app; the
+    /// rest as these), for what asks for settings: the OAuth token request.
+    pub fn fallback_settings(&self) -> Option<StoredSettings> {
+        let f = self.fallback.as_ref()?;
+        Some(StoredSettings {
+            host: f.host.clone(),
+            port: f.port,
+            encryption: f.encryption,
+            auth_enabled: f.auth_enabled,
+            auth_method: f.auth_method,
+            auth_username: f.auth_username.clone(),
+            password_set: f.password_set,
+            oauth: f.oauth.clone(),
+            tls_trusted_ca_pem: f.tls_trusted_ca_pem.clone(),
+            tls_accept_invalid_certificates: f.tls_accept_invalid_certificates,
+            fallback: None,
+            ..self.clone()
+        })
+    }
+
     /// True when mail signs in with OAuth 2.0.
     pub fn uses_oauth(&self) -> bool {
         self.auth_enabled && self.auth_method == AuthMethod::Oauth2 && self.oauth.is_some()
@@ -414,6 +434,9 @@ pub struct SecretsChanged {
     pub refresh_token: bool,
     /// The fallback server's password.
     pub fallback_password: bool,
+    /// The fallback's OAuth client secret and service account key.
+    pub fallback_client_secret: bool,
+    pub fallback_service_account_key: bool,
 }
 
 /// Field-by-field differences for the history. Secrets appear only as "changed".
@@ -445,6 +468,8 @@ pub fn changed_fields(
         (secrets.service_account_key, "auth.oauth2.service_account_key"),
         (secrets.refresh_token, "auth.oauth2.refresh_token"),
         (secrets.fallback_password, "fallback.auth.password"),
+        (secrets.fallback_client_secret, "fallback.auth.oauth2.client_secret"),
+        (secrets.fallback_service_account_key, "fallback.auth.oauth2.service_account_key"),
     ] {
         if changed {
             changes.push(FieldChange { field: field.to_owned(), old: None, new: None, secret: true });

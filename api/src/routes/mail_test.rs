@@ -10,7 +10,10 @@ use crate::error::{ApiError, Context};
 use crate::extract::ValidJson;
 use crate::oauth::obtain::{access_token, invalidate, TokenRequest};
 use crate::oauth::{CLIENT_SECRET_PURPOSE, SERVICE_ACCOUNT_KEY_PURPOSE};
-use crate::state::{AppState, FALLBACK_PASSWORD_PURPOSE, SMTP_PASSWORD_PURPOSE};
+use crate::state::{
+    AppState, FALLBACK_CLIENT_SECRET_PURPOSE, FALLBACK_PASSWORD_PURPOSE, FALLBACK_SERVICE_ACCOUNT_KEY_PURPOSE,
+    SMTP_PASSWORD_PURPOSE,
+};
 use actix_web::{post, web, HttpResponse};
 use postamt_smtp::{Credentials, TestConfig};
 use postamt_wire::{
@@ -27,6 +30,8 @@ struct TestSecrets {
     client_secret: Option<SecretString>,
     service_account_key: Option<SecretString>,
     fallback_password: Option<SecretString>,
+    fallback_client_secret: Option<SecretString>,
+    fallback_service_account_key: Option<SecretString>,
 }
 
 /// Test the settings: deliver a test mail (`send`) or go through every stage up to DATA
@@ -92,11 +97,22 @@ pub async fn test_mail_settings(
             let oauth = draft.oauth.as_ref();
             let fallback_password = match draft.fallback.as_ref().map(|f| &f.password) {
                 Some(PasswordChange::Set(secret)) => Some(secret.clone()),
-                Some(PasswordChange::Keep) => stored(|s| &s.fallback_password, FALLBACK_PASSWORD_PURPOSE)?,
+                Some(PasswordChange::Keep) => stored(|s| &s.fallback.password, FALLBACK_PASSWORD_PURPOSE)?,
                 Some(PasswordChange::Clear) | None => None,
             };
+            let fallback_oauth = draft.fallback.as_ref().and_then(|f| f.oauth.as_ref());
             let secrets = TestSecrets {
                 fallback_password,
+                fallback_client_secret: oauth_secret(
+                    fallback_oauth.map(|o| &o.client_secret),
+                    |s| &s.fallback.client_secret,
+                    FALLBACK_CLIENT_SECRET_PURPOSE,
+                )?,
+                fallback_service_account_key: oauth_secret(
+                    fallback_oauth.map(|o| &o.service_account_key),
+                    |s| &s.fallback.service_account_key,
+                    FALLBACK_SERVICE_ACCOUNT_KEY_PURPOSE,
+                )?,
                 client_secret: oauth_secret(
                     oauth.map(|o| &o.client_secret),
                     |s| &s.client_secret,
@@ -123,8 +139,18 @@ pub async fn test_mail_settings(
                 )?,
                 fallback_password: decrypt(
                     &state,
-                    loaded.secrets.fallback_password.as_deref(),
+                    loaded.secrets.fallback.password.as_deref(),
                     FALLBACK_PASSWORD_PURPOSE,
+                )?,
+                fallback_client_secret: decrypt(
+                    &state,
+                    loaded.secrets.fallback.client_secret.as_deref(),
+                    FALLBACK_CLIENT_SECRET_PURPOSE,
+                )?,
+                fallback_service_account_key: decrypt(
+                    &state,
+                    loaded.secrets.fallback.service_account_key.as_deref(),
+                    FALLBACK_SERVICE_ACCOUNT_KEY_PURPOSE,
                 )?,
             };
             (loaded.settings.clone(), secrets)
@@ -170,7 +196,18 @@ pub async fn test_mail_settings(
     cfg.mode = mode;
     cfg.timeout = Duration::from_secs(u64::from(settings.timeout_seconds));
     cfg.ehlo_name = state.ehlo_name.clone();
-    let result = if let Some(f) = fallback {
+    let fallback_oauth = fallback.filter(|f| f.uses_oauth()).and_then(|_| settings.fallback_settings());
+    let result = if let Some(fallback_settings) = &fallback_oauth {
+        // App-only: nothing is recorded on the primary's connection row.
+        let req = TokenRequest {
+            settings: fallback_settings,
+            client_secret: secrets.fallback_client_secret,
+            service_account_key: secrets.fallback_service_account_key,
+            saved: false,
+            force: false,
+        };
+        test_with_oauth(&state, &req, &mut cfg).await
+    } else if let Some(f) = fallback {
         cfg.credentials = match (f.auth_username.clone(), secrets.fallback_password) {
             (Some(username), Some(password)) if f.auth_enabled => Some(Credentials::password(username, password)),
             _ => None,

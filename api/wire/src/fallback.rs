@@ -1,7 +1,7 @@
 //! The fallback server: an optional second SMTP connection that delivery uses while the
 //! primary one fails for a reason of the connection (see `api/src/delivery/failover.rs`).
 
-use crate::{Encryption, TlsSettings};
+use crate::{AuthMethod, Encryption, OAuth2Input, OAuth2View, TlsSettings};
 use serde::{Deserialize, Serialize};
 
 /// Which of the two connections a message went over (or a test mail tests).
@@ -68,27 +68,38 @@ impl std::fmt::Debug for FallbackInput {
     }
 }
 
-/// The fallback's sign-in: a password (OAuth 2.0 is for the primary connection only).
+/// The fallback's sign-in: a password, or OAuth 2.0 with an app-only flow
+/// (`client_credentials`, Google `service_account`; "Connect account" is for the primary
+/// connection only).
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FallbackAuthInput {
     #[serde(default)]
     pub enabled: bool,
-    /// Required when enabled.
+    /// `password` (default) or `oauth2`.
+    #[serde(default)]
+    pub method: AuthMethod,
+    /// Required when enabled (with `oauth2`: the mailbox the token is for).
     pub username: Option<String>,
-    /// Omit to keep the stored one; must be sent again when the fallback's host, port,
-    /// encryption or username change.
+    /// Method `password`. Omit to keep the stored one; must be sent again when the
+    /// fallback's host, port, encryption or username change.
     #[cfg_attr(feature = "openapi", schema(format = Password, write_only))]
     pub password: Option<String>,
+    /// Method `oauth2`: as the primary's `auth.oauth2`, app-only flows. Its secrets are
+    /// write-only and kept under the same rule.
+    #[serde(default)]
+    pub oauth2: Option<OAuth2Input>,
 }
 
 impl std::fmt::Debug for FallbackAuthInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FallbackAuthInput")
             .field("enabled", &self.enabled)
+            .field("method", &self.method)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .field("oauth2", &self.oauth2)
             .finish()
     }
 }
@@ -98,8 +109,12 @@ impl std::fmt::Debug for FallbackAuthInput {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FallbackAuthView {
     pub enabled: bool,
+    pub method: AuthMethod,
     pub username: Option<String>,
     pub password_set: bool,
+    /// Method `oauth2`: provider, flow and app (secrets only as `…_set`; the connection
+    /// state is the primary's only, `unknown` here).
+    pub oauth2: Option<OAuth2View>,
 }
 
 /// The saved fallback server.

@@ -10,7 +10,18 @@ CREATE TABLE fallback_connection (
     auth_password_enc BYTEA,
     tls_trusted_ca_pem TEXT,
     tls_accept_invalid_certificates BOOLEAN NOT NULL,
-    envelope_sender TEXT
+    envelope_sender TEXT,
+    -- password, or oauth2 with an app-only flow (client_credentials, service_account).
+    auth_method TEXT NOT NULL DEFAULT 'password',
+    oauth_provider TEXT,
+    oauth_flow TEXT,
+    oauth_tenant TEXT,
+    oauth_client_id TEXT,
+    oauth_token_url TEXT,
+    oauth_scope TEXT,
+    oauth_client_secret_enc BYTEA,
+    oauth_service_account_key_enc BYTEA,
+    oauth_service_account TEXT
 );
 
 -- Whether the primary is down and the fallback in use, shared by every instance for
