@@ -357,3 +357,82 @@ async fn a_quota_reply_after_the_content_moves_the_message_to_the_fallback() {
     assert!(primary.deliveries().is_empty());
     assert_eq!(backup.deliveries().len(), 2);
 }
+
+/// OAuth 2.0 on the fallback (app-only): Microsoft client credentials from the provider
+/// double, XOAUTH2 at the fallback; the secret write-only and kept under the same rule;
+/// "Connect account" is refused for the fallback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fallback_signs_in_with_oauth_client_credentials() {
+    use crate::oauth::{app_for, client_credentials, provider, smtp};
+    const SECRET: &str = "ms-secret-value";
+    const MAILBOX: &str = "noreply@contoso.example";
+    let p = provider();
+    let backup = smtp("microsoft");
+    let app = app_for(Backend::Sqlite, &p).await;
+    let (held, primary_port) = refusing_port();
+    let fallback = |oauth2: Value| {
+        json!({
+            "host": "127.0.0.1", "port": backup.port, "encryption": "none",
+            "auth": {"enabled": true, "method": "oauth2", "username": MAILBOX, "oauth2": oauth2}
+        })
+    };
+    // Delegated sign-in needs "Connect account", which is the primary's only.
+    let mut delegated = client_credentials(Some(SECRET));
+    delegated["flow"] = json!("authorization_code");
+    let response = app.put_settings(&with_fallback(primary_port, fallback(delegated)), None).await;
+    assert_eq!(response.status(), 422);
+    assert_eq!(fields(&problem(response).await), vec![("fallback.auth.oauth2.flow", "unsupported_flow")]);
+    // Its fields are named as the fallback's.
+    let response = app.put_settings(&with_fallback(primary_port, fallback(client_credentials(None))), None).await;
+    assert_eq!(fields(&problem(response).await), vec![("fallback.auth.oauth2.client_secret", "required")]);
+
+    let response =
+        app.put_settings(&with_fallback(primary_port, fallback(client_credentials(Some(SECRET)))), None).await;
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    assert!(!text.contains(SECRET), "{text}");
+    let saved: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(saved["fallback"]["auth"]["method"], "oauth2");
+    assert_eq!(saved["fallback"]["auth"]["oauth2"]["client_secret_set"], true);
+    let history = json(app.get_history().await).await;
+    let changes = history["entries"][0]["changes"].as_array().unwrap().clone();
+    assert!(
+        changes.iter().any(|c| c["field"] == "fallback.auth.oauth2.client_secret" && c["secret"] == true),
+        "{changes:?}"
+    );
+    assert!(changes.iter().any(|c| c["field"] == "fallback.auth.oauth2.client_id" && c["new"] == "ms-app"));
+    // Kept when left out for the same server and app, required again for another mailbox.
+    let kept = with_fallback(primary_port, fallback(client_credentials(None)));
+    assert_eq!(app.put_settings(&kept, None).await.status(), 200);
+    let mut moved = kept.clone();
+    moved["fallback"]["auth"]["username"] = json!("other@contoso.example");
+    let response = app.put_settings(&moved, None).await;
+    assert_eq!(fields(&problem(response).await), vec![("fallback.auth.oauth2.client_secret", "secret_required_again")]);
+
+    // The test mail over the fallback: a token, then XOAUTH2.
+    let body = json!({"recipient": "someone@example.org", "connection": "fallback"});
+    let result = json(
+        app.client
+            .post(app.url("/api/v1/mail-settings/test"))
+            .header(postamt_wire::CSRF_HEADER, app.csrf.clone().unwrap())
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(result["ok"], true, "{result}");
+    assert_eq!(result["stages"][0]["name"], "token");
+
+    // Delivery: the primary's port is closed, the fallback signs in with a token.
+    let key = app.create_api_key("finance", &Scope::ALL).await.secret;
+    let accepted: MessageAccepted = send(&app, &key, &invoice(), None).await.json().await.unwrap();
+    let view = wait_for(&app, &key, &accepted.id, MessageStatus::Sent).await;
+    assert_eq!(view.delivered_via, Some(MailConnection::Fallback));
+    let auths: Vec<Value> = backup.events().into_iter().filter(|e| e["event"] == "auth").collect();
+    assert!(auths.len() >= 2, "{auths:?}");
+    assert!(auths.iter().all(|a| a["mechanism"] == "XOAUTH2" && a["ok"] == true && a["login"] == MAILBOX), "{auths:?}");
+    // The primary's (absent) OAuth connection is not touched by the fallback's tokens.
+    assert!(json(app.get_settings().await).await["auth"]["oauth2"].is_null());
+    drop(held);
+}
