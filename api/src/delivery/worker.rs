@@ -479,11 +479,7 @@ impl Worker {
             }
             let failure = match this {
                 Submitted::Pending => {
-                    let headers = match envelope_from != headers.envelope_from {
-                        // The fallback's own envelope sender: recorded as used.
-                        true => PolicyHeaders { envelope_from: envelope_from.to_owned(), ..headers },
-                        false => headers,
-                    };
+                    let headers = with_envelope(headers, envelope_from);
                     self.in_flight = Some(InFlight { msg, recipients, headers, route: route.clone(), via });
                     return;
                 }
@@ -503,6 +499,7 @@ impl Worker {
                 Submitted::Untried => internal_failure("a new SMTP session left a message untried".into()),
             };
             self.drop_unusable().await;
+            let headers = with_envelope(headers, envelope_from);
             return self.record(&msg, &recipients, Some(route), Some(via), Err(failure), Some(&headers));
         }
     }
@@ -746,6 +743,14 @@ async fn recording_while<T>(
             }
         }
     }
+}
+
+/// The headers as sent: with the fallback's own envelope sender when it has one.
+fn with_envelope(headers: PolicyHeaders, envelope_from: &str) -> PolicyHeaders {
+    if headers.envelope_from == envelope_from {
+        return headers;
+    }
+    PolicyHeaders { envelope_from: envelope_from.to_owned(), ..headers }
 }
 
 /// How long a claim holds: a session open, the send and the wait for its answer (which
