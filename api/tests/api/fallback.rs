@@ -56,6 +56,47 @@ async fn mail_log_for(app: &TestApp, key: &str, id: &str) -> Vec<Value> {
     page["entries"].as_array().unwrap().iter().filter(|e| e["message_id"] == id).cloned().collect()
 }
 
+/// The shared failover row as other code reads it: down since, why, back at, fallback last used.
+#[derive(Debug, Clone, PartialEq, diesel::QueryableByName)]
+struct SharedState {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    down_since: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    down_class: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    back_at: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    fallback_used: Option<String>,
+}
+
+fn shared_state(app: &TestApp) -> Option<SharedState> {
+    use diesel::{Connection, RunQueryDsl};
+    const QUERY: &str = "SELECT CAST(primary_down_since AS TEXT) AS down_since, primary_down_class AS down_class, \
+        CAST(primary_back_at AS TEXT) AS back_at, CAST(fallback_last_used_at AS TEXT) AS fallback_used \
+        FROM failover_state";
+    let rows: Vec<SharedState> = match &app.database {
+        Some(db) => diesel::sql_query(QUERY).load(&mut db.connect()).unwrap(),
+        None => {
+            let path = app.data_dir.path().join("postamt.sqlite3");
+            let mut conn = diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+            diesel::sql_query(QUERY).load(&mut conn).unwrap()
+        }
+    };
+    rows.into_iter().next()
+}
+
+/// Polls the shared row until `check` holds (it is written in the background).
+async fn wait_shared(app: &TestApp, what: &str, check: impl Fn(&SharedState) -> bool) -> SharedState {
+    let started = Instant::now();
+    loop {
+        if let Some(state) = shared_state(app).filter(|s| check(s)) {
+            return state;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "shared failover state: {what}: {:?}", shared_state(app));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn metrics(app: &TestApp, key: &str) -> String {
     app.anonymous().get(app.url("/metrics")).bearer_auth(key).send().await.unwrap().text().await.unwrap()
 }
@@ -193,6 +234,11 @@ async fn with_the_primary_port_closed_mail_arrives_at_the_fallback_and_returns_t
     assert!(text.contains("postamt_messages_sent_total{connection=\"fallback\"} 1"), "{text}");
     assert!(text.contains("postamt_messages_sent_total{connection=\"primary\"} 0"), "{text}");
 
+    // Other code (alerts, status, other instances) reads "primary down, fallback in use".
+    let down = wait_shared(&app, "down, fallback used", |s| s.down_since.is_some() && s.fallback_used.is_some()).await;
+    assert_eq!(down.down_class.as_deref(), Some("connection_refused"));
+    assert!(down.back_at.is_none());
+
     // The next messages go straight to the fallback.
     let second: MessageAccepted = send(&app, &key, &invoice(), None).await.json().await.unwrap();
     let view = wait_for(&app, &key, &second.id, MessageStatus::Sent).await;
@@ -211,6 +257,9 @@ async fn with_the_primary_port_closed_mail_arrives_at_the_fallback_and_returns_t
         assert!(started.elapsed() < Duration::from_secs(20), "delivery did not return to the primary");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    let back = wait_shared(&app, "back", |s| s.down_since.is_none() && s.back_at.is_some()).await;
+    assert!(back.fallback_used.is_some());
+
     // And stays there.
     let last: MessageAccepted = send(&app, &key, &invoice(), None).await.json().await.unwrap();
     let view = wait_for(&app, &key, &last.id, MessageStatus::Sent).await;
