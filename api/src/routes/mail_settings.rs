@@ -130,6 +130,11 @@ fn secrets_for(
 /// which also must be sent again when provider, flow, tenant or client id change; such a
 /// change also disconnects a connected account (`authorization_code`). With `If-Match`, a
 /// version that is no longer current gets 412.
+///
+/// `fallback` (optional; `null` or absent removes it): a second server used while this one
+/// fails for a reason of the connection, checked by the same rules with errors named
+/// `fallback.*`; `fallback.auth.password` (and its OAuth secrets) may be omitted to keep the
+/// stored ones for the same fallback host, port, encryption and username.
 #[utoipa::path(
     tag = "mail-settings",
     request_body = MailSettingsInput,
