@@ -84,6 +84,11 @@ pub struct Config {
     #[arg(long, env = "POSTAMT_MAX_RECIPIENTS", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10000))]
     pub max_recipients: u32,
 
+    /// With a fallback server: seconds before a failed primary connection is tried again;
+    /// the wait doubles with each failed try, up to 5 minutes.
+    #[arg(long, env = "POSTAMT_PRIMARY_RETRY_SECONDS", default_value_t = 15.0)]
+    pub primary_retry_seconds: f64,
+
     /// Days the mail log keeps its entries.
     #[arg(long, env = "POSTAMT_LOG_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub log_retention_days: u32,
@@ -189,6 +194,7 @@ impl Config {
             retry_max_seconds: 1.0,
             max_message_mib: 25,
             max_recipients: 100,
+            primary_retry_seconds: 0.5,
             log_retention_days: 90,
             failed_retention_days: 7,
             instance_id: None,

@@ -46,6 +46,7 @@ fn delivery_options(config: &Config) -> DeliveryOptions {
         instance_id_configured: config.instance_id.is_some(),
         poll_interval: std::time::Duration::from_secs(1),
         category_priorities: crate::delivery::priority::CategoryPriorities::new(&config.category_priorities),
+        primary_retry: seconds(config.primary_retry_seconds),
     }
 }
 
@@ -123,6 +124,7 @@ impl Application {
             ehlo_name: config.ehlo_name.clone(),
             shutdown: CancellationToken::new(),
             pause: Default::default(),
+            failover: Default::default(),
         });
         let released = delivery::release_stale_claims(&state).await?;
         if released > 0 {

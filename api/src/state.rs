@@ -35,6 +35,9 @@ pub struct AppState {
     pub handoff: Handoff,
     /// Sending stops for a while after a throttling or quota reply (`delivery::pause`).
     pub pause: crate::delivery::pause::ConnectionPause,
+    /// Whether the primary connection is down and the fallback server in use, on this
+    /// instance (`delivery::failover`).
+    pub failover: crate::delivery::failover::Failover,
     /// OAuth 2.0: the token client, this instance's token cache, the endpoints.
     pub oauth: crate::oauth::OAuthService,
     /// The configured EHLO name; `None`: `postamt_smtp::default_ehlo_name` per connection.
@@ -46,3 +49,8 @@ pub struct AppState {
 
 /// Purpose string bound to the encrypted SMTP password.
 pub const SMTP_PASSWORD_PURPOSE: &str = "postamt:mail_settings:auth_password";
+/// Purpose string bound to the encrypted password of the fallback server.
+pub const FALLBACK_PASSWORD_PURPOSE: &str = "postamt:fallback_connection:auth_password";
+/// Purpose strings bound to the fallback's encrypted OAuth client secret and key.
+pub const FALLBACK_CLIENT_SECRET_PURPOSE: &str = "postamt:fallback_connection:oauth_client_secret";
+pub const FALLBACK_SERVICE_ACCOUNT_KEY_PURPOSE: &str = "postamt:fallback_connection:oauth_service_account_key";

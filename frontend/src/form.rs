@@ -2,8 +2,8 @@
 //! they become the request body. No UI and no browser here.
 
 use postamt_wire::{
-    AuthInput, AuthMethod, Encryption, MailSettings, MailSettingsInput, OAuth2Input, OAuthFlow, OAuthProvider,
-    SendingLimits, TlsSettings, TIMEOUT_SECONDS_DEFAULT,
+    AuthInput, AuthMethod, Encryption, FallbackAuthInput, FallbackInput, FallbackView, MailSettings, MailSettingsInput,
+    OAuth2Input, OAuthFlow, OAuthProvider, SendingLimits, TlsSettings, TIMEOUT_SECONDS_DEFAULT,
 };
 
 /// Every field of the form exactly as typed (numbers stay text until validated, so a half-typed
@@ -27,6 +27,27 @@ pub struct Draft {
     pub reply_to_individual_sender: bool,
     pub timeout_seconds: String,
     pub limits: SendingLimits,
+    /// The fallback server as saved, sent back unchanged (its password omitted, so the
+    /// stored one is kept).
+    pub fallback: Option<FallbackInput>,
+}
+
+/// The saved fallback server as a request part: unchanged, secrets left out (kept).
+fn fallback_input(f: &FallbackView) -> FallbackInput {
+    FallbackInput {
+        host: Some(f.host.clone()),
+        port: Some(i64::from(f.port)),
+        encryption: Some(f.encryption),
+        auth: FallbackAuthInput {
+            enabled: f.auth.enabled,
+            method: f.auth.method,
+            username: f.auth.username.clone(),
+            password: None,
+            oauth2: None,
+        },
+        tls: f.tls.clone(),
+        envelope_sender: f.envelope_sender.clone(),
+    }
 }
 
 /// The OAuth 2.0 part of the form (kept while the method is "password", so switching back and
@@ -194,6 +215,7 @@ impl Draft {
             reply_to_individual_sender: false,
             timeout_seconds: TIMEOUT_SECONDS_DEFAULT.to_string(),
             limits: SendingLimits::default(),
+            fallback: None,
         }
     }
 
@@ -228,6 +250,7 @@ impl Draft {
             reply_to_individual_sender: s.reply_to_individual_sender,
             timeout_seconds: s.timeout_seconds.to_string(),
             limits: s.limits,
+            fallback: s.fallback.as_ref().map(fallback_input),
         }
     }
 
@@ -347,6 +370,7 @@ impl Draft {
             reply_to_individual_sender: self.reply_to_individual_sender,
             timeout_seconds: number(&self.timeout_seconds),
             limits: self.limits,
+            fallback: self.fallback.clone(),
         }
     }
 }

@@ -177,7 +177,7 @@ from_js_struct! {
     SettingsWarning { field, code, message }
     MailSettings {
         host, port, encryption, sender_name, sender_address, auth, tls, force_default_sender,
-        reply_to_individual_sender, timeout_seconds, limits, version, updated_at, updated_by, warnings,
+        reply_to_individual_sender, timeout_seconds, limits, fallback, version, updated_at, updated_by, warnings,
     }
     SettingsHistory { entries }
     SettingsHistoryEntry { version, action, changed_at, changed_by, changes }
@@ -197,7 +197,7 @@ from_js_struct! {
     }
     MailLogEntry {
         id, at, kind, message_id, category, status, recipients, sender, attempt, stage, class, field,
-        smtp_reply, hint_de, hint_en, server, duration_ms,
+        smtp_reply, hint_de, hint_en, server, connection, duration_ms,
     }
     ErrorGroup { class, count, first_seen, last_seen, latest }
     MailErrors { since, entries, groups, total }
@@ -364,13 +364,15 @@ to_js_struct! {
     TlsSettings { trusted_ca_pem, accept_invalid_certificates }
     MailSettingsInput {
         host, port, encryption, sender_name, sender_address, auth, tls, force_default_sender,
-        reply_to_individual_sender, timeout_seconds, limits,
+        reply_to_individual_sender, timeout_seconds, limits, fallback,
     }
     ActingUser { name, address }
-    MailTestRequest { settings, recipient, mode, acting_user }
+    MailTestRequest { settings, recipient, mode, acting_user, connection }
     SenderPreviewRequest { settings, acting_user }
 }
 
+/// The fallback server.
+mod fallback;
 /// The sending limits and their use.
 mod limits;
 /// The OAuth 2.0 types (after the macros, which it uses).

@@ -67,6 +67,7 @@ impl TestInputs {
             recipient: self.recipient.trim().to_owned(),
             mode: self.mode,
             acting_user: acting_user(&self.acting_name, &self.acting_address),
+            connection: postamt_wire::MailConnection::Primary,
         }
     }
 }

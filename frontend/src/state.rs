@@ -30,6 +30,7 @@ pub struct FormState {
     pub reply_to_individual_sender: RwSignal<bool>,
     pub timeout_seconds: RwSignal<String>,
     pub limits: RwSignal<SendingLimits>,
+    pub fallback: RwSignal<Option<postamt_wire::FallbackInput>>,
 }
 
 /// The OAuth 2.0 inputs, one signal each.
@@ -118,6 +119,7 @@ impl FormState {
             reply_to_individual_sender: RwSignal::new(d.reply_to_individual_sender),
             timeout_seconds: RwSignal::new(d.timeout_seconds.clone()),
             limits: RwSignal::new(d.limits),
+            fallback: RwSignal::new(d.fallback.clone()),
         }
     }
 
@@ -139,6 +141,7 @@ impl FormState {
         self.reply_to_individual_sender.set(d.reply_to_individual_sender);
         self.timeout_seconds.set(d.timeout_seconds.clone());
         self.limits.set(d.limits);
+        self.fallback.set(d.fallback.clone());
     }
 
     /// The whole form (tracked: re-runs the caller on any change).
@@ -160,6 +163,7 @@ impl FormState {
             reply_to_individual_sender: self.reply_to_individual_sender.get(),
             timeout_seconds: self.timeout_seconds.get(),
             limits: self.limits.get(),
+            fallback: self.fallback.get(),
         }
     }
 

@@ -263,6 +263,7 @@ mod tests {
             reply_to_individual_sender: false,
             timeout_seconds: 20,
             limits: postamt_wire::SendingLimits::default(),
+            fallback: None,
             version: 1,
             updated_at: DateTime::from_rfc3339_text("1970-01-01T00:00:00Z"),
             updated_by: "admin".into(),

@@ -44,11 +44,15 @@ fn counts(ids: &[String]) -> HashMap<&String, usize> {
 }
 
 /// A metric's value from `GET /metrics`.
+/// The value of a counter, summed over its labels (`postamt_messages_sent_total` has one per
+/// connection).
 fn metric(api: &Api, key: &str, name: &str) -> u64 {
     let text = api.get("/metrics", Auth::Bearer(key)).expect(200).body.clone();
     text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or(0)
+        .filter_map(|l| l.strip_prefix(name))
+        .filter_map(|rest| rest.rsplit_once(' ').filter(|(labels, _)| labels.is_empty() || labels.starts_with('{')))
+        .filter_map(|(_, v)| v.trim().parse::<u64>().ok())
+        .sum()
 }
 
 #[test]

@@ -11,7 +11,9 @@ use diesel::prelude::*;
 use diesel::query_builder::AstPass;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use diesel::sqlite::Sqlite;
-use postamt_wire::{ErrorGroup, FailureClass, LogKind, MailLogEntry, MessageStatus, SettingsField, StageName};
+use postamt_wire::{
+    ErrorGroup, FailureClass, LogKind, MailConnection, MailLogEntry, MessageStatus, SettingsField, StageName,
+};
 use serde::de::value::{Error as DeError, StrDeserializer};
 use serde::de::IntoDeserializer;
 use serde::{Deserialize, Serialize};
@@ -45,6 +47,9 @@ pub struct Details {
     pub hint_en: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
+    /// `primary` or `fallback`: which connection `server` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<MailConnection>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -95,6 +100,7 @@ impl Row {
             hint_de: details.hint_de,
             hint_en: details.hint_en,
             server: details.server,
+            connection: details.connection,
             duration_ms: u64::try_from(self.duration_ms).unwrap_or(0),
         }
     }

@@ -12,6 +12,8 @@ mod checkpoint;
 mod completion;
 pub mod delivery_pause;
 mod due_index;
+pub mod failover_state;
+pub mod fallback;
 pub mod history;
 mod lane_conn;
 pub mod libpq_tls;

@@ -51,6 +51,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    fallback_connection (id) {
+        id -> Integer,
+        host -> Text,
+        port -> Integer,
+        encryption -> Text,
+        auth_enabled -> Bool,
+        auth_username -> Nullable<Text>,
+        auth_password_enc -> Nullable<Binary>,
+        tls_trusted_ca_pem -> Nullable<Text>,
+        tls_accept_invalid_certificates -> Bool,
+        envelope_sender -> Nullable<Text>,
+        auth_method -> Text,
+        oauth_provider -> Nullable<Text>,
+        oauth_flow -> Nullable<Text>,
+        oauth_tenant -> Nullable<Text>,
+        oauth_client_id -> Nullable<Text>,
+        oauth_token_url -> Nullable<Text>,
+        oauth_scope -> Nullable<Text>,
+        oauth_client_secret_enc -> Nullable<Binary>,
+        oauth_service_account_key_enc -> Nullable<Binary>,
+        oauth_service_account -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     send_usage (minute) {
         minute -> Timestamp,
         messages -> BigInt,
@@ -63,6 +88,18 @@ diesel::table! {
         slot -> Integer,
         holder -> Text,
         held_until -> Timestamp,
+    }
+}
+
+diesel::table! {
+    failover_state (id) {
+        id -> Integer,
+        primary_down_since -> Nullable<Timestamp>,
+        primary_down_class -> Nullable<Text>,
+        primary_back_at -> Nullable<Timestamp>,
+        fallback_last_used_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+        updated_by -> Text,
     }
 }
 
@@ -238,12 +275,17 @@ diesel::table! {
 
 diesel::joinable!(alert_notifications -> alert_incidents (incident_id));
 
+// The fallback server's row goes with the settings row (both id = 1): read in one query.
+diesel::joinable!(fallback_connection -> mail_settings (id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     mail_settings,
     delivery_pause,
     send_limiter,
     send_usage,
     smtp_session_slots,
+    fallback_connection,
+    failover_state,
     oauth_connection,
     settings_history,
     admin_account,

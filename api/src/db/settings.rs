@@ -67,6 +67,8 @@ pub struct EncryptedSecrets {
     pub password: Option<Vec<u8>>,
     pub client_secret: Option<Vec<u8>>,
     pub service_account_key: Option<Vec<u8>>,
+    /// The fallback server's password and OAuth secrets.
+    pub fallback: super::fallback::FallbackSecrets,
 }
 
 fn oauth_of(r: &Row) -> anyhow::Result<Option<StoredOAuth>> {
@@ -86,12 +88,19 @@ fn oauth_of(r: &Row) -> anyhow::Result<Option<StoredOAuth>> {
 }
 
 pub fn load(conn: &mut AnyConnection) -> anyhow::Result<Option<Loaded>> {
-    let row: Option<Row> = ms::mail_settings
+    // With the fallback server's row, in the same query (delivery reads this per round).
+    let row: Option<(Row, Option<super::fallback::Row>)> = ms::mail_settings
+        .left_join(super::schema::fallback_connection::table)
         .filter(ms::id.eq(ROW_ID))
-        .select(Row::as_select())
+        .select((Row::as_select(), Option::<super::fallback::Row>::as_select()))
         .first(conn)
         .optional()
         .context("loading mail settings")?;
+    let (row, fallback) = match row {
+        Some((row, fallback)) => (Some(row), super::fallback::from_row(fallback)?),
+        None => (None, None),
+    };
+    let (fallback, fallback_secrets) = fallback.map_or((None, Default::default()), |(f, s)| (Some(f), s));
     row.map(|r| {
         let oauth = oauth_of(&r)?;
         Ok(Loaded {
@@ -115,6 +124,7 @@ pub fn load(conn: &mut AnyConnection) -> anyhow::Result<Option<Loaded>> {
                     Some(json) => serde_json::from_str(json).context("stored sending limits unreadable")?,
                     None => postamt_wire::SendingLimits::default(),
                 },
+                fallback,
                 version: r.version,
                 updated_at: utc(r.updated_at),
                 updated_by: r.updated_by,
@@ -123,6 +133,7 @@ pub fn load(conn: &mut AnyConnection) -> anyhow::Result<Option<Loaded>> {
                 password: r.auth_password_enc,
                 client_secret: r.oauth_client_secret_enc,
                 service_account_key: r.oauth_service_account_key_enc,
+                fallback: fallback_secrets,
             },
         })
     })
@@ -157,7 +168,14 @@ pub fn save(
         }
         let version = history::next_version(conn)?;
         let at = now();
-        let stored = draft.to_stored(secrets.password.is_some(), version, utc(at), actor);
+        let mut stored = draft.to_stored(secrets.password.is_some(), version, utc(at), actor);
+        if let Some(fallback) = stored.fallback.as_mut() {
+            fallback.password_set = secrets.fallback.password.is_some();
+            if let Some(oauth) = fallback.oauth.as_mut() {
+                oauth.client_secret_set = secrets.fallback.client_secret.is_some();
+                oauth.service_account_key_set = secrets.fallback.service_account_key.is_some();
+            }
+        }
         let oauth = stored.oauth.as_ref();
         let oauth_values = (
             ms::auth_method.eq(stored.auth_method.as_str()),
@@ -203,6 +221,7 @@ pub fn save(
                 SettingsAction::Created
             }
         };
+        super::fallback::store(conn, stored.fallback.as_ref(), &secrets.fallback)?;
         let disconnected = super::oauth_connection::keep_only_binding(conn, stored.binding().as_str())?;
         let changed = SecretsChanged { refresh_token: changed.refresh_token || disconnected, ..changed };
         let changes = changed_fields(current.as_ref().map(|c| &c.settings), Some(&stored), changed);
@@ -221,6 +240,8 @@ pub fn delete(conn: &mut AnyConnection, expected: Option<i64>, actor: &str) -> a
             return Ok(Outcome::Conflict { current: Some(current.settings.version) });
         }
         diesel::delete(ms::mail_settings.filter(ms::id.eq(ROW_ID))).execute(conn)?;
+        super::fallback::store(conn, None, &Default::default())?;
+        super::failover_state::clear(conn)?;
         let disconnected = super::oauth_connection::keep_only_binding(conn, "")?;
         let version = history::next_version(conn)?;
         let secrets = &current.secrets;
@@ -229,6 +250,9 @@ pub fn delete(conn: &mut AnyConnection, expected: Option<i64>, actor: &str) -> a
             client_secret: secrets.client_secret.is_some(),
             service_account_key: secrets.service_account_key.is_some(),
             refresh_token: disconnected,
+            fallback_password: secrets.fallback.password.is_some(),
+            fallback_client_secret: secrets.fallback.client_secret.is_some(),
+            fallback_service_account_key: secrets.fallback.service_account_key.is_some(),
         };
         let changes = changed_fields(Some(&current.settings), None, changed);
         history::record(conn, version, SettingsAction::Deleted, actor, &changes)?;

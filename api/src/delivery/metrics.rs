@@ -12,6 +12,8 @@ const LATENCY_BUCKETS: [f64; 12] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 pub struct Metrics {
     accepted: AtomicU64,
     sent: AtomicU64,
+    /// Of `sent`, those the fallback server took.
+    sent_fallback: AtomicU64,
     failed: Mutex<BTreeMap<&'static str, u64>>,
     retries: Mutex<BTreeMap<&'static str, u64>>,
     latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
@@ -26,8 +28,11 @@ impl Metrics {
         self.accepted.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn sent(&self, latency_seconds: f64) {
+    pub fn sent(&self, latency_seconds: f64, via: postamt_wire::MailConnection) {
         self.sent.fetch_add(1, Ordering::Relaxed);
+        if via == postamt_wire::MailConnection::Fallback {
+            self.sent_fallback.fetch_add(1, Ordering::Relaxed);
+        }
         for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
             if latency_seconds <= *bound {
                 self.latency_buckets[i].fetch_add(1, Ordering::Relaxed);
@@ -67,11 +72,14 @@ impl Metrics {
             "Messages accepted by the send API.",
             self.accepted.load(Ordering::Relaxed),
         );
-        counter(
-            &mut out,
-            "postamt_messages_sent_total",
-            "Messages delivered to the SMTP server.",
-            self.sent.load(Ordering::Relaxed),
+        let (sent, fallback) = (self.sent.load(Ordering::Relaxed), self.sent_fallback.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "# HELP postamt_messages_sent_total Messages delivered, by connection (primary or fallback server).\n\
+             # TYPE postamt_messages_sent_total counter\n\
+             postamt_messages_sent_total{{connection=\"primary\"}} {}\n\
+             postamt_messages_sent_total{{connection=\"fallback\"}} {fallback}",
+            sent.saturating_sub(fallback)
         );
         let labelled = |out: &mut String, name: &str, help: &str, map: &Mutex<BTreeMap<&'static str, u64>>| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");

@@ -7,6 +7,7 @@
 
 mod backoff;
 pub mod compose;
+pub mod failover;
 pub mod handoff;
 pub mod limits;
 pub mod metrics;
@@ -38,4 +39,7 @@ pub struct DeliveryOptions {
     pub poll_interval: Duration,
     /// The priority of a message whose request names none.
     pub category_priorities: priority::CategoryPriorities,
+    /// With a fallback server: the first wait before a failed primary is tried again
+    /// (doubling up to 5 minutes, see `failover`).
+    pub primary_retry: Duration,
 }

@@ -1,6 +1,7 @@
 //! The delivery loop of one worker.
 
 use super::compose::compose;
+use super::failover::fails_over;
 use super::handoff;
 use super::limits;
 use super::route::{internal_failure, Route};
@@ -15,7 +16,9 @@ use crate::state::AppState;
 use actix_web::web;
 use postamt_smtp::delivery::{DeliveryFailure, SmtpSession, Submission, Submitted};
 use postamt_smtp::DeliveryReceipt;
-use postamt_wire::{EffectiveSender, FailureClass, LogKind, MessageStatus, PolicyHeaders, SendingLimits};
+use postamt_wire::{
+    EffectiveSender, FailureClass, LogKind, MailConnection, MessageStatus, PolicyHeaders, SendingLimits,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -77,6 +80,8 @@ pub async fn release_stale_claims(state: &AppState) -> anyhow::Result<usize> {
 
 struct OpenSession {
     settings_version: i64,
+    /// Which server it is connected to.
+    via: MailConnection,
     session: SmtpSession,
     last_used: Instant,
 }
@@ -90,6 +95,7 @@ struct InFlight {
     recipients: Vec<String>,
     headers: PolicyHeaders,
     route: Arc<Route>,
+    via: MailConnection,
 }
 
 struct Worker {
@@ -204,13 +210,13 @@ impl Worker {
                 Ok(route) => route,
                 Err(failure) => {
                     for msg in batch {
-                        self.record(&msg, &[], None, Err(failure.clone()), None);
+                        self.record(&msg, &[], None, None, Err(failure.clone()), None);
                     }
                     self.recorded().await;
                     continue;
                 }
             };
-            let mut open_failure: Option<DeliveryFailure> = None;
+            let mut open_failure: Option<(DeliveryFailure, MailConnection)> = None;
             let mut batch = batch.into_iter();
             let mut slots = slots.into_iter();
             for msg in batch.by_ref() {
@@ -456,7 +462,12 @@ impl Worker {
         }
     }
 
-    async fn deliver(&mut self, mut msg: Claimed, route: &Arc<Route>, open_failure: &mut Option<DeliveryFailure>) {
+    async fn deliver(
+        &mut self,
+        mut msg: Claimed,
+        route: &Arc<Route>,
+        open_failure: &mut Option<(DeliveryFailure, MailConnection)>,
+    ) {
         if !handoff::still_ours(msg.lease_ends, route.config.timeout) {
             // Its claim may lapse mid-attempt: leave it to expire and to the outbox path.
             tracing::warn!(message = %msg.id, "a handed-over message waited too long; the outbox delivers it later");
@@ -474,11 +485,18 @@ impl Worker {
             Ok(Some(content)) => content,
             Ok(None) => {
                 let failure = internal_failure("the stored message is gone".into());
-                return self.record(&msg, &[], Some(route), Err(DeliveryFailure { permanent: true, ..failure }), None);
+                return self.record(
+                    &msg,
+                    &[],
+                    Some(route),
+                    None,
+                    Err(DeliveryFailure { permanent: true, ..failure }),
+                    None,
+                );
             }
             Err(e) => {
                 let failure = internal_failure(format!("the stored message cannot be read: {e:#}"));
-                return self.record(&msg, &[], Some(route), Err(failure), None);
+                return self.record(&msg, &[], Some(route), None, Err(failure), None);
             }
         };
         let decoded = match content {
@@ -489,12 +507,19 @@ impl Worker {
             Ok(m) => m,
             Err(e) => {
                 let failure = internal_failure(format!("the stored message cannot be read: {e:#}"));
-                return self.record(&msg, &[], Some(route), Err(DeliveryFailure { permanent: true, ..failure }), None);
+                return self.record(
+                    &msg,
+                    &[],
+                    Some(route),
+                    None,
+                    Err(DeliveryFailure { permanent: true, ..failure }),
+                    None,
+                );
             }
         };
         let recipients = outgoing.envelope_recipients();
         if outgoing.is_expired(chrono::Utc::now()) {
-            return self.record(&msg, &recipients, Some(route), Err(expired(&outgoing)), None);
+            return self.record(&msg, &recipients, Some(route), None, Err(expired(&outgoing)), None);
         }
         let sender = EffectiveSender::apply(
             &route.sender_name,
@@ -515,33 +540,40 @@ impl Worker {
             Err(e) => {
                 let failure = internal_failure(format!("the message cannot be built: {e:#}"));
                 let failure = DeliveryFailure { permanent: true, class: FailureClass::MessageRejected, ..failure };
-                return self.record(&msg, &recipients, Some(route), Err(failure), Some(&headers));
+                return self.record(&msg, &recipients, Some(route), None, Err(failure), Some(&headers));
             }
         };
         // One failed connect per batch is enough: the rest of the batch shares its fate
         // instead of each waiting out the same deadline.
-        if let Some(failure) = open_failure.clone() {
-            return self.record(&msg, &recipients, Some(route), Err(failure), Some(&headers));
+        if let Some((failure, via)) = open_failure.clone() {
+            return self.record(&msg, &recipients, Some(route), Some(via), Err(failure), Some(&headers));
         }
         drop(outgoing);
         // A message is untried at most once: a new session has no answer pending.
         let mut untried = false;
+        // A message fails over at most once: from the primary to the fallback.
+        let mut failed_over = false;
         loop {
-            match self.session(route).await {
-                Ok(_) => {}
-                Err(failure) => {
+            let via = match self.session(route).await {
+                Ok(via) => via,
+                Err((failure, via)) => {
+                    if self.fail_over(route, via, &failure, true, &mut failed_over) {
+                        continue;
+                    }
                     // A failed connect or login is a settings problem, not the message's:
                     // keep the message queued (with backoff) so it goes out once the admin
                     // fixes it.
                     let failure = DeliveryFailure { permanent: false, ..failure };
-                    *open_failure = Some(failure.clone());
-                    return self.record(&msg, &recipients, Some(route), Err(failure), Some(&headers));
+                    *open_failure = Some((failure.clone(), via));
+                    return self.record(&msg, &recipients, Some(route), Some(via), Err(failure), Some(&headers));
                 }
-            }
-            let Some(open) = self.open.as_mut() else {
-                return self.record(&msg, &recipients, Some(route), Err(internal_failure("no session".into())), None);
             };
-            let exchange = open.session.submit(&sender.envelope_from, &recipients, &content);
+            let Some(open) = self.open.as_mut() else {
+                let failure = internal_failure("no session".into());
+                return self.record(&msg, &recipients, Some(route), None, Err(failure), None);
+            };
+            let envelope_from = route.envelope_sender(via, &sender.envelope_from);
+            let exchange = open.session.submit(envelope_from, &recipients, &content);
             let (round, since, submitted) = (&mut self.round, &mut self.round_since, &mut self.submitted);
             let Submission { previous, this } =
                 recording_while(round, since, submitted, &self.state.db, exchange).await;
@@ -551,8 +583,14 @@ impl Worker {
             }
             let failure = match this {
                 Submitted::Pending => {
-                    self.in_flight = Some(InFlight { msg, recipients, headers, route: route.clone() });
+                    let headers = with_envelope(headers, envelope_from);
+                    self.in_flight = Some(InFlight { msg, recipients, headers, route: route.clone(), via });
                     return;
+                }
+                Submitted::Failed(failure) if self.fail_over(route, via, &failure, false, &mut failed_over) => {
+                    // Throttled or over quota at the primary: this message goes to the fallback.
+                    self.drop_unusable().await;
+                    continue;
                 }
                 Submitted::Failed(failure) => failure,
                 Submitted::Untried if !untried => {
@@ -565,8 +603,38 @@ impl Worker {
                 Submitted::Untried => internal_failure("a new SMTP session left a message untried".into()),
             };
             self.drop_unusable().await;
-            return self.record(&msg, &recipients, Some(route), Err(failure), Some(&headers));
+            let headers = with_envelope(headers, envelope_from);
+            return self.record(&msg, &recipients, Some(route), Some(via), Err(failure), Some(&headers));
         }
+    }
+
+    /// Whether `failure` of the primary moves this message to the fallback (see
+    /// `failover`); if so, the primary counts as down from now on.
+    fn fail_over(
+        &self,
+        route: &Route,
+        via: MailConnection,
+        failure: &DeliveryFailure,
+        at_open: bool,
+        failed_over: &mut bool,
+    ) -> bool {
+        if via != MailConnection::Primary || route.fallback.is_none() || *failed_over {
+            return false;
+        }
+        if !fails_over(failure.class, at_open) {
+            return false;
+        }
+        *failed_over = true;
+        tracing::debug!(class = failure.class.as_str(), "the primary failed; trying the fallback server");
+        let state = &self.state;
+        state.failover.primary_failed(
+            &state.db,
+            &state.delivery.instance_id,
+            route.version,
+            failure.class,
+            state.delivery.primary_retry,
+        );
+        true
     }
 
     /// Records the answer to the message in flight.
@@ -574,7 +642,8 @@ impl Worker {
         let result = outcome.map(|receipt| (receipt.reply, receipt.duration_ms));
         match self.in_flight.take() {
             Some(flight) => {
-                self.record(&flight.msg, &flight.recipients, Some(&flight.route), result, Some(&flight.headers))
+                let via = Some(flight.via);
+                self.record(&flight.msg, &flight.recipients, Some(&flight.route), via, result, Some(&flight.headers))
             }
             None => tracing::error!("an SMTP answer came for no message in flight"),
         }
@@ -610,24 +679,29 @@ impl Worker {
         }
     }
 
-    /// The open session for the current settings, (re)opened as needed.
-    async fn session(&mut self, route: &Route) -> Result<&mut SmtpSession, DeliveryFailure> {
+    /// The open session for the current settings, over the connection `failover` chooses
+    /// (the primary, or the fallback while the primary is down), (re)opened as needed.
+    /// Returns which connection it is, or why it could not be opened.
+    async fn session(&mut self, route: &Route) -> Result<MailConnection, (DeliveryFailure, MailConnection)> {
+        let has_fallback = route.fallback.is_some();
+        let mut via = self.state.failover.choose(route.version, has_fallback);
         let reusable = match self.open.as_mut() {
-            Some(open) if open.settings_version == route.version => open.session.is_usable().await,
+            Some(open) if open.settings_version == route.version && open.via == via => open.session.is_usable().await,
             _ => false,
         };
         if !reusable {
             self.settle().await;
+            // The answer just read may have ended an incident (the primary delivered).
+            if has_fallback && via == MailConnection::Fallback && !self.state.failover.primary_down() {
+                via = MailConnection::Primary;
+            }
             if let Some(old) = self.open.take() {
                 old.session.close().await;
             }
-            let session = route.open_session(&self.state).await?;
-            self.open = Some(OpenSession { settings_version: route.version, session, last_used: Instant::now() });
+            let session = route.open(&self.state, via).await.map_err(|f| (f, via))?;
+            self.open = Some(OpenSession { settings_version: route.version, via, session, last_used: Instant::now() });
         }
-        match self.open.as_mut() {
-            Some(open) => Ok(&mut open.session),
-            None => Err(internal_failure("no session".into())),
-        }
+        Ok(via)
     }
 
     /// Records the attempt: message status, log entry and metrics. The record is queued for
@@ -637,6 +711,7 @@ impl Worker {
         msg: &Claimed,
         recipients: &[String],
         route: Option<&Route>,
+        via: Option<MailConnection>,
         result: Result<(String, u64), DeliveryFailure>,
         headers: Option<&PolicyHeaders>,
     ) {
@@ -646,11 +721,30 @@ impl Worker {
         let (completion, status, log_reply, failure, duration_ms) = match &result {
             Ok((reply, ms)) => {
                 self.state.pause.delivered();
-                metrics.sent((chrono::Utc::now() - utc(msg.created_at)).num_milliseconds().max(0) as f64 / 1000.0);
+                let via = via.unwrap_or_default();
+                self.state.failover.delivered(&self.state.db, &delivery.instance_id, via);
+                let latency = (chrono::Utc::now() - utc(msg.created_at)).num_milliseconds().max(0) as f64 / 1000.0;
+                metrics.sent(latency, via);
                 (Completion::Sent, MessageStatus::Sent, Some(reply.clone()), None, *ms)
             }
             Err(f) => {
-                let next = if f.class.is_rate_limit() {
+                let fallback_takes_over = via == Some(MailConnection::Primary)
+                    && route.is_some_and(|r| r.fallback.is_some())
+                    && fails_over(f.class, false);
+                let next = if fallback_takes_over {
+                    // Throttled or over quota at the primary (an answer read late): the
+                    // fallback sends it next, no pause (see `failover`).
+                    if let Some(route) = route {
+                        self.state.failover.primary_failed(
+                            &self.state.db,
+                            &delivery.instance_id,
+                            route.version,
+                            f.class,
+                            delivery.primary_retry,
+                        );
+                    }
+                    Some(Duration::ZERO)
+                } else if f.class.is_rate_limit() {
                     let pause = self.state.pause.hit(&delivery.retry, f.reply.as_deref());
                     crate::delivery::pause::ConnectionPause::share(&self.state.db, pause);
                     tracing::warn!(
@@ -700,7 +794,8 @@ impl Worker {
                 field: failure.and_then(|f| f.field),
                 hint_de: failure.map(|f| f.hint_de.clone()),
                 hint_en: failure.map(|f| f.hint_en.clone()),
-                server: route.map(|r| r.server.clone()),
+                server: route.map(|r| r.server_of(via.unwrap_or_default()).to_owned()),
+                connection: via.filter(|_| route.is_some()),
             },
         };
         if let Some(f) = failure {
@@ -752,6 +847,14 @@ async fn recording_while<T>(
             }
         }
     }
+}
+
+/// The headers as sent: with the fallback's own envelope sender when it has one.
+fn with_envelope(headers: PolicyHeaders, envelope_from: &str) -> PolicyHeaders {
+    if headers.envelope_from == envelope_from {
+        return headers;
+    }
+    PolicyHeaders { envelope_from: envelope_from.to_owned(), ..headers }
 }
 
 /// How long a claim holds: a session open, the send and the wait for its answer (which

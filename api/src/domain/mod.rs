@@ -3,6 +3,7 @@
 
 mod acting_user;
 mod email_address;
+pub mod fallback;
 pub mod limits;
 pub mod oauth;
 pub mod outgoing;
@@ -14,6 +15,7 @@ mod warnings;
 
 pub use acting_user::parse_acting_user;
 pub use email_address::EmailAddress;
+pub use fallback::{FallbackDraft, StoredFallback};
 pub use oauth::{Binding, OAuthDraft, SecretChange, StoredOAuth};
 pub use pem::CaCertificatePem;
 pub use settings::{changed_fields, PasswordChange, SecretsChanged, SettingsDraft, StoredSettings};

@@ -1,5 +1,6 @@
 //! The mail settings as stored, and a validated draft of new settings.
 
+use super::fallback::{parse_fallback, FallbackDraft, StoredFallback};
 use super::oauth::{parse_oauth, Binding, OAuthDraft, StoredOAuth};
 use super::{CaCertificatePem, EmailAddress, FieldProblem, SingleLine, SmtpHost, Violations};
 use crate::error::ApiError;
@@ -35,6 +36,8 @@ pub struct StoredSettings {
     pub timeout_seconds: u32,
     /// Validated (see `super::limits`).
     pub limits: SendingLimits,
+    /// The fallback server, if one is configured.
+    pub fallback: Option<StoredFallback>,
     pub version: i64,
     pub updated_at: DateTime<Utc>,
     pub updated_by: String,
@@ -51,6 +54,26 @@ impl StoredSettings {
             self.auth_method,
             self.oauth.as_ref(),
         )
+    }
+
+    /// The fallback server as settings of their own (its server, mailbox and OAuth app; the
+    /// rest as these), for what asks for settings: the OAuth token request.
+    pub fn fallback_settings(&self) -> Option<StoredSettings> {
+        let f = self.fallback.as_ref()?;
+        Some(StoredSettings {
+            host: f.host.clone(),
+            port: f.port,
+            encryption: f.encryption,
+            auth_enabled: f.auth_enabled,
+            auth_method: f.auth_method,
+            auth_username: f.auth_username.clone(),
+            password_set: f.password_set,
+            oauth: f.oauth.clone(),
+            tls_trusted_ca_pem: f.tls_trusted_ca_pem.clone(),
+            tls_accept_invalid_certificates: f.tls_accept_invalid_certificates,
+            fallback: None,
+            ..self.clone()
+        })
     }
 
     /// True when mail signs in with OAuth 2.0.
@@ -82,6 +105,7 @@ impl StoredSettings {
             reply_to_individual_sender: self.reply_to_individual_sender,
             timeout_seconds: self.timeout_seconds,
             limits: self.limits,
+            fallback: self.fallback.as_ref().map(StoredFallback::to_wire),
             version: self.version,
             updated_at: self.updated_at,
             updated_by: self.updated_by.clone(),
@@ -121,6 +145,8 @@ pub struct SettingsDraft {
     pub reply_to_individual_sender: bool,
     pub timeout_seconds: u32,
     pub limits: SendingLimits,
+    /// The fallback server (None: none).
+    pub fallback: Option<FallbackDraft>,
 }
 
 impl SettingsDraft {
@@ -198,7 +224,17 @@ impl SettingsDraft {
             Some(None)
         };
 
+        let fallback = parse_fallback(
+            &mut v,
+            input.fallback.as_ref(),
+            stored.and_then(|s| s.fallback.as_ref()),
+            host.as_ref().map(SmtpHost::as_str).zip(port),
+        );
+
         v.into_result()?;
+        let Some(fallback) = fallback else {
+            return Err(ApiError::Internal(anyhow::anyhow!("validation passed without a fallback draft")));
+        };
         match (
             host,
             port,
@@ -238,6 +274,7 @@ impl SettingsDraft {
                 reply_to_individual_sender: input.reply_to_individual_sender,
                 timeout_seconds,
                 limits: input.limits,
+                fallback,
             }),
             _ => Err(ApiError::Internal(anyhow::anyhow!("validation passed without a value for every field"))),
         }
@@ -268,6 +305,7 @@ impl SettingsDraft {
             reply_to_individual_sender: self.reply_to_individual_sender,
             timeout_seconds: self.timeout_seconds,
             limits: self.limits,
+            fallback: self.fallback.as_ref().map(FallbackDraft::to_stored),
             version,
             updated_at,
             updated_by: updated_by.to_owned(),
@@ -402,6 +440,11 @@ pub struct SecretsChanged {
     pub service_account_key: bool,
     /// The connected account's refresh token was dropped (the binding changed).
     pub refresh_token: bool,
+    /// The fallback server's password.
+    pub fallback_password: bool,
+    /// The fallback's OAuth client secret and service account key.
+    pub fallback_client_secret: bool,
+    pub fallback_service_account_key: bool,
 }
 
 /// Field-by-field differences for the history. Secrets appear only as "changed".
@@ -424,11 +467,18 @@ pub fn changed_fields(
             })
         })
         .collect();
+    changes.extend(super::fallback::changed_fields(
+        old.and_then(|s| s.fallback.as_ref()),
+        new.and_then(|s| s.fallback.as_ref()),
+    ));
     for (changed, field) in [
         (secrets.password, "auth.password"),
         (secrets.client_secret, "auth.oauth2.client_secret"),
         (secrets.service_account_key, "auth.oauth2.service_account_key"),
         (secrets.refresh_token, "auth.oauth2.refresh_token"),
+        (secrets.fallback_password, "fallback.auth.password"),
+        (secrets.fallback_client_secret, "fallback.auth.oauth2.client_secret"),
+        (secrets.fallback_service_account_key, "fallback.auth.oauth2.service_account_key"),
     ] {
         if changed {
             changes.push(FieldChange { field: field.to_owned(), old: None, new: None, secret: true });

@@ -37,5 +37,31 @@ pub fn warnings_for(s: &StoredSettings) -> Vec<SettingsWarning> {
             "this port usually expects the other encryption: 465 is TLS, 587 and 25 are STARTTLS",
         );
     }
+    if let Some(f) = &s.fallback {
+        if f.encryption == Encryption::None && f.auth_enabled {
+            warn(
+                "fallback.encryption",
+                "insecure_encryption",
+                "the fallback's password is sent unencrypted; use STARTTLS or TLS",
+            );
+        }
+        if f.tls_accept_invalid_certificates {
+            warn(
+                "fallback.tls.accept_invalid_certificates",
+                "certificate_checks_disabled",
+                "any certificate of the fallback server is accepted, so the connection can be intercepted",
+            );
+        }
+        if matches!(
+            (f.encryption, f.port),
+            (Encryption::Tls, 25 | 587) | (Encryption::Starttls | Encryption::None, 465)
+        ) {
+            warn(
+                "fallback.port",
+                "unusual_port",
+                "this port usually expects the other encryption: 465 is TLS, 587 and 25 are STARTTLS",
+            );
+        }
+    }
     warnings
 }

@@ -291,6 +291,7 @@ pub(crate) async fn record_failure(state: &AppState, settings: &StoredSettings, 
         smtp_reply: None,
         duration_ms: 0,
         details: Details {
+            connection: None,
             field: failure.field,
             hint_de: Some(failure.hint.de.clone()),
             hint_en: Some(failure.hint.en.clone()),

@@ -2,13 +2,17 @@
 
 use super::etag::{etag, if_match, IfMatch};
 use crate::auth::{scopes, Authorized};
+use crate::db::fallback::FallbackSecrets;
 use crate::db::settings::{EncryptedSecrets, Loaded};
 use crate::db::{self, settings::Outcome};
 use crate::domain::{PasswordChange, SecretChange, SecretsChanged, SettingsDraft, StoredSettings};
 use crate::error::{ApiError, Context};
 use crate::extract::ValidJson;
 use crate::oauth::{CLIENT_SECRET_PURPOSE, SERVICE_ACCOUNT_KEY_PURPOSE};
-use crate::state::{AppState, SMTP_PASSWORD_PURPOSE};
+use crate::state::{
+    AppState, FALLBACK_CLIENT_SECRET_PURPOSE, FALLBACK_PASSWORD_PURPOSE, FALLBACK_SERVICE_ACCOUNT_KEY_PURPOSE,
+    SMTP_PASSWORD_PURPOSE,
+};
 use actix_web::{delete, get, put, web, HttpRequest, HttpResponse};
 use postamt_wire::{MailSettings, MailSettingsInput, Problem, SettingsHistory};
 use serde::Deserialize;
@@ -62,6 +66,14 @@ fn secrets_for(
         }
         PasswordChange::Clear => (None, stored.password.is_some()),
     };
+    let (fallback_password, fallback_password_changed) = match draft.fallback.as_ref().map(|f| &f.password) {
+        Some(PasswordChange::Keep) => (stored.fallback.password.clone(), false),
+        Some(PasswordChange::Set(secret)) => (
+            Some(state.cipher.encrypt(secret, FALLBACK_PASSWORD_PURPOSE).internal("encrypting the fallback password")?),
+            true,
+        ),
+        Some(PasswordChange::Clear) | None => (None, stored.fallback.password.is_some()),
+    };
     let oauth_secret = |change: Option<&SecretChange>, kept: &Option<Vec<u8>>, purpose: &str| {
         Ok::<_, ApiError>(match change {
             Some(SecretChange::Keep) => (kept.clone(), false),
@@ -76,13 +88,36 @@ fn secrets_for(
         oauth_secret(oauth.map(|o| &o.client_secret), &stored.client_secret, CLIENT_SECRET_PURPOSE)?;
     let (service_account_key, key_changed) =
         oauth_secret(oauth.map(|o| &o.service_account_key), &stored.service_account_key, SERVICE_ACCOUNT_KEY_PURPOSE)?;
+    let fallback_oauth = draft.fallback.as_ref().and_then(|f| f.oauth.as_ref());
+    let (fallback_client_secret, fallback_client_secret_changed) = oauth_secret(
+        fallback_oauth.map(|o| &o.client_secret),
+        &stored.fallback.client_secret,
+        FALLBACK_CLIENT_SECRET_PURPOSE,
+    )?;
+    let (fallback_key, fallback_key_changed) = oauth_secret(
+        fallback_oauth.map(|o| &o.service_account_key),
+        &stored.fallback.service_account_key,
+        FALLBACK_SERVICE_ACCOUNT_KEY_PURPOSE,
+    )?;
     Ok((
-        EncryptedSecrets { password, client_secret, service_account_key },
+        EncryptedSecrets {
+            password,
+            client_secret,
+            service_account_key,
+            fallback: FallbackSecrets {
+                password: fallback_password,
+                client_secret: fallback_client_secret,
+                service_account_key: fallback_key,
+            },
+        },
         SecretsChanged {
             password: password_changed,
             client_secret: client_secret_changed,
             service_account_key: key_changed,
             refresh_token: false,
+            fallback_password: fallback_password_changed,
+            fallback_client_secret: fallback_client_secret_changed,
+            fallback_service_account_key: fallback_key_changed,
         },
     ))
 }
@@ -95,6 +130,11 @@ fn secrets_for(
 /// which also must be sent again when provider, flow, tenant or client id change; such a
 /// change also disconnects a connected account (`authorization_code`). With `If-Match`, a
 /// version that is no longer current gets 412.
+///
+/// `fallback` (optional; `null` or absent removes it): a second server used while this one
+/// fails for a reason of the connection, checked by the same rules with errors named
+/// `fallback.*`; `fallback.auth.password` (and its OAuth secrets) may be omitted to keep the
+/// stored ones for the same fallback host, port, encryption and username.
 #[utoipa::path(
     tag = "mail-settings",
     request_body = MailSettingsInput,

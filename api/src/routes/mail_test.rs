@@ -10,11 +10,15 @@ use crate::error::{ApiError, Context};
 use crate::extract::ValidJson;
 use crate::oauth::obtain::{access_token, invalidate, TokenRequest};
 use crate::oauth::{CLIENT_SECRET_PURPOSE, SERVICE_ACCOUNT_KEY_PURPOSE};
-use crate::state::{AppState, SMTP_PASSWORD_PURPOSE};
+use crate::state::{
+    AppState, FALLBACK_CLIENT_SECRET_PURPOSE, FALLBACK_PASSWORD_PURPOSE, FALLBACK_SERVICE_ACCOUNT_KEY_PURPOSE,
+    SMTP_PASSWORD_PURPOSE,
+};
 use actix_web::{post, web, HttpResponse};
 use postamt_smtp::{Credentials, TestConfig};
 use postamt_wire::{
-    EffectiveSender, LogKind, MailTestRequest, MailTestResult, MessageStatus, Problem, Stage, StageName, StageStatus,
+    EffectiveSender, LogKind, MailConnection, MailTestRequest, MailTestResult, MessageStatus, Problem, Stage,
+    StageName, StageStatus,
 };
 use secrecy::SecretString;
 use std::time::{Duration, Instant};
@@ -25,6 +29,9 @@ struct TestSecrets {
     password: Option<SecretString>,
     client_secret: Option<SecretString>,
     service_account_key: Option<SecretString>,
+    fallback_password: Option<SecretString>,
+    fallback_client_secret: Option<SecretString>,
+    fallback_service_account_key: Option<SecretString>,
 }
 
 /// Test the settings: deliver a test mail (`send`) or go through every stage up to DATA
@@ -39,6 +46,11 @@ struct TestSecrets {
 /// ones can use it. Answers 200 whether or not mail worked:
 /// `ok`, the stage timeline, the failure with its class, field and hint, the masked
 /// transcript and the certificate. Ends within `timeout_seconds` plus one second.
+///
+/// `connection: fallback` tests the fallback server instead (`settings.fallback`, or the
+/// saved one; 422 on `fallback` when there is none), with its envelope sender; its
+/// password may be omitted under the same rule, for the saved fallback's host, port,
+/// encryption and username.
 #[utoipa::path(
     tag = "mail-settings",
     request_body = MailTestRequest,
@@ -59,7 +71,7 @@ pub async fn test_mail_settings(
     auth: Authorized<scopes::SettingsWrite>,
     body: ValidJson<MailTestRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let MailTestRequest { settings, recipient, mode, acting_user } = body.0;
+    let MailTestRequest { settings, recipient, mode, acting_user, connection } = body.0;
     let saved = state.db.run(db::settings::load).await.internal("loading mail settings")?;
 
     let mut v = Violations::default();
@@ -83,7 +95,24 @@ pub async fn test_mail_settings(
                 Some(SecretChange::Clear) | None => Ok(None),
             };
             let oauth = draft.oauth.as_ref();
+            let fallback_password = match draft.fallback.as_ref().map(|f| &f.password) {
+                Some(PasswordChange::Set(secret)) => Some(secret.clone()),
+                Some(PasswordChange::Keep) => stored(|s| &s.fallback.password, FALLBACK_PASSWORD_PURPOSE)?,
+                Some(PasswordChange::Clear) | None => None,
+            };
+            let fallback_oauth = draft.fallback.as_ref().and_then(|f| f.oauth.as_ref());
             let secrets = TestSecrets {
+                fallback_password,
+                fallback_client_secret: oauth_secret(
+                    fallback_oauth.map(|o| &o.client_secret),
+                    |s| &s.fallback.client_secret,
+                    FALLBACK_CLIENT_SECRET_PURPOSE,
+                )?,
+                fallback_service_account_key: oauth_secret(
+                    fallback_oauth.map(|o| &o.service_account_key),
+                    |s| &s.fallback.service_account_key,
+                    FALLBACK_SERVICE_ACCOUNT_KEY_PURPOSE,
+                )?,
                 client_secret: oauth_secret(
                     oauth.map(|o| &o.client_secret),
                     |s| &s.client_secret,
@@ -108,12 +137,30 @@ pub async fn test_mail_settings(
                     loaded.secrets.service_account_key.as_deref(),
                     SERVICE_ACCOUNT_KEY_PURPOSE,
                 )?,
+                fallback_password: decrypt(
+                    &state,
+                    loaded.secrets.fallback.password.as_deref(),
+                    FALLBACK_PASSWORD_PURPOSE,
+                )?,
+                fallback_client_secret: decrypt(
+                    &state,
+                    loaded.secrets.fallback.client_secret.as_deref(),
+                    FALLBACK_CLIENT_SECRET_PURPOSE,
+                )?,
+                fallback_service_account_key: decrypt(
+                    &state,
+                    loaded.secrets.fallback.service_account_key.as_deref(),
+                    FALLBACK_SERVICE_ACCOUNT_KEY_PURPOSE,
+                )?,
             };
             (loaded.settings.clone(), secrets)
         }
     };
     // Only the saved connection records its state and may use the connected account.
     let same_as_saved = saved.as_ref().is_some_and(|s| s.settings.binding() == settings.binding());
+    if connection == MailConnection::Fallback && settings.fallback.is_none() {
+        v.add("fallback", "required", "is required to test the fallback server");
+    }
     v.into_result()?;
     let recipient = recipient.map(|r| r.as_str().to_owned()).unwrap_or_default();
 
@@ -129,13 +176,44 @@ pub async fn test_mail_settings(
         settings.reply_to_individual_sender,
         acting_user.as_ref(),
     );
-    let mut cfg = TestConfig::new(settings.host.clone(), settings.port, settings.encryption, sender, recipient);
+    let fallback = settings.fallback.as_ref().filter(|_| connection == MailConnection::Fallback);
+    let mut cfg = match fallback {
+        None => {
+            let mut cfg = TestConfig::new(settings.host.clone(), settings.port, settings.encryption, sender, recipient);
+            cfg.trusted_ca_pem = settings.tls_trusted_ca_pem.clone();
+            cfg.accept_invalid_certificates = settings.tls_accept_invalid_certificates;
+            cfg
+        }
+        Some(f) => {
+            let sender =
+                EffectiveSender { envelope_from: f.envelope_sender.clone().unwrap_or(sender.envelope_from), ..sender };
+            let mut cfg = TestConfig::new(f.host.clone(), f.port, f.encryption, sender, recipient);
+            cfg.trusted_ca_pem = f.tls_trusted_ca_pem.clone();
+            cfg.accept_invalid_certificates = f.tls_accept_invalid_certificates;
+            cfg
+        }
+    };
     cfg.mode = mode;
     cfg.timeout = Duration::from_secs(u64::from(settings.timeout_seconds));
-    cfg.trusted_ca_pem = settings.tls_trusted_ca_pem.clone();
-    cfg.accept_invalid_certificates = settings.tls_accept_invalid_certificates;
     cfg.ehlo_name = state.ehlo_name.clone();
-    let result = if settings.uses_oauth() {
+    let fallback_oauth = fallback.filter(|f| f.uses_oauth()).and_then(|_| settings.fallback_settings());
+    let result = if let Some(fallback_settings) = &fallback_oauth {
+        // App-only: nothing is recorded on the primary's connection row.
+        let req = TokenRequest {
+            settings: fallback_settings,
+            client_secret: secrets.fallback_client_secret,
+            service_account_key: secrets.fallback_service_account_key,
+            saved: false,
+            force: false,
+        };
+        test_with_oauth(&state, &req, &mut cfg).await
+    } else if let Some(f) = fallback {
+        cfg.credentials = match (f.auth_username.clone(), secrets.fallback_password) {
+            (Some(username), Some(password)) if f.auth_enabled => Some(Credentials::password(username, password)),
+            _ => None,
+        };
+        postamt_smtp::run_test(&cfg).await
+    } else if settings.uses_oauth() {
         let req = TokenRequest {
             settings: &settings,
             client_secret: secrets.client_secret,
@@ -153,7 +231,7 @@ pub async fn test_mail_settings(
         };
         postamt_smtp::run_test(&cfg).await
     };
-    let entry = log_entry(&result, format!("{}:{}", cfg.host, cfg.port));
+    let entry = log_entry(&result, format!("{}:{}", cfg.host, cfg.port), connection);
     if let Err(e) = state.db.run(move |conn| db::mail_log::insert(conn, &entry)).await {
         tracing::error!(error = format!("{e:#}"), "logging a test mail failed");
     }
@@ -161,7 +239,7 @@ pub async fn test_mail_settings(
 }
 
 /// The test as a mail-log entry (category `test`): outcome, stage, reply and hint only.
-fn log_entry(result: &MailTestResult, server: String) -> NewEntry {
+fn log_entry(result: &MailTestResult, server: String, connection: MailConnection) -> NewEntry {
     let failed_stage = result.failure.as_ref().and_then(|f| result.stages.iter().find(|s| s.name == f.stage));
     let last_reply = failed_stage.or_else(|| result.stages.iter().rev().find(|s| s.reply_code.is_some()));
     let smtp_reply = last_reply.and_then(|s| {
@@ -186,6 +264,7 @@ fn log_entry(result: &MailTestResult, server: String) -> NewEntry {
             hint_de: result.failure.as_ref().map(|f| f.hint_de.clone()),
             hint_en: result.failure.as_ref().map(|f| f.hint_en.clone()),
             server: Some(server),
+            connection: Some(connection),
         },
     }
 }

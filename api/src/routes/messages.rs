@@ -200,6 +200,7 @@ pub async fn get_message(
     });
     let recipients: Recipients = serde_json::from_str(&row.recipients).internal("reading recipients")?;
     let headers: PolicyHeaders = serde_json::from_str(&row.headers).internal("reading headers")?;
+    let delivered_via = attempts.iter().rev().find(|a| a.status == MessageStatus::Sent).and_then(|a| a.connection);
     let view = MessageView {
         id: row.id.clone(),
         category: row.category.clone(),
@@ -224,8 +225,10 @@ pub async fn get_message(
                 class: e.class,
                 smtp_reply: e.smtp_reply,
                 duration_ms: e.duration_ms,
+                connection: e.connection,
             })
             .collect(),
+        delivered_via,
         resendable: status == MessageStatus::Failed && has_body,
     };
     Ok(HttpResponse::Ok().json(view))

@@ -64,7 +64,7 @@ async fn the_log_pages_filters_and_exports_without_bodies() {
 
     let metrics = get("/metrics".into()).await.text().await.unwrap();
     assert!(metrics.contains("postamt_messages_accepted_total 3"), "{metrics}");
-    assert!(metrics.contains("postamt_messages_sent_total 3"));
+    assert!(metrics.contains("postamt_messages_sent_total{connection=\"primary\"} 3"), "{metrics}");
     assert!(metrics.contains("postamt_outbox_depth 0"));
     assert!(metrics.contains("postamt_delivery_latency_seconds_count 3"));
 }

@@ -8,6 +8,7 @@ mod api_keys;
 mod auth;
 mod ehlo;
 mod expiry;
+mod fallback;
 mod health;
 mod limits;
 mod mail_log;

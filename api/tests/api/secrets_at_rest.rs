@@ -13,8 +13,14 @@ struct Dump {
 async fn the_smtp_password_is_stored_only_encrypted(backend: Backend) {
     let mut app = spawn_app(backend).await;
     app.sign_in().await;
-    assert_eq!(app.put_settings(&valid_settings(), None).await.status(), 200);
+    let mut settings = serde_json::to_value(valid_settings()).unwrap();
+    settings["fallback"] = serde_json::json!({
+        "host": "backup.example.org", "port": 587, "encryption": "starttls",
+        "auth": { "enabled": true, "username": "relay@example.org", "password": "fallb4ck-Geheim" }
+    });
+    assert_eq!(app.put_settings(&settings, None).await.status(), 200);
     let password = "pa55-Wörd:secret";
+    let fallback_password = "fallb4ck-Geheim";
     match &app.database {
         None => {
             // Every byte of the database files, WAL included.
@@ -23,6 +29,7 @@ async fn the_smtp_password_is_stored_only_encrypted(backend: Backend) {
                 let bytes = std::fs::read(&path).unwrap();
                 assert!(!bytes.windows(password.len()).any(|w| w == password.as_bytes()), "{}", path.display());
                 assert!(!bytes.windows(9).any(|w| w == b"pa55-W\xc3\xb6r"), "{}", path.display());
+                assert!(!bytes.windows(fallback_password.len()).any(|w| w == fallback_password.as_bytes()));
             }
         }
         Some(db) => {
@@ -32,13 +39,16 @@ async fn the_smtp_password_is_stored_only_encrypted(backend: Backend) {
                 "SELECT row_to_json(t)::text AS text FROM mail_settings t \
                  UNION ALL SELECT encode(auth_password_enc, 'escape') FROM mail_settings \
                  UNION ALL SELECT row_to_json(t)::text FROM settings_history t \
+                 UNION ALL SELECT row_to_json(t)::text FROM fallback_connection t \
+                 UNION ALL SELECT encode(auth_password_enc, 'escape') FROM fallback_connection \
                  UNION ALL SELECT row_to_json(t)::text FROM admin_account t",
             )
             .load(&mut conn)
             .unwrap();
-            assert!(rows.len() >= 3);
+            assert!(rows.len() >= 5);
             for row in rows {
                 assert!(!row.text.contains("pa55"), "{}", row.text);
+                assert!(!row.text.contains("fallb4ck"), "{}", row.text);
             }
         }
     }

@@ -16,6 +16,7 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod fallback;
 pub mod limits;
 pub mod mail_log;
 pub mod mail_test;
@@ -27,6 +28,7 @@ pub mod time;
 
 pub use alerts::*;
 pub use auth::*;
+pub use fallback::*;
 pub use limits::*;
 pub use mail_log::*;
 pub use mail_test::*;

@@ -46,6 +46,8 @@ pub struct MailLogEntry {
     pub hint_en: Option<String>,
     /// The SMTP server used, `host:port`.
     pub server: Option<String>,
+    /// Which connection that server is: `primary` or `fallback` (deliveries and tests).
+    pub connection: Option<crate::MailConnection>,
     pub duration_ms: u64,
 }
 

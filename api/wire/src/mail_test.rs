@@ -66,6 +66,11 @@ pub struct MailTestRequest {
     /// Optional: shows the sender policy in action (From / Reply-To of the test mail).
     #[serde(default)]
     pub acting_user: Option<ActingUser>,
+    /// Which server to test: `primary` (default) or `fallback` (`settings.fallback`, or the
+    /// saved one). Without `fallback.auth.password` the stored fallback password is used
+    /// only if the fallback's host, port, encryption and username equal the saved ones.
+    #[serde(default)]
+    pub connection: crate::MailConnection,
 }
 
 /// A mailbox: optional display name and address.

@@ -144,6 +144,9 @@ pub struct DeliveryAttempt {
     /// The server's reply, e.g. `451 4.7.1 Greylisted, try again later`.
     pub smtp_reply: Option<String>,
     pub duration_ms: u64,
+    /// The connection the attempt went over: `primary` or `fallback` (none when it did
+    /// not get as far as a server).
+    pub connection: Option<crate::MailConnection>,
 }
 
 /// `GET /api/v1/messages/{id}`.
@@ -167,6 +170,8 @@ pub struct MessageView {
     /// When the next attempt is due (queued and retrying only).
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub attempts: Vec<DeliveryAttempt>,
+    /// Sent messages: the connection that delivered it, `primary` or `fallback`.
+    pub delivered_via: Option<crate::MailConnection>,
     /// Whether `POST /api/v1/messages/{id}/resend` can re-queue it (failed, content kept).
     pub resendable: bool,
 }

@@ -1,7 +1,7 @@
 //! The shared outgoing-mail settings.
 
 use crate::time::{DateTime, Utc};
-use crate::{AuthMethod, OAuth2Input, OAuth2View, SendingLimits};
+use crate::{AuthMethod, FallbackInput, FallbackView, OAuth2Input, OAuth2View, SendingLimits};
 use serde::{Deserialize, Serialize};
 
 /// Bounds and default of `timeout_seconds`, the deadline for a whole SMTP exchange.
@@ -86,6 +86,10 @@ pub struct MailSettingsInput {
     /// What the server lets the mailbox send (presets: Microsoft 365, Google Workspace).
     #[serde(default)]
     pub limits: SendingLimits,
+    /// An optional second server, used while this one fails for a reason of the
+    /// connection; `null` or absent: none.
+    #[serde(default)]
+    pub fallback: Option<FallbackInput>,
 }
 
 impl std::fmt::Debug for MailSettingsInput {
@@ -100,6 +104,7 @@ impl std::fmt::Debug for MailSettingsInput {
             .field("reply_to_individual_sender", &self.reply_to_individual_sender)
             .field("timeout_seconds", &self.timeout_seconds)
             .field("limits", &self.limits)
+            .field("fallback", &self.fallback)
             .finish_non_exhaustive()
     }
 }
@@ -181,6 +186,8 @@ pub struct MailSettings {
     pub reply_to_individual_sender: bool,
     pub timeout_seconds: u32,
     pub limits: SendingLimits,
+    /// The fallback server, if one is configured.
+    pub fallback: Option<FallbackView>,
     /// Increases with every change; also the `ETag`.
     pub version: i64,
     pub updated_at: DateTime<Utc>,

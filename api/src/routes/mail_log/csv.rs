@@ -10,7 +10,7 @@ use crate::db::mail_log::Row;
 use serde::Deserialize;
 use std::borrow::Cow;
 
-pub const HEADER: [&str; 17] = [
+pub const HEADER: [&str; 18] = [
     "id",
     "at",
     "kind",
@@ -28,6 +28,7 @@ pub const HEADER: [&str; 17] = [
     "duration_ms",
     "hint_en",
     "hint_de",
+    "connection",
 ];
 
 /// The `details` JSON column.
@@ -41,6 +42,9 @@ struct Details {
     hint_en: Option<String>,
     #[serde(default)]
     server: Option<String>,
+    /// `primary` or `fallback`.
+    #[serde(default)]
+    connection: Option<String>,
 }
 
 /// Renders rows one after another. Neighbouring rows mostly carry the same `details` (the
@@ -99,6 +103,8 @@ fn row(out: &mut Vec<u8>, r: &Row, details: &Details) {
     cell(out, text(details.hint_en.as_ref()));
     out.push(b',');
     cell(out, text(details.hint_de.as_ref()));
+    out.push(b',');
+    cell(out, text(details.connection.as_ref()));
     out.extend_from_slice(b"\r\n");
 }
 
@@ -244,7 +250,7 @@ mod tests {
             failure_class: Some("recipient_rejected".into()),
             smtp_reply: Some("550 5.1.1 no such user, sorry".into()),
             duration_ms: 12,
-            details: r#"{"field":"sender_address","hint_de":"Empf\u00e4nger","hint_en":"=bad","server":"mx:25"}"#
+            details: r#"{"field":"sender_address","hint_de":"Empf\u00e4nger","hint_en":"=bad","server":"mx:25","connection":"fallback"}"#
                 .into(),
         };
         let mut out = Vec::new();
@@ -253,7 +259,7 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "42,2026-11-27T08:00:00.500Z,delivery,m-1,finance,failed,a@example.com b@example.com,\
              noreply@example.com,2,rcpt_to,recipient_rejected,sender_address,\"550 5.1.1 no such user, sorry\",\
-             mx:25,12,\"'=bad\",Empfänger\r\n"
+             mx:25,12,\"'=bad\",Empfänger,fallback\r\n"
         );
     }
 

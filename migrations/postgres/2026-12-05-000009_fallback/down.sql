@@ -1,0 +1,2 @@
+DROP TABLE failover_state;
+DROP TABLE fallback_connection;
