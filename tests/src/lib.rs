@@ -13,6 +13,7 @@ pub mod pg;
 pub mod server;
 pub mod smtp;
 pub mod webdriver;
+pub mod webhook;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -10,6 +10,7 @@ fn title(condition: AlertCondition) -> (&'static str, &'static str) {
         AlertCondition::QueueStuck => ("Postausgang hängt", "outbox stuck"),
         AlertCondition::Oauth => ("OAuth-Verbindung gestört", "OAuth connection failing"),
         AlertCondition::DailyQuota => ("Tageskontingent erreicht", "daily quota reached"),
+        AlertCondition::FallbackInUse => ("Ersatzserver im Einsatz", "fallback server in use"),
     }
 }
 

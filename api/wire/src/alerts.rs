@@ -17,11 +17,18 @@ pub enum AlertCondition {
     /// A daily limit is used up (`messages_per_day`, `recipients_per_day`), or the server
     /// answered that the quota is exceeded (`quota_exceeded`).
     DailyQuota,
+    /// The primary server fails and the fallback server delivers instead.
+    FallbackInUse,
 }
 
 impl AlertCondition {
-    pub const ALL: [AlertCondition; 4] =
-        [AlertCondition::Failures, AlertCondition::QueueStuck, AlertCondition::Oauth, AlertCondition::DailyQuota];
+    pub const ALL: [AlertCondition; 5] = [
+        AlertCondition::Failures,
+        AlertCondition::QueueStuck,
+        AlertCondition::Oauth,
+        AlertCondition::DailyQuota,
+        AlertCondition::FallbackInUse,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -29,6 +36,7 @@ impl AlertCondition {
             AlertCondition::QueueStuck => "queue_stuck",
             AlertCondition::Oauth => "oauth",
             AlertCondition::DailyQuota => "daily_quota",
+            AlertCondition::FallbackInUse => "fallback_in_use",
         }
     }
 
@@ -194,6 +202,20 @@ impl Default for DailyQuotaCondition {
     }
 }
 
+/// The primary server is down and the fallback server delivers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields, default)]
+pub struct FallbackInUseCondition {
+    pub enabled: bool,
+}
+
+impl Default for FallbackInUseCondition {
+    fn default() -> Self {
+        FallbackInUseCondition { enabled: true }
+    }
+}
+
 /// The conditions; each one left out takes its defaults.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -203,6 +225,7 @@ pub struct AlertConditions {
     pub queue_stuck: QueueStuckCondition,
     pub oauth: OAuthCondition,
     pub daily_quota: DailyQuotaCondition,
+    pub fallback_in_use: FallbackInUseCondition,
 }
 
 /// Body of `PUT /api/v1/alert-settings`.

@@ -4,6 +4,7 @@
 
 mod daily_quota;
 mod failures;
+mod fallback_in_use;
 mod oauth;
 mod queue_stuck;
 
@@ -30,6 +31,7 @@ pub async fn observe(
             queue_stuck::check(state, &thresholds.queue_stuck).await
         }
         AlertCondition::Oauth if thresholds.oauth.enabled => oauth::check(state).await,
+        AlertCondition::FallbackInUse if thresholds.fallback_in_use.enabled => fallback_in_use::check(state).await,
         AlertCondition::DailyQuota if thresholds.daily_quota.enabled => {
             daily_quota::check(state, &thresholds.daily_quota).await
         }
