@@ -1,24 +1,24 @@
-//! The delivery loop of one worker.
+//! The delivery loop of one worker (this file), its turns under sending limits
+//! (`limited`) and its record of each attempt (`record`).
+
+mod limited;
+mod record;
 
 use super::compose::compose;
 use super::failover::fails_over;
 use super::handoff;
 use super::limits;
 use super::route::{internal_failure, Route};
-use crate::db::mail_log::{Details, NewEntry};
-use crate::db::messages::{Claimed, Completion, Content};
+use crate::db::messages::{Claimed, Content};
 use crate::db::record_round::{self, Record, RoundOutcome};
-use crate::db::send_limits::Turn;
-use crate::db::{self, now, utc, Durability, Pending};
+use crate::db::{self, now, Durability, Pending};
 use crate::domain::outgoing::{stored, OutgoingMessage};
 use crate::fresh_cache::Generation;
 use crate::state::AppState;
 use actix_web::web;
 use postamt_smtp::delivery::{DeliveryFailure, SmtpSession, Submission, Submitted};
 use postamt_smtp::DeliveryReceipt;
-use postamt_wire::{
-    EffectiveSender, FailureClass, LogKind, MailConnection, MessageStatus, PolicyHeaders, SendingLimits,
-};
+use postamt_wire::{EffectiveSender, FailureClass, MailConnection, PolicyHeaders};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -241,90 +241,6 @@ impl Worker {
             }
         }
         self.stop().await;
-    }
-
-    /// Under sending limits: the messages granted to this worker with their slot times, or
-    /// `None` after waiting (a limit holds, or nothing is due).
-    async fn limited_turn(&mut self, limits: SendingLimits) -> Option<Vec<(Claimed, chrono::NaiveDateTime)>> {
-        // Handed over before the limits were seen: they take their turn like the others.
-        let handed: Vec<String> = self.state.handoff.take(BATCH as usize).await.into_iter().map(|m| m.id).collect();
-        if !handed.is_empty() {
-            self.give_back(handed).await;
-        }
-        let reclaim = self.reclaimed_at.is_none_or(|at| at.elapsed() > RECLAIM_EVERY);
-        if reclaim {
-            self.reclaimed_at = Some(Instant::now());
-        }
-        let turn =
-            limits::take_turn(&self.state, &self.id, limits, BATCH, lease(self.claim_timeout), reclaim, INLINE_UP_TO)
-                .await;
-        self.session_lease = limits.concurrent_sessions.is_some() && !matches!(turn, Ok(Turn::Held(_)));
-        match turn {
-            Ok(Turn::Granted(granted)) => {
-                self.lease_renewed = Instant::now();
-                self.due_known = None;
-                Some(granted)
-            }
-            Ok(Turn::Empty) => {
-                self.settle().await;
-                self.all_recorded().await;
-                if limits.concurrent_sessions.is_some() {
-                    // Nothing to send: an idle session must not keep another worker (maybe on
-                    // another instance) from sending.
-                    self.close_session().await;
-                }
-                self.idle().await;
-                None
-            }
-            Ok(Turn::Held(hold)) => {
-                self.settle().await;
-                self.all_recorded().await;
-                if hold.reason == postamt_wire::LimitReason::ConcurrentSessions {
-                    // Without a lease this worker keeps no session open.
-                    if let Some(open) = self.open.take() {
-                        open.session.close().await;
-                    }
-                }
-                let left = (hold.until.naive_utc() - now()).to_std().unwrap_or(Duration::ZERO);
-                tracing::debug!(worker = %self.id, reason = hold.reason.as_str(), wait_ms = left.as_millis() as u64, "a sending limit holds messages back");
-                tokio::select! {
-                    _ = tokio::time::sleep(left.clamp(Duration::from_millis(10), HELD_RECHECK)) => {}
-                    _ = self.state.shutdown.cancelled() => {}
-                }
-                None
-            }
-            Err(e) => {
-                tracing::error!(error = format!("{e:#}"), "claiming messages under the sending limits failed");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                None
-            }
-        }
-    }
-
-    /// Waits for a granted slot of the per-minute spacing. What is in flight is read
-    /// meanwhile, and the records are committed: a slow limit must not hold them.
-    async fn wait_for_slot(&mut self, slot: chrono::NaiveDateTime) {
-        let Ok(left) = (slot - now()).to_std() else { return };
-        if left < Duration::from_millis(2) {
-            return;
-        }
-        self.settle().await;
-        self.recorded().await;
-        let left = (slot - now()).to_std().unwrap_or(Duration::ZERO);
-        tokio::select! {
-            _ = tokio::time::sleep(left) => {}
-            _ = self.state.shutdown.cancelled() => {}
-        }
-    }
-
-    /// Closes the SMTP session, and gives its lease of the concurrent-sessions limit back.
-    async fn close_session(&mut self) {
-        if let Some(open) = self.open.take() {
-            open.session.close().await;
-        }
-        if std::mem::take(&mut self.session_lease) {
-            limits::release_session(&self.state, &self.id).await;
-        }
     }
 
     /// A pause began mid-batch: the messages not sent go back to the queue as they were.
@@ -702,125 +618,6 @@ impl Worker {
             self.open = Some(OpenSession { settings_version: route.version, via, session, last_used: Instant::now() });
         }
         Ok(via)
-    }
-
-    /// Records the attempt: message status, log entry and metrics. The record is queued for
-    /// the writer's next commit; [`Self::recorded`] waits for it.
-    fn record(
-        &mut self,
-        msg: &Claimed,
-        recipients: &[String],
-        route: Option<&Route>,
-        via: Option<MailConnection>,
-        result: Result<(String, u64), DeliveryFailure>,
-        headers: Option<&PolicyHeaders>,
-    ) {
-        let attempt = u32::try_from(msg.attempts).unwrap_or(0) + 1;
-        let delivery = &self.state.delivery;
-        let metrics = &self.state.metrics;
-        let (completion, status, log_reply, failure, duration_ms) = match &result {
-            Ok((reply, ms)) => {
-                self.state.pause.delivered();
-                let via = via.unwrap_or_default();
-                self.state.failover.delivered(&self.state.db, &delivery.instance_id, via);
-                let latency = (chrono::Utc::now() - utc(msg.created_at)).num_milliseconds().max(0) as f64 / 1000.0;
-                metrics.sent(latency, via);
-                (Completion::Sent, MessageStatus::Sent, Some(reply.clone()), None, *ms)
-            }
-            Err(f) => {
-                let fallback_takes_over = via == Some(MailConnection::Primary)
-                    && route.is_some_and(|r| r.fallback.is_some())
-                    && fails_over(f.class, false);
-                let next = if fallback_takes_over {
-                    // Throttled or over quota at the primary (an answer read late): the
-                    // fallback sends it next, no pause (see `failover`).
-                    if let Some(route) = route {
-                        self.state.failover.primary_failed(
-                            &self.state.db,
-                            &delivery.instance_id,
-                            route.version,
-                            f.class,
-                            delivery.primary_retry,
-                        );
-                    }
-                    Some(Duration::ZERO)
-                } else if f.class.is_rate_limit() {
-                    let pause = self.state.pause.hit(&delivery.retry, f.reply.as_deref());
-                    crate::delivery::pause::ConnectionPause::share(&self.state.db, pause);
-                    tracing::warn!(
-                        class = f.class.as_str(),
-                        pause_ms = pause.as_millis() as u64,
-                        "the server limits sending: pausing"
-                    );
-                    Some(delivery.retry.delay_after_rate_limit(attempt))
-                } else {
-                    (!f.permanent).then(|| delivery.retry.delay_after(attempt)).flatten()
-                };
-                let (completion, status) = match next {
-                    Some(delay) => {
-                        metrics.retry(f.class.as_str());
-                        let at =
-                            now() + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::hours(1));
-                        if let Some((_, due)) = self.due_known.as_mut() {
-                            *due = Some(due.map_or(at, |d| d.min(at)));
-                        }
-                        (Completion::Retry { at }, MessageStatus::Retrying)
-                    }
-                    None => {
-                        metrics.failed(f.class.as_str());
-                        (
-                            Completion::Failed { keep_body_until: now() + delivery.failed_retention },
-                            MessageStatus::Failed,
-                        )
-                    }
-                };
-                (completion, status, f.reply.clone(), Some(f), 0)
-            }
-        };
-        let entry = NewEntry {
-            at: now(),
-            kind: LogKind::Delivery,
-            message_id: Some(msg.id.clone()),
-            category: msg.category.clone(),
-            status,
-            recipients: recipients.to_vec(),
-            sender: headers.map(|h| h.envelope_from.clone()).unwrap_or_default(),
-            attempt: Some(attempt),
-            stage: failure.map(|f| f.stage),
-            class: failure.map(|f| f.class),
-            smtp_reply: log_reply,
-            duration_ms,
-            details: Details {
-                field: failure.and_then(|f| f.field),
-                hint_de: failure.map(|f| f.hint_de.clone()),
-                hint_en: failure.map(|f| f.hint_en.clone()),
-                server: route.map(|r| r.server_of(via.unwrap_or_default()).to_owned()),
-                connection: via.filter(|_| route.is_some()),
-            },
-        };
-        if let Some(f) = failure {
-            tracing::warn!(message = %msg.id, attempt, class = f.class.as_str(), stage = f.stage.as_str(), permanent = f.permanent, "delivery attempt failed");
-        }
-        match Record::new(msg.id.clone(), completion, headers, entry) {
-            Ok(record) => self.round.push(record),
-            // Its claim expires and the message is tried again (at-least-once).
-            Err(e) => tracing::error!(error = format!("{e:#}"), message = %msg.id, "an attempt record cannot be made"),
-        }
-        // A sent message whose record is lost in a crash is sent again: records wait for the
-        // round's end only while that is soon (a slow server makes long rounds).
-        let since = *self.round_since.get_or_insert_with(Instant::now);
-        if since.elapsed() >= RECORD_WITHIN {
-            self.submit(None);
-        }
-        // Renew the worker's claims once half the lease is gone, even mid-round (a round of
-        // slow sends must not outlive its claims); not per message: on PostgreSQL each
-        // renewal walks the claimed rows.
-        let timeout = route.map_or(Duration::from_secs(60), |r| r.config.timeout);
-        let half_lease = lease(timeout).to_std().unwrap_or(Duration::from_secs(60)) / 2;
-        if self.lease_renewed.elapsed() > half_lease {
-            self.lease_renewed = Instant::now();
-            self.submit(Some((self.id.clone(), now() + lease(timeout))));
-        }
     }
 }
 
