@@ -230,6 +230,33 @@ pub(super) fn claim_ids(
     lease: Duration,
     reclaim_expired: bool,
 ) -> anyhow::Result<Vec<String>> {
+    claim_ids_where(conn, worker, limit, lease, reclaim_expired, &Priority::ALL, "")
+}
+
+/// Postamt's own alert e-mails (category `alert`, high priority), due now: they go ahead of
+/// every sending limit (`db::send_limits`), so that an alert about a used-up quota is not
+/// itself held. Only the high-priority part of the due index is looked through, which holds
+/// few messages even while a bulk run waits.
+pub(super) fn claim_alert_ids(
+    conn: &mut AnyConnection,
+    worker: &str,
+    limit: i64,
+    lease: Duration,
+) -> anyhow::Result<Vec<String>> {
+    claim_ids_where(conn, worker, limit, lease, false, &[Priority::High], " AND category = 'alert'")
+}
+
+/// [`claim_ids`] over `priorities`, with `extra` (`" AND …"`, fixed SQL) added to every due
+/// condition.
+fn claim_ids_where(
+    conn: &mut AnyConnection,
+    worker: &str,
+    limit: i64,
+    lease: Duration,
+    reclaim_expired: bool,
+    priorities: &[Priority],
+    extra: &str,
+) -> anyhow::Result<Vec<String>> {
     let at = now();
     let until = at + lease;
     let mut ids: Vec<String> = Vec::new();
@@ -237,9 +264,9 @@ pub(super) fn claim_ids(
         diesel::sql_query("SET LOCAL enable_bitmapscan = off").execute(c)?;
     }
     let expired = reclaim_expired.then(|| format!("{} AND claim_expires_at < ", status_eq(MessageStatus::Sending)));
-    let due = Priority::ALL.into_iter().flat_map(|p| {
+    let due = priorities.iter().flat_map(|p| {
         [MessageStatus::Retrying, MessageStatus::Queued]
-            .map(|status| format!("{} AND priority = {} AND next_attempt_at <= ", status_eq(status), p.rank()))
+            .map(|status| format!("{}{extra} AND priority = {} AND next_attempt_at <= ", status_eq(status), p.rank()))
     });
     for condition in expired.into_iter().chain(due) {
         let wanted = limit - i64::try_from(ids.len()).unwrap_or(limit);

@@ -112,6 +112,14 @@ pub fn claim(conn: &mut AnyConnection, ask: &LimitedClaim<'_>) -> anyhow::Result
             return Ok(Turn::Held(LimitHold { reason: LimitReason::ConcurrentSessions, until: utc(until) }));
         }
     }
+    let alerts = messages::claim_alert_ids(conn, ask.worker, ask.batch, ask.lease)?;
+    if !alerts.is_empty() {
+        // Counted, so that the limits see them, but never held.
+        let recipients: i64 = messages::recipient_counts(conn, &alerts)?.iter().sum();
+        count_use(conn, minute_of(at), i64::try_from(alerts.len()).unwrap_or(i64::MAX), recipients)?;
+        let claimed = messages::load_claimed(conn, &alerts, ask.inline_up_to)?;
+        return Ok(Turn::Granted(claimed.into_iter().map(|c| (c, at)).collect()));
+    }
     let mut allowed = ask.batch;
     let mut start = at;
     if let Some(per_minute) = ask.limits.messages_per_minute {
@@ -395,6 +403,24 @@ mod tests {
             assert_eq!(waiting, [0, 1, 0], "the message that did not fit is queued again");
             let used = db.run(|conn| used(conn, now())).await.unwrap();
             assert_eq!((used.day, used.day_recipients, used.hour, used.last_minute), (3, 9, 3, 3));
+        }
+    }
+
+    /// Postamt's own alert e-mails go out even when a daily limit holds everything else.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn alert_mails_pass_every_limit() {
+        for test_db in TestDb::both() {
+            let db = &test_db.db;
+            store(db, "invoice", Priority::Normal, 1).await;
+            let day = SendingLimits { messages_per_day: Some(1), ..SendingLimits::default() };
+            assert_eq!(granted(turn(db, "w", day).await).len(), 1);
+            store(db, "invoice-2", Priority::Normal, 1).await;
+            assert_eq!(held(turn(db, "w", day).await), LimitReason::MessagesPerDay);
+            let alert = NewMessage { category: "alert".into(), priority: Priority::High, ..new_message("alert") };
+            accept(db, Arc::new(alert)).await.unwrap();
+            let ids: Vec<String> = granted(turn(db, "w", day).await).into_iter().map(|(id, _)| id).collect();
+            assert_eq!(ids, ["alert"]);
+            assert_eq!(held(turn(db, "w", day).await), LimitReason::MessagesPerDay);
         }
     }
 
