@@ -27,6 +27,22 @@ impl SettingsSnapshot {
             Ok(cached) => return Ok(cached),
             Err(generation) => generation,
         };
+        self.read(db, generation).await
+    }
+
+    /// As [`Self::get`], but "not configured" is never answered from the cache: the send API
+    /// must not refuse a message because this instance's workers looked (and found nothing)
+    /// a moment before another instance saved the settings.
+    pub async fn get_configured(&self, db: &Db) -> anyhow::Result<Cached> {
+        let generation = match self.0.lookup(&()) {
+            Ok(Some(cached)) => return Ok(Some(cached)),
+            Ok(None) => self.0.generation(),
+            Err(generation) => generation,
+        };
+        self.read(db, generation).await
+    }
+
+    async fn read(&self, db: &Db, generation: Generation) -> anyhow::Result<Cached> {
         let loaded = db.run(db::settings::load).await?.map(|l| Arc::new(l.settings));
         self.0.store((), generation, loaded.clone());
         Ok(loaded)

@@ -20,7 +20,7 @@ pub async fn queue(
     about: &About<'_>,
     idempotency_key: Option<String>,
 ) -> anyhow::Result<String> {
-    let settings = state.settings.get(&state.db).await?.context("the mail settings are not configured")?;
+    let settings = state.settings.get_configured(&state.db).await?.context("the mail settings are not configured")?;
     let request = SendMessageRequest {
         category: super::EMAIL_CATEGORY.to_owned(),
         to: recipients.iter().cloned().map(MailboxInput::Text).collect(),

@@ -58,7 +58,7 @@ pub async fn send_message(
         }
         None => None,
     };
-    let settings = state.settings.get(&state.db).await.internal("loading mail settings")?;
+    let settings = state.settings.get_configured(&state.db).await.internal("loading mail settings")?;
     let settings = settings.ok_or(ApiError::SettingsMissing)?;
     let priority = request.priority.unwrap_or_else(|| state.delivery.category_priorities.of(&request.category));
     let message = OutgoingMessage::parse(request, state.limits, domain_of(&settings.sender_address))?;
