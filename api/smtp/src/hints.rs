@@ -89,6 +89,20 @@ fn stage_en(stage: StageName) -> &'static str {
 }
 
 /// The German and English hint for `class`.
+/// The hint of class `expired` (German, English): a message whose `expires_at` passed is
+/// never sent. Delivery makes this failure itself, without an SMTP exchange.
+pub fn expired_hint() -> (String, String) {
+    (
+        "Die Nachricht wurde nicht gesendet: ihre Gültigkeit (expires_at) war abgelaufen, bevor sie \
+         zugestellt werden konnte. Ein Modul, das zeitkritische Nachrichten wie Einmalpasswörter schickt, \
+         sendet bei Bedarf eine neue."
+            .to_owned(),
+        "The message was not sent: its expiry (expires_at) passed before it could be delivered. A module \
+         that sends time-critical messages such as one-time passwords sends a new one if needed."
+            .to_owned(),
+    )
+}
+
 pub(crate) fn hint(class: C, cx: &HintContext<'_>) -> (String, String) {
     let host = cx.host;
     let port = cx.port;
@@ -522,15 +536,7 @@ pub(crate) fn hint(class: C, cx: &HintContext<'_>) -> (String, String) {
                  allows again; none fails because of it."
             ),
         ),
-        C::Expired => (
-            "Die Nachricht wurde nicht gesendet: ihre Gültigkeit (expires_at) war abgelaufen, bevor sie \
-             zugestellt werden konnte. Ein Modul, das zeitkritische Nachrichten wie Einmalpasswörter schickt, \
-             sendet bei Bedarf eine neue."
-                .to_owned(),
-            "The message was not sent: its expiry (expires_at) passed before it could be delivered. A module \
-             that sends time-critical messages such as one-time passwords sends a new one if needed."
-                .to_owned(),
-        ),
+        C::Expired => expired_hint(),
         // The `token` stage's classes come from the OAuth client, which has its own hints
         // (`postamt_oauth::OAuthErrorClass::hint`); an SMTP exchange never yields them.
         C::OauthTenantNotFound

@@ -62,6 +62,7 @@ use postamt_wire::{Failure, FailureClass, LocalizedText, MailTestMode, MailTestR
 pub use config::{AuthSecret, Credentials, TestConfig};
 pub use delivery::{DeliveryConfig, DeliveryFailure, DeliveryReceipt, SmtpSession};
 pub use ehlo::{address_literal, check_ehlo_name, default_ehlo_name, is_valid_ehlo_name, machine_fqdn};
+pub use hints::expired_hint;
 pub use mask::MASK;
 pub use message::{build_test_mail, parse_address, InvalidAddress, TestMail};
 pub use postamt_wire::{EffectiveSender, Encryption};

@@ -661,6 +661,7 @@ fn with_envelope(headers: PolicyHeaders, envelope_from: &str) -> PolicyHeaders {
 /// after 80 s with the default timeout of 20 s.
 /// The failure of a message whose `expires_at` passed: not sent, never retried.
 fn expired(outgoing: &OutgoingMessage) -> DeliveryFailure {
+    let (hint_de, hint_en) = postamt_smtp::expired_hint();
     DeliveryFailure {
         stage: postamt_wire::StageName::Resolve,
         class: FailureClass::Expired,
@@ -668,10 +669,8 @@ fn expired(outgoing: &OutgoingMessage) -> DeliveryFailure {
         reply_code: None,
         reply: None,
         permanent: true,
-        hint_de: "Die Nachricht wurde nicht gesendet: ihre Gültigkeit (expires_at) war abgelaufen, bevor sie \
-                  zugestellt werden konnte."
-            .to_owned(),
-        hint_en: "The message was not sent: its expiry (expires_at) passed before it could be delivered.".to_owned(),
+        hint_de,
+        hint_en,
         detail: outgoing.expires_at.map(|at| format!("expired at {}", at.to_rfc3339())),
     }
 }
