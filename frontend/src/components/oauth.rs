@@ -67,6 +67,18 @@ fn callback_uri() -> String {
     [dir, "/oauth/callback"].concat()
 }
 
+/// The set-up steps of every provider and flow in `lang`, from index.html's
+/// `<template id="oauth-setup-de|en">` (the style sheet shows the list that applies). They
+/// are static HTML rather than texts in the wasm: several KB of it, against the page's budget.
+fn setup_steps(lang: Lang) -> String {
+    let id = if lang == Lang::De { "oauth-setup-de" } else { "oauth-setup-en" };
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .map(|t| t.inner_html())
+        .unwrap_or_default()
+}
+
 /// Provider, flow, the flow's fields, the set-up steps and the connection. Fields the flow
 /// does not use stay in the page but hidden (cheaper in the page's wasm than building them
 /// anew on every change).
@@ -199,15 +211,7 @@ pub fn OAuthFields(
         </div>
         <details class="oauth-setup">
             <summary>{i18n.text(|t| t.oauth.setup_title)}</summary>
-            <ol>
-                {move || {
-                    i18n.lang()
-                        .oauth_setup(o.provider.get(), o.flow.get())
-                        .lines()
-                        .map(|step| view! { <li>{step}</li> })
-                        .collect_view()
-                }}
-            </ol>
+            <div id="oauth-setup-steps" inner_html=move || setup_steps(i18n.lang())></div>
             <p class="o-delegated">
                 {i18n.text(|t| t.oauth.redirect_uri)}
                 " "
