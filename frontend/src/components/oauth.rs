@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 use postamt_wire::{AuthMethod, Encryption, FailureClass, OAuth2View, OAuthConnectionStatus, OAuthFlow, OAuthProvider};
 
 use crate::api::{self, ApiError, Versioned};
-use crate::components::fields::{tr, FieldNotes, SelectField, TextAreaField, TextField};
+use crate::components::fields::{prose, tr, FieldNotes, SelectField, TextAreaField, TextField};
 use crate::components::status::error_text;
 use crate::form::{fields, flows_of, OAuthUses};
 use crate::i18n::{I18n, Lang};
@@ -147,7 +147,6 @@ pub fn OAuthFields(
                 ]
                 value=Signal::derive(move || o.provider.get().as_str().to_owned())
                 on_change=on_provider
-                help=tr(|t| t.oauth.provider_help)
             />
             {flow_select}
         </div>
@@ -156,7 +155,6 @@ pub fn OAuthFields(
                 field=fields::OAUTH_TENANT
                 label=|t| t.oauth.tenant_label
                 value=o.tenant
-                help=tr(|t| t.oauth.tenant_help)
             />
         </div>
         <div class="row row-even o-client">
@@ -189,7 +187,6 @@ pub fn OAuthFields(
                 value=o.service_account_key
                 rows=4
                 placeholder="{ \"type\": \"service_account\", … }"
-                help=tr(|t| t.oauth.key_help)
             />
             <p class="field-help" id="oauth-service-account" hidden=move || service_account().is_none()>
                 {i18n.text(|t| t.oauth.key_stored)}
@@ -431,9 +428,7 @@ pub fn OAuthConnectionPanel(
                         {i18n.text(|t| t.oauth.disconnect)}
                     </button>
                 </div>
-                <p class="field-help" id="oauth-save-first" hidden=ready>
-                    {i18n.text(|t| t.oauth.save_first)}
-                </p>
+                <p class="field-help" id="oauth-save-first" hidden=ready inner_html=prose("oauth-save-first")></p>
             </div>
         </div>
     }

@@ -8,15 +8,12 @@ use super::Lang;
 /// Fixed texts of the test panel and the sender preview.
 pub struct TestTexts {
     pub title: &'static str,
-    pub intro: &'static str,
     pub recipient_label: &'static str,
     pub recipient_help: &'static str,
     pub mode_label: &'static str,
     pub mode_send: &'static str,
     pub mode_probe: &'static str,
-    pub mode_help: &'static str,
     pub acting_legend: &'static str,
-    pub acting_help: &'static str,
     pub acting_name_label: &'static str,
     pub acting_address_label: &'static str,
     pub acting_address_missing: &'static str,
@@ -52,7 +49,6 @@ pub struct TestTexts {
     pub unknown: &'static str,
 
     pub preview_title: &'static str,
-    pub preview_intro: &'static str,
     pub preview_from: &'static str,
     pub preview_reply_to: &'static str,
     pub preview_envelope: &'static str,
@@ -61,16 +57,12 @@ pub struct TestTexts {
 
 pub static DE: TestTexts = TestTexts {
     title: "Testmail senden",
-    intro: "Prüft die Einstellungen so, wie sie gerade im Formular stehen – auch ungespeichert. \
-        Vom Test wird nichts gespeichert. Funktioniert der Versand, können Sie die Einstellungen speichern.",
     recipient_label: "Empfänger",
     recipient_help: "Vorbelegt mit der Adresse des Standardabsenders.",
     mode_label: "Art des Tests",
     mode_send: "Testmail senden",
     mode_probe: "Nur prüfen (nichts wird zugestellt)",
-    mode_help: "„Nur prüfen“ geht alle Schritte bis zur Übergabe der Nachricht durch und bricht dann ab.",
     acting_legend: "Im Namen eines Benutzers (optional)",
-    acting_help: "Zeigt an der Testmail, wie die Absender-Einstellungen für E-Mails dieses Benutzers wirken.",
     acting_name_label: "Name",
     acting_address_label: "E-Mail-Adresse",
     acting_address_missing: "Bitte auch die E-Mail-Adresse des Benutzers angeben.",
@@ -107,7 +99,6 @@ pub static DE: TestTexts = TestTexts {
     unknown: "unbekannt",
 
     preview_title: "Vorschau",
-    preview_intro: "So wird eine E-Mail versendet, die dieser Benutzer z. B. mit einer Rechnung verschickt:",
     preview_from: "Absender (From)",
     preview_reply_to: "Antwortadresse (Reply-To)",
     preview_envelope: "Umschlag-Absender (MAIL FROM)",
@@ -116,16 +107,12 @@ pub static DE: TestTexts = TestTexts {
 
 pub static EN: TestTexts = TestTexts {
     title: "Send test mail",
-    intro: "Tests the settings exactly as they are in the form right now, saved or not. The test saves \
-        nothing. Once sending works, you can save the settings.",
     recipient_label: "Recipient",
     recipient_help: "Prefilled with the default sender's address.",
     mode_label: "Kind of test",
     mode_send: "Send a test mail",
     mode_probe: "Check only (nothing is delivered)",
-    mode_help: "\"Check only\" goes through every step up to handing over the message, then stops.",
     acting_legend: "On behalf of a user (optional)",
-    acting_help: "Shows on the test mail how the sender settings work for this user's e-mails.",
     acting_name_label: "Name",
     acting_address_label: "E-mail address",
     acting_address_missing: "Please also enter the user's e-mail address.",
@@ -162,7 +149,6 @@ pub static EN: TestTexts = TestTexts {
     unknown: "unknown",
 
     preview_title: "Preview",
-    preview_intro: "This is how an e-mail is sent that this user sends, e.g. with an invoice:",
     preview_from: "Sender (From)",
     preview_reply_to: "Reply address (Reply-To)",
     preview_envelope: "Envelope sender (MAIL FROM)",
