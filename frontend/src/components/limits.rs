@@ -61,10 +61,11 @@ fn use_of(u: &SendingUsage, lang: Lang, i: usize) -> Option<String> {
     Some([&l.used.to_string(), &max, " ", lang.texts().limits.windows[i]].concat())
 }
 
-/// "Waiting because of "Messages per minute" until 14:03:07".
+/// "Waiting because of "Messages per minute" until 14:03:07", while messages wait (the
+/// limiter's next free slot alone holds nothing back).
 fn hold(u: &SendingUsage, lang: Lang, _: usize) -> Option<String> {
     let t = lang.texts().limits;
-    let h = u.hold.as_ref()?;
+    let h = u.hold.as_ref().filter(|_| u.waiting_high + u.waiting_normal + u.waiting_low > 0)?;
     let until = h.until.to_rfc3339();
     let at = js_sys::Date::parse(&until);
     // Within the hour the time is enough; a daily limit may hold until tomorrow.
