@@ -618,7 +618,7 @@ mod tests {
     use super::*;
 
     /// The texts of `lang` in index.html's `<template id="prose-<lang>">`: (key, text).
-    fn prose_of(lang: &str) -> Vec<(String, String)> {
+    pub(crate) fn prose_of(lang: &str) -> Vec<(String, String)> {
         let html = include_str!("../static/index.html");
         let start = html.find(&format!("<template id=\"prose-{lang}\">")).expect("the template");
         let end = start + html[start..].find("</template>").expect("its end");

@@ -257,7 +257,7 @@ fn failure_name(lang: Lang, class: &str) -> String {
         _ => FailureClass::ALL
             .into_iter()
             .find(|c| c.as_str() == class)
-            .map_or_else(|| class.to_owned(), |c| lang.failure_class(c).to_owned()),
+            .map_or_else(|| class.to_owned(), |c| lang.failure_class(c)),
     }
 }
 
@@ -378,7 +378,7 @@ pub fn OAuthConnectionPanel(
             let c = &saved_oauth(s)?.connection;
             let error = c.last_error.as_ref().map(|e| {
                 let at = lang.date_time(&e.at.to_rfc3339());
-                [lang.failure_class(e.class), " (", &at, "): ", lang.pick(&e.hint_de, &e.hint_en)].concat()
+                [&lang.failure_class(e.class), " (", &at, "): ", lang.pick(&e.hint_de, &e.hint_en)].concat()
             });
             let rows = [
                 (t.status, Some(lang.oauth_status(c.status).to_owned())),

@@ -195,109 +195,9 @@ impl Lang {
     }
 
     /// A failure class as a short title.
-    pub fn failure_class(self, class: FailureClass) -> &'static str {
-        use FailureClass as C;
-        let de = self == Lang::De;
-        match class {
-            C::DnsNotFound if de => "Servername nicht gefunden",
-            C::DnsNotFound => "Server name not found",
-            C::ConnectionRefused if de => "Verbindung abgelehnt",
-            C::ConnectionRefused => "Connection refused",
-            C::HostUnreachable if de => "Server nicht erreichbar",
-            C::HostUnreachable => "Server unreachable",
-            C::Timeout if de => "Zeitüberschreitung",
-            C::Timeout => "Timed out",
-            C::StarttlsOnImplicitTlsPort if de => "STARTTLS an einem TLS-Port",
-            C::StarttlsOnImplicitTlsPort => "STARTTLS on a TLS port",
-            C::TlsOnPlaintextPort if de => "TLS an einem Port ohne TLS",
-            C::TlsOnPlaintextPort => "TLS on a plain-text port",
-            C::StarttlsNotOffered if de => "Server bietet kein STARTTLS an",
-            C::StarttlsNotOffered => "Server offers no STARTTLS",
-            C::TlsHandshakeFailed if de => "TLS-Verbindungsaufbau fehlgeschlagen",
-            C::TlsHandshakeFailed => "TLS handshake failed",
-            C::CertificateUntrusted if de => "Zertifikat nicht vertrauenswürdig",
-            C::CertificateUntrusted => "Certificate not trusted",
-            C::CertificateExpired if de => "Zertifikat abgelaufen oder noch nicht gültig",
-            C::CertificateExpired => "Certificate expired or not yet valid",
-            C::CertificateHostnameMismatch if de => "Zertifikat gilt für einen anderen Servernamen",
-            C::CertificateHostnameMismatch => "Certificate is for another server name",
-            C::ConnectionRejected if de => "Verbindung vom Server abgewiesen",
-            C::ConnectionRejected => "Connection rejected by the server",
-            C::EncryptionRequired if de => "Server verlangt Verschlüsselung",
-            C::EncryptionRequired => "Server requires encryption",
-            C::AuthNotOffered if de => "Server bietet keine Authentifizierung an",
-            C::AuthNotOffered => "Server offers no authentication",
-            C::AuthRequiresTls if de => "Authentifizierung nur mit Verschlüsselung",
-            C::AuthRequiresTls => "Authentication only with encryption",
-            C::AuthMechanismUnsupported if de => "Kein unterstütztes Anmeldeverfahren",
-            C::AuthMechanismUnsupported => "No supported authentication method",
-            C::AuthRequired if de => "Server verlangt Authentifizierung",
-            C::AuthRequired => "Server requires authentication",
-            C::CredentialsRejected if de => "Benutzername oder Passwort abgelehnt",
-            C::CredentialsRejected => "Username or password rejected",
-            C::AppPasswordRequired if de => "App-Passwort oder moderne Anmeldung nötig",
-            C::AppPasswordRequired => "App password or modern authentication required",
-            C::OauthTokenRejected if de => "OAuth-Zugriffstoken abgelehnt",
-            C::OauthTokenRejected => "OAuth access token rejected",
-            C::SmtpAuthDisabled if de => "SMTP-Anmeldung beim Anbieter ausgeschaltet",
-            C::SmtpAuthDisabled => "SMTP login disabled at the provider",
-            C::BasicAuthDisabled if de => "Anmeldung mit Passwort abgeschaltet, OAuth 2.0 nötig",
-            C::BasicAuthDisabled => "Password login switched off, OAuth 2.0 required",
-            C::SenderRejected if de => "Absender abgelehnt",
-            C::SenderRejected => "Sender rejected",
-            C::RecipientRejected if de => "Empfänger abgelehnt",
-            C::RecipientRejected => "Recipient rejected",
-            C::TemporaryFailure if de => "Vorübergehender Fehler",
-            C::TemporaryFailure => "Temporary failure",
-            C::MessageRejected if de => "Nachricht abgelehnt",
-            C::MessageRejected => "Message rejected",
-            C::InvalidSettings if de => "Einstellungen nicht verwendbar",
-            C::InvalidSettings => "Settings cannot be used",
-            C::ProtocolError if de => "Protokollfehler",
-            C::ProtocolError => "Protocol error",
-            C::Throttled if de => "Server bremst den Versand",
-            C::Throttled => "Server throttles sending",
-            C::QuotaExceeded if de => "Sendekontingent ausgeschöpft",
-            C::QuotaExceeded => "Sending quota used up",
-            C::Expired if de => "Abgelaufen, nicht gesendet",
-            C::Expired => "Expired, not sent",
-            C::OauthTenantNotFound if de => "Mandant nicht gefunden",
-            C::OauthTenantNotFound => "Tenant not found",
-            C::OauthInvalidClientSecret if de => "Geheimer Clientschlüssel falsch",
-            C::OauthInvalidClientSecret => "Client secret wrong",
-            C::OauthClientSecretExpired if de => "Geheimer Clientschlüssel abgelaufen",
-            C::OauthClientSecretExpired => "Client secret expired",
-            C::OauthApplicationNotFound if de => "Anwendung nicht gefunden",
-            C::OauthApplicationNotFound => "Application not found",
-            C::OauthConsentMissing if de => "Zustimmung fehlt",
-            C::OauthConsentMissing => "Consent missing",
-            C::OauthRefreshTokenInvalid if de => "Anmeldung abgelaufen oder widerrufen",
-            C::OauthRefreshTokenInvalid => "Sign-in expired or revoked",
-            C::OauthAuthorizationCodeInvalid if de => "Anmeldecode ungültig",
-            C::OauthAuthorizationCodeInvalid => "Sign-in code invalid",
-            C::OauthAccessDenied if de => "Anmeldung abgelehnt",
-            C::OauthAccessDenied => "Sign-in declined",
-            C::OauthUnauthorizedClient if de => "Client nicht berechtigt",
-            C::OauthUnauthorizedClient => "Client not authorised",
-            C::OauthInvalidScope if de => "Bereich (Scope) ungültig",
-            C::OauthInvalidScope => "Scope invalid",
-            C::OauthServiceAccountRejected if de => "Dienstkonto abgelehnt",
-            C::OauthServiceAccountRejected => "Service account refused",
-            C::OauthServiceAccountKeyInvalid if de => "Dienstkonto-Schlüssel unbrauchbar",
-            C::OauthServiceAccountKeyInvalid => "Service account key unusable",
-            C::OauthInsecureEndpoint if de => "Token-Endpunkt unsicher",
-            C::OauthInsecureEndpoint => "Token endpoint insecure",
-            C::OauthEndpointUnreachable if de => "Token-Endpunkt nicht erreichbar",
-            C::OauthEndpointUnreachable => "Token endpoint unreachable",
-            C::OauthTimeout if de => "Token-Endpunkt antwortet nicht",
-            C::OauthTimeout => "Token endpoint timed out",
-            C::OauthInvalidResponse if de => "Antwort des Token-Endpunkts unbrauchbar",
-            C::OauthInvalidResponse => "Token endpoint answer unusable",
-            C::OauthProviderError if de => "Fehler beim Anbieter",
-            C::OauthProviderError => "Provider error",
-            C::OauthNotConnected if de => "Kein Konto verbunden",
-            C::OauthNotConnected => "No account connected",
-        }
+    /// A failure class's name (index.html's `c-<class>` texts, see [`Lang::prose`]).
+    pub fn failure_class(self, class: FailureClass) -> String {
+        self.prose_text(&["c-", class.as_str()].concat())
     }
 
     /// The label of a settings field or a test request field, where it is not beside the field.
@@ -387,15 +287,20 @@ mod tests {
 
     #[test]
     fn every_failure_class_and_stage_is_named_in_both_languages() {
+        let (de, en) = (super::super::tests::prose_of("de"), super::super::tests::prose_of("en"));
+        let name = |texts: &[(String, String)], class: FailureClass| {
+            let key = format!("c-{}", class.as_str());
+            texts.iter().find(|(k, _)| *k == key).map(|(_, t)| t.clone()).unwrap_or_default()
+        };
         for class in FailureClass::ALL {
-            let (de, en) = (Lang::De.failure_class(class), Lang::En.failure_class(class));
-            assert!(!de.is_empty() && !en.is_empty(), "{class}");
-            assert_ne!(de, en, "{class}");
+            let (d, e) = (name(&de, class), name(&en, class));
+            assert!(!d.is_empty() && !e.is_empty(), "{class}");
+            assert_ne!(d, e, "{class}");
         }
-        let mut de: Vec<_> = FailureClass::ALL.iter().map(|c| Lang::De.failure_class(*c)).collect();
-        de.sort_unstable();
-        de.dedup();
-        assert_eq!(de.len(), FailureClass::ALL.len(), "two classes share a German name");
+        let mut german: Vec<_> = FailureClass::ALL.iter().map(|c| name(&de, *c)).collect();
+        german.sort_unstable();
+        german.dedup();
+        assert_eq!(german.len(), FailureClass::ALL.len(), "two classes share a German name");
         let stages = [
             StageName::Token,
             StageName::Resolve,

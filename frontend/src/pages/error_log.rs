@@ -42,7 +42,7 @@ fn setting(lang: Lang, entry: &MailLogEntry) -> Option<String> {
 
 fn class_title(lang: Lang, entry: &MailLogEntry) -> String {
     match entry.class {
-        Some(class) => lang.failure_class(class).to_owned(),
+        Some(class) => lang.failure_class(class),
         None => lang.texts().log.no_class.to_owned(),
     }
 }
