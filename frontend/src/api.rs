@@ -10,7 +10,7 @@ use std::rc::Rc;
 use crate::json::{self, FromJs, ToJs};
 use postamt_wire::{
     problem_types, EffectiveSender, MailErrors, MailSettings, MailSettingsInput, MailTestRequest, MailTestResult,
-    OAuthAuthorization, OAuthAuthorizeRequest, Problem, SenderPreviewRequest, SessionCreate, SessionInfo,
+    OAuthAuthorization, OAuthAuthorizeRequest, Problem, SenderPreviewRequest, SendingUsage, SessionCreate, SessionInfo,
     SettingsHistory, CSRF_HEADER,
 };
 use wasm_bindgen::{JsCast, JsValue};
@@ -144,6 +144,11 @@ pub async fn oauth_authorize(return_to: String) -> ApiResult<OAuthAuthorization>
 /// Forgets the connected account and its refresh token (404 when none is connected).
 pub async fn oauth_disconnect() -> ApiResult<()> {
     send(Method::Delete, "mail-settings/oauth/connection", None, None, Probe::No).await.map(|_| ())
+}
+
+/// The use of each sending limit, what holds messages back, and how many wait.
+pub async fn usage_get() -> ApiResult<SendingUsage> {
+    send(Method::Get, "mail-settings/usage", None, None, Probe::No).await?.json()
 }
 
 /// Every change of the settings, newest first.

@@ -26,7 +26,8 @@ pub struct Draft {
     pub force_default_sender: bool,
     pub reply_to_individual_sender: bool,
     pub timeout_seconds: String,
-    pub limits: SendingLimits,
+    /// The sending limits as typed, in the order of [`fields::LIMITS`]; empty: no limit.
+    pub limits: [String; 5],
     /// The fallback server as saved, sent back unchanged (its password omitted, so the
     /// stored one is kept).
     pub fallback: Option<FallbackInput>,
@@ -159,9 +160,17 @@ pub mod fields {
     pub const FORCE_DEFAULT_SENDER: &str = "force_default_sender";
     pub const REPLY_TO_INDIVIDUAL_SENDER: &str = "reply_to_individual_sender";
     pub const TIMEOUT_SECONDS: &str = "timeout_seconds";
+    /// The sending limits, in the order of `SendingLimits`' fields (and of the usage's).
+    pub const LIMITS: [&str; 5] = [
+        "limits.messages_per_minute",
+        "limits.messages_per_hour",
+        "limits.messages_per_day",
+        "limits.recipients_per_day",
+        "limits.concurrent_sessions",
+    ];
 
     /// In the order they appear on the page (the first invalid one gets the focus).
-    pub const ALL: [&str; 24] = [
+    pub const ALL: [&str; 29] = [
         HOST,
         ENCRYPTION,
         PORT,
@@ -186,7 +195,17 @@ pub mod fields {
         FORCE_DEFAULT_SENDER,
         REPLY_TO_INDIVIDUAL_SENDER,
         TIMEOUT_SECONDS,
+        LIMITS[0],
+        LIMITS[1],
+        LIMITS[2],
+        LIMITS[3],
+        LIMITS[4],
     ];
+
+    /// The index of a limit's field in [`LIMITS`].
+    pub fn limit_index(field: &str) -> Option<usize> {
+        LIMITS.iter().position(|f| *f == field)
+    }
 
     /// The element id of a field's input: dots become underscores (`auth.password` → `auth_password`).
     pub fn dom_id(field: &str) -> String {
@@ -214,7 +233,7 @@ impl Draft {
             force_default_sender: false,
             reply_to_individual_sender: false,
             timeout_seconds: TIMEOUT_SECONDS_DEFAULT.to_string(),
-            limits: SendingLimits::default(),
+            limits: Default::default(),
             fallback: None,
         }
     }
@@ -249,7 +268,7 @@ impl Draft {
             force_default_sender: s.force_default_sender,
             reply_to_individual_sender: s.reply_to_individual_sender,
             timeout_seconds: s.timeout_seconds.to_string(),
-            limits: s.limits,
+            limits: limit_texts(&s.limits),
             fallback: s.fallback.as_ref().map(fallback_input),
         }
     }
@@ -288,7 +307,7 @@ impl Draft {
             fields::FORCE_DEFAULT_SENDER => flag(self.force_default_sender),
             fields::REPLY_TO_INDIVIDUAL_SENDER => flag(self.reply_to_individual_sender),
             fields::TIMEOUT_SECONDS => self.timeout_seconds.clone(),
-            _ => String::new(),
+            _ => fields::limit_index(field).map(|i| self.limits[i].clone()).unwrap_or_default(),
         }
     }
 
@@ -369,10 +388,24 @@ impl Draft {
             force_default_sender: self.force_default_sender,
             reply_to_individual_sender: self.reply_to_individual_sender,
             timeout_seconds: number(&self.timeout_seconds),
-            limits: self.limits,
+            limits: limits_input(&self.limits),
             fallback: self.fallback.clone(),
         }
     }
+}
+
+/// The limits as the form shows them: each number as text, empty for no limit.
+pub fn limit_texts(l: &SendingLimits) -> [String; 5] {
+    [l.messages_per_minute, l.messages_per_hour, l.messages_per_day, l.recipients_per_day, l.concurrent_sessions]
+        .map(|v| v.map(|n| n.to_string()).unwrap_or_default())
+}
+
+/// The limits as typed: empty is no limit. Anything else is sent as the number it is, so
+/// the server names what it refuses (the page checks first: 1 up to the bound).
+fn limits_input(texts: &[String; 5]) -> SendingLimits {
+    let [messages_per_minute, messages_per_hour, messages_per_day, recipients_per_day, concurrent_sessions] =
+        texts.each_ref().map(|s| s.trim().parse().ok());
+    SendingLimits { messages_per_minute, messages_per_hour, messages_per_day, recipients_per_day, concurrent_sessions }
 }
 
 /// Trimmed text, `None` when empty.
@@ -434,6 +467,27 @@ mod tests {
         d.auth_method = AuthMethod::Password;
         assert_eq!(d.to_input().auth.oauth2, None);
         assert_eq!(d.to_input().auth.method, AuthMethod::Password);
+    }
+
+    #[test]
+    fn limits_are_typed_text_and_empty_is_no_limit() {
+        let mut d = Draft::new_defaults();
+        assert_eq!(d.limits, <[String; 5]>::default());
+        assert_eq!(d.to_input().limits, SendingLimits::default());
+        d.limits = limit_texts(&SendingLimits::microsoft_365());
+        assert_eq!(d.limits, ["30", "", "", "10000", "3"].map(String::from));
+        assert_eq!(d.to_input().limits, SendingLimits::microsoft_365());
+        // A half-typed value stays as typed; surrounding spaces do not count.
+        d.limits[1] = " 500 ".into();
+        d.limits[2] = "2 0".into();
+        assert_eq!(d.field_value("limits.messages_per_day"), "2 0");
+        let sent = d.to_input().limits;
+        assert_eq!((sent.messages_per_hour, sent.messages_per_day), (Some(500), None));
+        // Saved limits come back as the same text.
+        let google = SendingLimits::google_workspace();
+        assert_eq!(limits_input(&limit_texts(&google)), google);
+        assert_eq!(fields::limit_index("limits.concurrent_sessions"), Some(4));
+        assert!(fields::LIMITS.iter().all(|f| fields::ALL.contains(f)));
     }
 
     #[test]

@@ -7,10 +7,12 @@
 use leptos::prelude::*;
 
 mod error_log;
+mod limits;
 mod oauth;
 mod test_mail;
 
 pub use error_log::LogTexts;
+pub use limits::LimitTexts;
 pub use oauth::OAuthTexts;
 pub use test_mail::TestTexts;
 
@@ -140,7 +142,6 @@ pub struct Texts {
     pub session_expired: &'static str,
 
     pub login_title: &'static str,
-    pub login_intro: &'static str,
     pub login_password: &'static str,
     pub login_submit: &'static str,
     pub login_busy: &'static str,
@@ -148,36 +149,25 @@ pub struct Texts {
     pub login_wrong: &'static str,
 
     pub settings_title: &'static str,
-    pub settings_intro: &'static str,
-    pub settings_shared: &'static str,
-    pub settings_source: &'static str,
-    pub not_configured: &'static str,
     pub settings_loading: &'static str,
     pub settings_load_failed: &'static str,
     pub unsaved_changes: &'static str,
 
     pub section_connection: &'static str,
     pub host_label: &'static str,
-    pub host_help: &'static str,
     pub encryption_label: &'static str,
     pub encryption_none: &'static str,
     pub encryption_starttls: &'static str,
     pub encryption_tls: &'static str,
-    pub encryption_help: &'static str,
     pub port_label: &'static str,
-    pub port_help: &'static str,
     pub timeout_label: &'static str,
-    pub timeout_help: &'static str,
 
     pub section_sender: &'static str,
     pub sender_name_label: &'static str,
-    pub sender_name_help: &'static str,
     pub sender_address_label: &'static str,
-    pub sender_address_help: &'static str,
 
     pub section_auth: &'static str,
     pub auth_enabled_label: &'static str,
-    pub auth_enabled_help: &'static str,
     pub auth_username_label: &'static str,
     pub auth_username_help: &'static str,
     pub auth_password_label: &'static str,
@@ -187,16 +177,11 @@ pub struct Texts {
 
     pub section_tls: &'static str,
     pub tls_ca_label: &'static str,
-    pub tls_ca_help: &'static str,
     pub tls_accept_invalid_label: &'static str,
-    pub tls_accept_invalid_help: &'static str,
-    pub tls_accept_invalid_warning: &'static str,
 
     pub section_more: &'static str,
     pub force_label: &'static str,
-    pub force_help: &'static str,
     pub reply_to_label: &'static str,
-    pub reply_to_help: &'static str,
 
     pub save: &'static str,
     pub saving: &'static str,
@@ -204,14 +189,12 @@ pub struct Texts {
     pub status_discarded: &'static str,
     pub status_fix_fields: &'static str,
     pub status_server_rejected: &'static str,
-    pub status_conflict: &'static str,
     pub reload: &'static str,
     pub status_reloaded: &'static str,
     pub status_network: &'static str,
     pub warning_prefix: &'static str,
 
     pub remove: &'static str,
-    pub remove_question: &'static str,
     pub remove_confirm: &'static str,
     pub cancel: &'static str,
     pub removing: &'static str,
@@ -235,6 +218,8 @@ pub struct Texts {
     pub log: &'static LogTexts,
     /// OAuth 2.0 sign-in.
     pub oauth: &'static OAuthTexts,
+    /// Sending limits.
+    pub limits: &'static LimitTexts,
 }
 
 pub static DE: Texts = Texts {
@@ -253,7 +238,6 @@ pub static DE: Texts = Texts {
     session_expired: "Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an.",
 
     login_title: "Anmelden",
-    login_intro: "Melden Sie sich mit dem Administrator-Passwort von Postamt an.",
     login_password: "Passwort",
     login_submit: "Anmelden",
     login_busy: "Anmelden …",
@@ -261,40 +245,25 @@ pub static DE: Texts = Texts {
     login_wrong: "Das Passwort ist falsch.",
 
     settings_title: "Konfiguration E-Mail-Versand",
-    settings_intro: "Mit diesen Einstellungen versenden alle Funktionen der Anwendung ihre E-Mails, \
-        z. B. Rechnungen, Kalendereinladungen und Einmalpasswörter.",
-    settings_shared: "Wichtig: Das sind keine persönlichen Einstellungen – alle Benutzer teilen sie sich. \
-        Verlangt der Mail-Server eine Anmeldung, richten Sie dafür ein eigenes Mail-Konto ein.",
-    settings_source: "Die folgenden Angaben erhalten Sie von Ihrem Mailprovider bzw. IT-Ansprechpartner.",
-    not_configured: "Der E-Mail-Versand ist noch nicht eingerichtet. Die Felder enthalten übliche Vorgaben.",
     settings_loading: "Einstellungen werden geladen …",
     settings_load_failed: "Die Einstellungen konnten nicht geladen werden.",
     unsaved_changes: "Ungespeicherte Änderungen",
 
     section_connection: "Server",
     host_label: "SMTP-Server",
-    host_help: "Name oder IP-Adresse des Servers, ohne „smtp://“ und ohne Port, z. B. smtp.example.org.",
     encryption_label: "Verschlüsselung",
     encryption_none: "Keine",
     encryption_starttls: "STARTTLS",
     encryption_tls: "TLS",
-    encryption_help: "STARTTLS (meist Port 587) oder TLS von Beginn an (meist Port 465). \
-        „Keine“ nur in vertrauenswürdigen Netzen.",
     port_label: "Port",
-    port_help: "Üblich: 587 mit STARTTLS, 465 mit TLS, 25 ohne Verschlüsselung.",
     timeout_label: "Timeout (Sekunden)",
-    timeout_help: "Höchstdauer für einen gesamten Versand, 1 bis 120 Sekunden.",
 
     section_sender: "Absender",
     sender_name_label: "Name des Standardabsenders",
-    sender_name_help: "Kann frei gewählt werden.",
     sender_address_label: "E-Mail-Adresse des Standardabsenders",
-    sender_address_help: "Bei einem Mail-Server mit Authentifizierung auf jeden Fall die E-Mail-Adresse \
-        des verwendeten Kontos.",
 
     section_auth: "Authentifizierung",
     auth_enabled_label: "Server erfordert Authentifizierung",
-    auth_enabled_help: "Aktivieren, wenn sich die Anwendung beim Mail-Server anmelden muss.",
     auth_username_label: "Benutzername",
     auth_username_help: "Üblicherweise die E-Mail-Adresse des Standardabsenders.",
     auth_password_label: "Passwort",
@@ -305,21 +274,11 @@ pub static DE: Texts = Texts {
 
     section_tls: "TLS-Zertifikate",
     tls_ca_label: "Vertrauenswürdige Zertifizierungsstelle (PEM)",
-    tls_ca_help: "Nur nötig, wenn das Server-Zertifikat von einer eigenen (privaten) Zertifizierungsstelle \
-        stammt: deren Zertifikat im PEM-Format einfügen. Es gilt zusätzlich zu den Zertifikaten des Systems.",
     tls_accept_invalid_label: "Ungültige Zertifikate akzeptieren",
-    tls_accept_invalid_help: "Nur als letzter Ausweg, etwa bei einem abgelaufenen Zertifikat im eigenen Netz.",
-    tls_accept_invalid_warning: "Das Zertifikat des Servers wird nicht geprüft. Ein Angreifer könnte sich als \
-        Mail-Server ausgeben und Passwort und E-Mails mitlesen. Tragen Sie besser oben die Zertifizierungsstelle ein.",
 
     section_more: "Weitere Einstellungen zum Absender",
     force_label: "Standardabsender erzwingen",
-    force_help: "E-Mails werden immer mit Name und Adresse des Standardabsenders versendet. Empfohlen, da die \
-        meisten Anbieter den Versand mit Adressen verbieten, die vom Benutzerkonto abweichen.",
     reply_to_label: "Reply-To Header für individuelle Absender",
-    reply_to_help: "Versendet wird weiterhin über den Standardabsender, die Adresse des Benutzers wird aber als \
-        Reply-To mitgesendet. Antworten gehen so z. B. bei einer Rechnung direkt an den Benutzer, der sie \
-        verschickt hat. Nur zusammen mit „Standardabsender erzwingen“ möglich.",
 
     save: "Speichern",
     saving: "Speichern …",
@@ -327,17 +286,12 @@ pub static DE: Texts = Texts {
     status_discarded: "Änderungen verworfen.",
     status_fix_fields: "Bitte korrigieren Sie die markierten Felder.",
     status_server_rejected: "Nicht gespeichert: Der Server hat Eingaben abgelehnt. Bitte die markierten Felder prüfen.",
-    status_conflict: "Die Einstellungen wurden inzwischen von jemand anderem geändert. Ihre Änderungen wurden \
-        nicht gespeichert, damit nichts überschrieben wird. Laden Sie den aktuellen Stand und tragen Sie Ihre \
-        Änderungen danach erneut ein.",
     reload: "Aktuellen Stand laden",
     status_reloaded: "Aktueller Stand geladen.",
     status_network: "Keine Verbindung zum Server. Ihre Eingaben sind noch da – bitte erneut versuchen.",
     warning_prefix: "Hinweis:",
 
     remove: "Einstellungen entfernen",
-    remove_question: "Wirklich entfernen? Bis neue Einstellungen gespeichert sind, versendet die Anwendung \
-        keine E-Mails.",
     remove_confirm: "Ja, entfernen",
     cancel: "Abbrechen",
     removing: "Wird entfernt …",
@@ -358,6 +312,7 @@ pub static DE: Texts = Texts {
     test: &test_mail::DE,
     log: &error_log::DE,
     oauth: &oauth::DE,
+    limits: &limits::DE,
 };
 
 pub static EN: Texts = Texts {
@@ -376,7 +331,6 @@ pub static EN: Texts = Texts {
     session_expired: "Your session has expired. Please sign in again.",
 
     login_title: "Sign in",
-    login_intro: "Sign in with Postamt's administrator password.",
     login_password: "Password",
     login_submit: "Sign in",
     login_busy: "Signing in …",
@@ -384,40 +338,25 @@ pub static EN: Texts = Texts {
     login_wrong: "The password is incorrect.",
 
     settings_title: "Outgoing mail configuration",
-    settings_intro: "Every part of the application sends its e-mail with these settings, \
-        e.g. invoices, calendar invitations and one-time passwords.",
-    settings_shared: "Important: these are not personal settings – all users share them. If the mail server \
-        requires authentication, set up a dedicated mail account for it.",
-    settings_source: "Your mail provider or IT contact can tell you the following details.",
-    not_configured: "Outgoing mail is not configured yet. The fields hold common defaults.",
     settings_loading: "Loading settings …",
     settings_load_failed: "The settings could not be loaded.",
     unsaved_changes: "Unsaved changes",
 
     section_connection: "Server",
     host_label: "SMTP server",
-    host_help: "Name or IP address of the server, without \"smtp://\" and without port, e.g. smtp.example.org.",
     encryption_label: "Encryption",
     encryption_none: "None",
     encryption_starttls: "STARTTLS",
     encryption_tls: "TLS",
-    encryption_help: "STARTTLS (usually port 587) or TLS from the start (usually port 465). \
-        \"None\" only on trusted networks.",
     port_label: "Port",
-    port_help: "Usually 587 with STARTTLS, 465 with TLS, 25 without encryption.",
     timeout_label: "Timeout (seconds)",
-    timeout_help: "Longest time for sending one message, 1 to 120 seconds.",
 
     section_sender: "Sender",
     sender_name_label: "Default sender name",
-    sender_name_help: "Can be chosen freely.",
     sender_address_label: "Default sender e-mail address",
-    sender_address_help: "With a mail server that requires authentication, always use the address of the \
-        account in use.",
 
     section_auth: "Authentication",
     auth_enabled_label: "Server requires authentication",
-    auth_enabled_help: "Turn on when the application must sign in to the mail server.",
     auth_username_label: "Username",
     auth_username_help: "Usually the default sender's e-mail address.",
     auth_password_label: "Password",
@@ -428,21 +367,11 @@ pub static EN: Texts = Texts {
 
     section_tls: "TLS certificates",
     tls_ca_label: "Trusted certificate authority (PEM)",
-    tls_ca_help: "Only needed when the server's certificate comes from your own (private) certificate \
-        authority: paste its certificate in PEM format. It is trusted in addition to the system's certificates.",
     tls_accept_invalid_label: "Accept invalid certificates",
-    tls_accept_invalid_help: "Only as a last resort, e.g. for an expired certificate on your own network.",
-    tls_accept_invalid_warning: "The server's certificate is not checked. An attacker could pose as the mail \
-        server and read the password and the e-mails. Prefer entering the certificate authority above.",
 
     section_more: "More sender settings",
     force_label: "Always use the default sender",
-    force_help: "E-mails are always sent with the default sender's name and address. Recommended, since most \
-        providers refuse to send from addresses other than the account's own.",
     reply_to_label: "Reply-To header for individual senders",
-    reply_to_help: "Mail is still sent from the default sender, but the user's own address goes into Reply-To, \
-        so replies, e.g. to an invoice, reach the user who sent it. Only together with \"Always use the default \
-        sender\".",
 
     save: "Save",
     saving: "Saving …",
@@ -450,15 +379,12 @@ pub static EN: Texts = Texts {
     status_discarded: "Changes discarded.",
     status_fix_fields: "Please correct the marked fields.",
     status_server_rejected: "Not saved: the server rejected some values. Please check the marked fields.",
-    status_conflict: "Someone else changed the settings in the meantime. Your changes were not saved, so that \
-        nothing is overwritten. Load the current settings, then enter your changes again.",
     reload: "Load current settings",
     status_reloaded: "Current settings loaded.",
     status_network: "No connection to the server. Your input is still here – please try again.",
     warning_prefix: "Note:",
 
     remove: "Remove settings",
-    remove_question: "Really remove them? Until new settings are saved, the application sends no e-mail.",
     remove_confirm: "Yes, remove",
     cancel: "Cancel",
     removing: "Removing …",
@@ -479,104 +405,46 @@ pub static EN: Texts = Texts {
     test: &test_mail::EN,
     log: &error_log::EN,
     oauth: &oauth::EN,
+    limits: &limits::EN,
 };
 
 impl Lang {
-    /// A field error, translated by code; `message` is the server's English text (if any).
+    /// A field error, translated by code (index.html's `e-<code>` texts, see [`Lang::prose`]);
+    /// `message` is the server's English text (if any), shown for a code the page does not know.
     pub fn field_error(self, field: &str, code: &str, message: Option<&str>) -> String {
         use crate::form::fields;
         let de = self == Lang::De;
-        let text = match code {
-            "required" => match field {
-                fields::AUTH_PASSWORD if de => "Bitte das Passwort eingeben.",
-                fields::AUTH_PASSWORD => "Please enter the password.",
-                _ if de => "Pflichtfeld: bitte ausfüllen.",
-                _ => "Required: please fill in.",
-            },
-            "out_of_range" => match field {
-                fields::PORT if de => "Bitte eine Zahl von 1 bis 65535 eingeben.",
-                fields::PORT => "Please enter a number from 1 to 65535.",
-                fields::TIMEOUT_SECONDS if de => "Bitte eine Zahl von 1 bis 120 eingeben.",
-                fields::TIMEOUT_SECONDS => "Please enter a number from 1 to 120.",
-                _ if de => "Wert außerhalb des erlaubten Bereichs.",
-                _ => "Value out of range.",
-            },
-            "not_a_number" if de => "Bitte eine ganze Zahl eingeben.",
-            "not_a_number" => "Please enter a whole number.",
-            "invalid_email" if de => "Keine gültige E-Mail-Adresse (Beispiel: name@example.org).",
-            "invalid_email" => "Not a valid e-mail address (example: name@example.org).",
-            "invalid_host" if de => {
-                "Kein gültiger Servername und keine IP-Adresse. Bitte ohne „smtp://“, Leerzeichen und Port angeben."
-            }
-            "invalid_host" => {
-                "Not a valid server name or IP address. Please enter it without \"smtp://\", spaces or port."
-            }
-            "contains_line_break" if de => "Darf keinen Zeilenumbruch enthalten.",
-            "contains_line_break" => "Must not contain a line break.",
-            "password_required_again" if de => {
-                "Server, Port, Verschlüsselung oder Benutzername wurden geändert: Bitte das Passwort erneut eingeben."
-            }
-            "password_required_again" => {
-                "Server, port, encryption or username changed: please enter the password again."
-            }
-            "requires_force_default_sender" if de => "Nur zusammen mit „Standardabsender erzwingen“ möglich.",
-            "requires_force_default_sender" => "Only together with \"Always use the default sender\".",
-            "too_long" if de => "Zu lang.",
-            "too_long" => "Too long.",
-            "invalid_pem" if de => {
-                "Kein gültiges Zertifikat im PEM-Format (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----)."
-            }
-            "invalid_pem" => {
-                "Not a valid certificate in PEM format (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----)."
-            }
-            "secret_required_again" if de => {
-                "Server, Postfach, Anbieter, Verfahren oder App wurden geändert: Bitte erneut eingeben."
-            }
-            "secret_required_again" => "Server, mailbox, provider, flow or app changed: please enter it again.",
-            "invalid_tenant" if de => "Bitte die Tenant-ID oder eine Domäne wie contoso.onmicrosoft.com angeben.",
-            "invalid_tenant" => "Please enter the tenant ID or a domain such as contoso.onmicrosoft.com.",
-            "insecure_endpoint" if de => "Bitte eine https-Adresse angeben (http nur für localhost).",
-            "insecure_endpoint" => "Please enter an https address (http only for localhost).",
-            "unknown_field" if de => "Unbekanntes Feld.",
-            "unknown_field" => "Unknown field.",
-            _ => {
-                return match message {
-                    Some(m) if !m.is_empty() => m.to_owned(),
-                    _ if de => "Ungültiger Wert.".to_owned(),
-                    _ => "Invalid value.".to_owned(),
-                }
-            }
-        };
-        text.to_owned()
+        if let (Some(i), "out_of_range") = (fields::limit_index(field), code) {
+            let max = crate::validate::limit_max(i);
+            return if de {
+                format!("Bitte eine Zahl von 1 bis {max} eingeben oder leer lassen (kein Limit).")
+            } else {
+                format!("Please enter a number from 1 to {max}, or leave empty (no limit).")
+            };
+        }
+        // A text of its own for some fields: `e-<code>-<field>`.
+        let special = matches!((code, field), ("required", fields::AUTH_PASSWORD))
+            || matches!((code, field), ("out_of_range", fields::PORT | fields::TIMEOUT_SECONDS));
+        let key = if special { ["e-", code, "-", field].concat() } else { ["e-", code].concat() };
+        let text = self.prose_text(&key);
+        if !text.is_empty() {
+            return text;
+        }
+        match message {
+            Some(m) if !m.is_empty() => m.to_owned(),
+            _ if de => "Ungültiger Wert.".to_owned(),
+            _ => "Invalid value.".to_owned(),
+        }
     }
 
-    /// A settings warning, translated by code.
+    /// A settings warning, translated by code (index.html's `w-<code>` texts).
     pub fn warning(self, code: &str, message: &str) -> String {
-        let de = self == Lang::De;
-        let text = match code {
-            "sender_differs_from_username" if de => {
-                "Die Absenderadresse weicht vom Benutzernamen ab. Die meisten Anbieter lehnen E-Mails mit einer \
-                 fremden Absenderadresse ab."
-            }
-            "sender_differs_from_username" => {
-                "The sender address differs from the username. Most providers refuse mail from an address that \
-                 is not the account's own."
-            }
-            "insecure_encryption" if de => {
-                "Ohne Verschlüsselung gehen Passwort und E-Mails im Klartext über das Netz."
-            }
-            "insecure_encryption" => "Without encryption, the password and the e-mails cross the network in clear text.",
-            "certificate_checks_disabled" if de => {
-                "Die Zertifikatsprüfung ist abgeschaltet: Die Verbindung ist nicht vor Angreifern geschützt."
-            }
-            "certificate_checks_disabled" => "Certificate checks are off: the connection is not protected against attackers.",
-            "unusual_port" if de => {
-                "Ungewöhnlicher Port für diese Verschlüsselung (üblich: 25 oder 587 ohne TLS von Beginn an, 465 mit TLS)."
-            }
-            "unusual_port" => "Unusual port for this encryption (usual: 25 or 587 without TLS from the start, 465 with TLS).",
-            _ => return message.to_owned(),
-        };
-        text.to_owned()
+        let text = self.prose_text(&["w-", code].concat());
+        if text.is_empty() {
+            message.to_owned()
+        } else {
+            text
+        }
     }
 
     /// A short title for an error answer, by HTTP status.
@@ -675,7 +543,10 @@ impl Lang {
             fields::FORCE_DEFAULT_SENDER => t.force_label,
             fields::REPLY_TO_INDIVIDUAL_SENDER => t.reply_to_label,
             fields::TIMEOUT_SECONDS => t.timeout_label,
-            other => return other.to_owned(),
+            other => match fields::limit_index(other) {
+                Some(i) => t.limits.labels[i],
+                None => return other.to_owned(),
+            },
         };
         label.to_owned()
     }
@@ -703,6 +574,31 @@ impl Lang {
         date.to_locale_string(self.locale(), &options).into()
     }
 
+    /// A long text of the page (a help text, an introduction) as HTML: the element with
+    /// `data-k="<key>"` in index.html's `<template id="prose-de|en">`. Empty when there is none.
+    /// They are static HTML rather than texts in the wasm, whose size has a budget.
+    pub fn prose(self, key: &str) -> String {
+        self.prose_element(key).map(|e| e.inner_html()).unwrap_or_default()
+    }
+
+    /// The same as plain text (for a text shown as such, not as HTML).
+    pub fn prose_text(self, key: &str) -> String {
+        self.prose_element(key).and_then(|e| e.text_content()).unwrap_or_default()
+    }
+
+    /// Whether index.html has a text for `key`.
+    pub fn has_prose(key: &str) -> bool {
+        Lang::De.prose_element(key).is_some()
+    }
+
+    fn prose_element(self, key: &str) -> Option<web_sys::Element> {
+        use wasm_bindgen::JsCast;
+        let id = if self == Lang::De { "prose-de" } else { "prose-en" };
+        let template = web_sys::window()?.document()?.get_element_by_id(id)?;
+        let template: web_sys::HtmlTemplateElement = template.dyn_into().ok()?;
+        template.content().query_selector(&["[data-k=\"", key, "\"]"].concat()).ok()?
+    }
+
     /// The BCP 47 locale of dates and times.
     fn locale(self) -> &'static str {
         match self {
@@ -721,8 +617,26 @@ impl Lang {
 mod tests {
     use super::*;
 
+    /// The texts of `lang` in index.html's `<template id="prose-<lang>">`: (key, text).
+    pub(crate) fn prose_of(lang: &str) -> Vec<(String, String)> {
+        let html = include_str!("../static/index.html");
+        let start = html.find(&format!("<template id=\"prose-{lang}\">")).expect("the template");
+        let end = start + html[start..].find("</template>").expect("its end");
+        html[start..end]
+            .split("<p data-k=\"")
+            .skip(1)
+            .map(|p| {
+                let (key, rest) = p.split_once("\">").expect("a key");
+                (key.to_owned(), rest.split("</p>").next().unwrap_or("").to_owned())
+            })
+            .collect()
+    }
+
     #[test]
     fn every_code_is_translated_in_both_languages() {
+        let (de, en) = (prose_of("de"), prose_of("en"));
+        let keys = |texts: &[(String, String)]| texts.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+        assert_eq!(keys(&de), keys(&en), "both languages have the same texts");
         let codes = [
             "required",
             "out_of_range",
@@ -737,21 +651,31 @@ mod tests {
             "secret_required_again",
             "invalid_tenant",
             "insecure_endpoint",
-        ];
-        for code in codes {
-            let de = Lang::De.field_error("host", code, Some("SERVER"));
-            let en = Lang::En.field_error("host", code, Some("SERVER"));
-            assert_ne!(de, "SERVER", "{code}");
-            assert_ne!(en, "SERVER", "{code}");
-            assert_ne!(de, en, "{code}");
-        }
-        assert_eq!(Lang::De.field_error("x", "brand_new", Some("from server")), "from server");
-        for code in
+            "required-auth.password",
+            "out_of_range-port",
+            "out_of_range-timeout_seconds",
+        ]
+        .map(|c| format!("e-{c}"));
+        let warnings =
             ["sender_differs_from_username", "insecure_encryption", "certificate_checks_disabled", "unusual_port"]
-        {
-            assert_ne!(Lang::De.warning(code, "SERVER"), "SERVER");
-            assert_ne!(Lang::En.warning(code, "SERVER"), "SERVER");
+                .map(|c| format!("w-{c}"));
+        for key in codes.iter().chain(&warnings) {
+            let text = |texts: &[(String, String)]| texts.iter().find(|(k, _)| k == key).map(|(_, t)| t.clone());
+            let (d, e) = (text(&de), text(&en));
+            assert!(d.as_deref().is_some_and(|t| !t.is_empty()), "{key} in German");
+            assert_ne!(d, e, "{key}");
         }
+    }
+
+    #[test]
+    fn limits_have_their_bounds_and_labels() {
+        let de = Lang::De.field_error("limits.concurrent_sessions", "out_of_range", Some("SERVER"));
+        assert_eq!(de, "Bitte eine Zahl von 1 bis 100 eingeben oder leer lassen (kein Limit).");
+        let en = Lang::En.field_error("limits.messages_per_day", "out_of_range", None);
+        assert_eq!(en, "Please enter a number from 1 to 10000000, or leave empty (no limit).");
+        assert_eq!(Lang::De.field_label("limits.recipients_per_day"), "Empfänger pro Tag");
+        assert_eq!(Lang::De.limit_reason(postamt_wire::LimitReason::MessagesPerMinute), "„Nachrichten pro Minute“");
+        assert_eq!(Lang::En.limit_reason(postamt_wire::LimitReason::ServerThrottled), "the server's throttling");
     }
 
     #[test]

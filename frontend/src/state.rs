@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use leptos::prelude::*;
-use postamt_wire::{AuthMethod, Encryption, FieldError, OAuthFlow, OAuthProvider, SendingLimits};
+use postamt_wire::{AuthMethod, Encryption, FieldError, OAuthFlow, OAuthProvider};
 
 use crate::api::Versioned;
 use crate::form::{fields, Draft, OAuthDraft};
@@ -29,7 +29,8 @@ pub struct FormState {
     pub force_default_sender: RwSignal<bool>,
     pub reply_to_individual_sender: RwSignal<bool>,
     pub timeout_seconds: RwSignal<String>,
-    pub limits: RwSignal<SendingLimits>,
+    /// The sending limits as typed, in the order of [`fields::LIMITS`].
+    pub limits: [RwSignal<String>; 5],
     pub fallback: RwSignal<Option<postamt_wire::FallbackInput>>,
 }
 
@@ -118,7 +119,7 @@ impl FormState {
             force_default_sender: RwSignal::new(d.force_default_sender),
             reply_to_individual_sender: RwSignal::new(d.reply_to_individual_sender),
             timeout_seconds: RwSignal::new(d.timeout_seconds.clone()),
-            limits: RwSignal::new(d.limits),
+            limits: d.limits.clone().map(RwSignal::new),
             fallback: RwSignal::new(d.fallback.clone()),
         }
     }
@@ -140,7 +141,7 @@ impl FormState {
         self.force_default_sender.set(d.force_default_sender);
         self.reply_to_individual_sender.set(d.reply_to_individual_sender);
         self.timeout_seconds.set(d.timeout_seconds.clone());
-        self.limits.set(d.limits);
+        self.set_limits(&d.limits);
         self.fallback.set(d.fallback.clone());
     }
 
@@ -162,7 +163,7 @@ impl FormState {
             force_default_sender: self.force_default_sender.get(),
             reply_to_individual_sender: self.reply_to_individual_sender.get(),
             timeout_seconds: self.timeout_seconds.get(),
-            limits: self.limits.get(),
+            limits: self.limits.map(|s| s.get()),
             fallback: self.fallback.get(),
         }
     }
@@ -201,7 +202,14 @@ impl FormState {
             fields::FORCE_DEFAULT_SENDER => flag(self.force_default_sender),
             fields::REPLY_TO_INDIVIDUAL_SENDER => flag(self.reply_to_individual_sender),
             fields::TIMEOUT_SECONDS => self.timeout_seconds.get(),
-            _ => String::new(),
+            _ => fields::limit_index(field).map(|i| self.limits[i].get()).unwrap_or_default(),
+        }
+    }
+
+    /// Puts limits into their inputs (saved ones, or a preset's).
+    pub fn set_limits(&self, texts: &[String; 5]) {
+        for (signal, text) in self.limits.iter().zip(texts) {
+            signal.set(text.clone());
         }
     }
 }
@@ -323,7 +331,7 @@ impl Feedback {
         let mut out = Vec::new();
         // Shown the moment the box is ticked, not only after saving.
         if field == fields::TLS_ACCEPT_INVALID_CERTIFICATES && current == "true" {
-            out.push(lang.texts().tls_accept_invalid_warning.to_owned());
+            out.push(lang.prose_text("tls-accept-invalid-warning"));
         }
         self.saved.with(|saved| {
             let Some(saved) = saved else { return };

@@ -4,7 +4,10 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use postamt_wire::{AuthMethod, MailSettings, OAuthProvider, TIMEOUT_SECONDS_MAX, TIMEOUT_SECONDS_MIN};
+use postamt_wire::{
+    AuthMethod, MailSettings, OAuthProvider, CONCURRENT_SESSIONS_MAX, LIMIT_MAX, TIMEOUT_SECONDS_MAX,
+    TIMEOUT_SECONDS_MIN,
+};
 
 use crate::form::{fields, Draft, OAuthUses};
 
@@ -61,7 +64,20 @@ pub fn validate(d: &Draft, saved: Option<&MailSettings>) -> Vec<Issue> {
         fields::TIMEOUT_SECONDS,
         check_integer(&d.timeout_seconds, TIMEOUT_SECONDS_MIN.into(), TIMEOUT_SECONDS_MAX.into(), false),
     );
+    for (i, field) in fields::LIMITS.into_iter().enumerate() {
+        add(field, check_integer(&d.limits[i], 1, limit_max(i).into(), false));
+    }
     issues
+}
+
+/// The largest value the server takes for the limit at `index` of [`fields::LIMITS`] (the
+/// smallest is 1; empty is no limit).
+pub fn limit_max(index: usize) -> u32 {
+    if index == 4 {
+        CONCURRENT_SESSIONS_MAX
+    } else {
+        LIMIT_MAX
+    }
 }
 
 fn has_line_break(s: &str) -> bool {
@@ -321,6 +337,25 @@ mod tests {
         d.port = "65535".into();
         d.timeout_seconds = "120".into();
         assert!(codes_of(&d, None).is_empty());
+    }
+
+    #[test]
+    fn limits_are_optional_whole_numbers_within_the_servers_bounds() {
+        let mut d = filled();
+        d.limits = ["30", "", " 2000 ", "10000000", "100"].map(String::from);
+        assert!(codes_of(&d, None).is_empty());
+        d.limits = ["0", "10000001", "abc", "1.5", "101"].map(String::from);
+        assert_eq!(
+            codes_of(&d, None),
+            vec![
+                ("limits.messages_per_minute", "out_of_range"),
+                ("limits.messages_per_hour", "out_of_range"),
+                ("limits.messages_per_day", "not_a_number"),
+                ("limits.recipients_per_day", "not_a_number"),
+                ("limits.concurrent_sessions", "out_of_range"),
+            ]
+        );
+        assert_eq!((limit_max(0), limit_max(4)), (LIMIT_MAX, CONCURRENT_SESSIONS_MAX));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 use crate::fault::TestFault;
 use crate::form::fields::dom_id;
-use crate::i18n::I18n;
+use crate::i18n::{I18n, Lang};
 use crate::state::Feedback;
 
 /// Id of the hint of a failed test mail beside the field at fault.
@@ -25,6 +25,24 @@ pub fn tr(text: Text) -> Signal<&'static str> {
 fn ids(field: &str) -> (String, String, String, String) {
     let id = dom_id(field);
     (format!("help-{id}"), format!("warning-{id}"), format!("error-{id}"), id)
+}
+
+/// A long text from index.html (see [`crate::i18n::Lang::prose`]) in the current language,
+/// for `inner_html` (every such closure is this one type: less code in the page's wasm).
+pub fn prose(key: &'static str) -> impl Fn() -> String + Copy + Send + Sync + 'static {
+    let i18n = I18n::get();
+    move || i18n.lang().prose(key)
+}
+
+/// A long text from index.html in a `<p>`.
+#[component]
+pub fn Prose(key: &'static str, #[prop(default = "field-help")] class: &'static str) -> impl IntoView {
+    view! { <p class=class inner_html=prose(key)></p> }
+}
+
+/// Whether the field has a help text: given, or in index.html under its input's id.
+fn has_help(field: &str, help: Option<Signal<&'static str>>) -> bool {
+    help.is_some() || Lang::has_prose(&dom_id(field))
 }
 
 /// Whether a failed test mail points at `field` (tracked; false outside the settings form).
@@ -75,16 +93,18 @@ fn invalid(
     }
 }
 
-/// Help text, server warnings and the error of one field (the error element exists only while
-/// there is an error).
+/// Help text (given, else index.html's for the field's input id, if any), server warnings and
+/// the error of one field (the error element exists only while there is an error).
 #[component]
 pub fn FieldNotes(field: &'static str, #[prop(default = None)] help: Option<Signal<&'static str>>) -> impl IntoView {
     let i18n = I18n::get();
     let feedback = expect_context::<Feedback>();
     let fault = use_context::<TestFault>();
-    let (help_id, warning_id, error_id, _) = ids(field);
+    let (help_id, warning_id, error_id, key) = ids(field);
+    let prose = help.is_none() && Lang::has_prose(&key);
     view! {
-        {help.map(|help| view! { <p class="field-help" id=help_id>{move || help.get()}</p> })}
+        {help.map(|help| view! { <p class="field-help" id=help_id.clone()>{move || help.get()}</p> })}
+        {prose.then(|| view! { <p class="field-help" id=help_id inner_html=move || i18n.lang().prose(&key)></p> })}
         {move || {
             let warnings = feedback.warnings(field, i18n.lang());
             (!warnings.is_empty())
@@ -149,7 +169,7 @@ pub fn TextField(
                 placeholder=move || placeholder.map(|p| p.get())
                 class=("at-fault", at_fault(field))
                 aria-invalid=invalid(field, i18n, feedback)
-                aria-describedby=described_by(field, help.is_some(), i18n, feedback)
+                aria-describedby=described_by(field, has_help(field, help), i18n, feedback)
                 prop:value=move || value.get()
                 on:input=move |ev| value.set(event_target_value(&ev))
                 on:blur=move |_| feedback.touch(field)
@@ -184,7 +204,7 @@ pub fn CheckboxField(
                     disabled=move || disabled.map(|d| d.get()).unwrap_or(false)
                     class=("at-fault", at_fault(field))
                     aria-invalid=invalid(field, i18n, feedback)
-                    aria-describedby=described_by(field, help.is_some(), i18n, feedback)
+                    aria-describedby=described_by(field, has_help(field, help), i18n, feedback)
                     prop:checked=move || checked.get()
                     on:change=move |ev| {
                         let now = event_target_checked(&ev);
@@ -234,7 +254,7 @@ pub fn SelectField(
                 name=id
                 class=("at-fault", at_fault(field))
                 aria-invalid=invalid(field, i18n, feedback)
-                aria-describedby=described_by(field, help.is_some(), i18n, feedback)
+                aria-describedby=described_by(field, has_help(field, help), i18n, feedback)
                 on:change=move |ev| on_change.run(event_target_value(&ev))
                 on:blur=move |_| feedback.touch(field)
             >
@@ -271,7 +291,7 @@ pub fn TextAreaField(
                 placeholder=placeholder
                 class=("at-fault", at_fault(field))
                 aria-invalid=invalid(field, i18n, feedback)
-                aria-describedby=described_by(field, help.is_some(), i18n, feedback)
+                aria-describedby=described_by(field, has_help(field, help), i18n, feedback)
                 prop:value=move || value.get()
                 on:input=move |ev| value.set(event_target_value(&ev))
                 on:blur=move |_| feedback.touch(field)

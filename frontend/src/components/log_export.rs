@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use crate::api::{self, ExportFormat};
+use crate::components::fields::{prose, Prose};
 use crate::dates::{Range, Ymd};
 use crate::i18n::I18n;
 
@@ -27,7 +28,7 @@ pub fn LogExport() -> impl IntoView {
     view! {
         <section class="panel log-export" aria-labelledby="export-title">
             <h2 id="export-title">{i18n.text(|t| t.log.export_title)}</h2>
-            <p class="section-help">{i18n.text(|t| t.log.export_intro)}</p>
+            <Prose key="export-intro" class="section-help" />
             <div class="export-row">
                 <div class="field">
                     <label for="export-format">{i18n.text(|t| t.log.export_format)}</label>
@@ -84,7 +85,7 @@ pub fn LogExport() -> impl IntoView {
                     {i18n.text(|t| t.log.export_download)}
                 </a>
             </div>
-            <p class="field-help" id="export-range-help">{i18n.text(|t| t.log.export_range_help)}</p>
+            <p class="field-help" id="export-range-help" inner_html=prose("export-range-help")></p>
             <Show when=invalid>
                 <p class="field-error" role="alert">{i18n.text(|t| t.log.export_range_invalid)}</p>
             </Show>

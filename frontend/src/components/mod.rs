@@ -3,6 +3,7 @@
 pub mod fields;
 pub mod header;
 pub mod history;
+pub mod limits;
 pub mod log_export;
 pub mod oauth;
 pub mod sender_preview;

@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 use postamt_wire::{AuthMethod, Encryption, FailureClass, OAuth2View, OAuthConnectionStatus, OAuthFlow, OAuthProvider};
 
 use crate::api::{self, ApiError, Versioned};
-use crate::components::fields::{tr, FieldNotes, SelectField, TextAreaField, TextField};
+use crate::components::fields::{prose, tr, FieldNotes, SelectField, TextAreaField, TextField};
 use crate::components::status::error_text;
 use crate::form::{fields, flows_of, OAuthUses};
 use crate::i18n::{I18n, Lang};
@@ -65,6 +65,18 @@ fn callback_uri() -> String {
     let base = base.unwrap_or_default();
     let dir = base.rsplit_once('/').map_or(base.as_str(), |(dir, _)| dir);
     [dir, "/oauth/callback"].concat()
+}
+
+/// The set-up steps of every provider and flow in `lang`, from index.html's
+/// `<template id="oauth-setup-de|en">` (the style sheet shows the list that applies). They
+/// are static HTML rather than texts in the wasm: several KB of it, against the page's budget.
+fn setup_steps(lang: Lang) -> String {
+    let id = if lang == Lang::De { "oauth-setup-de" } else { "oauth-setup-en" };
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .map(|t| t.inner_html())
+        .unwrap_or_default()
 }
 
 /// Provider, flow, the flow's fields, the set-up steps and the connection. Fields the flow
@@ -135,7 +147,6 @@ pub fn OAuthFields(
                 ]
                 value=Signal::derive(move || o.provider.get().as_str().to_owned())
                 on_change=on_provider
-                help=tr(|t| t.oauth.provider_help)
             />
             {flow_select}
         </div>
@@ -144,7 +155,6 @@ pub fn OAuthFields(
                 field=fields::OAUTH_TENANT
                 label=|t| t.oauth.tenant_label
                 value=o.tenant
-                help=tr(|t| t.oauth.tenant_help)
             />
         </div>
         <div class="row row-even o-client">
@@ -177,7 +187,6 @@ pub fn OAuthFields(
                 value=o.service_account_key
                 rows=4
                 placeholder="{ \"type\": \"service_account\", … }"
-                help=tr(|t| t.oauth.key_help)
             />
             <p class="field-help" id="oauth-service-account" hidden=move || service_account().is_none()>
                 {i18n.text(|t| t.oauth.key_stored)}
@@ -199,15 +208,7 @@ pub fn OAuthFields(
         </div>
         <details class="oauth-setup">
             <summary>{i18n.text(|t| t.oauth.setup_title)}</summary>
-            <ol>
-                {move || {
-                    i18n.lang()
-                        .oauth_setup(o.provider.get(), o.flow.get())
-                        .lines()
-                        .map(|step| view! { <li>{step}</li> })
-                        .collect_view()
-                }}
-            </ol>
+            <div id="oauth-setup-steps" inner_html=move || setup_steps(i18n.lang())></div>
             <p class="o-delegated">
                 {i18n.text(|t| t.oauth.redirect_uri)}
                 " "
@@ -256,7 +257,7 @@ fn failure_name(lang: Lang, class: &str) -> String {
         _ => FailureClass::ALL
             .into_iter()
             .find(|c| c.as_str() == class)
-            .map_or_else(|| class.to_owned(), |c| lang.failure_class(c).to_owned()),
+            .map_or_else(|| class.to_owned(), |c| lang.failure_class(c)),
     }
 }
 
@@ -377,7 +378,7 @@ pub fn OAuthConnectionPanel(
             let c = &saved_oauth(s)?.connection;
             let error = c.last_error.as_ref().map(|e| {
                 let at = lang.date_time(&e.at.to_rfc3339());
-                [lang.failure_class(e.class), " (", &at, "): ", lang.pick(&e.hint_de, &e.hint_en)].concat()
+                [&lang.failure_class(e.class), " (", &at, "): ", lang.pick(&e.hint_de, &e.hint_en)].concat()
             });
             let rows = [
                 (t.status, Some(lang.oauth_status(c.status).to_owned())),
@@ -427,9 +428,7 @@ pub fn OAuthConnectionPanel(
                         {i18n.text(|t| t.oauth.disconnect)}
                     </button>
                 </div>
-                <p class="field-help" id="oauth-save-first" hidden=ready>
-                    {i18n.text(|t| t.oauth.save_first)}
-                </p>
+                <p class="field-help" id="oauth-save-first" hidden=ready inner_html=prose("oauth-save-first")></p>
             </div>
         </div>
     }

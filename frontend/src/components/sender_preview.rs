@@ -9,6 +9,7 @@ use leptos::task::spawn_local;
 use postamt_wire::{EffectiveSender, MailAddress, SenderPreviewRequest};
 
 use crate::api;
+use crate::components::fields::Prose;
 use crate::i18n::I18n;
 use crate::mail_test::acting_user;
 use crate::state::FormState;
@@ -105,7 +106,7 @@ pub fn SenderPreview(form: FormState) -> impl IntoView {
     view! {
         <aside class="sender-preview" aria-labelledby="preview-title">
             <p class="preview-title" id="preview-title">{i18n.text(|t| t.test.preview_title)}</p>
-            <p class="field-help">{i18n.text(|t| t.test.preview_intro)}</p>
+            <Prose key="preview-intro" />
             <div class="row row-even preview-user">
                 <div class="field">
                     <label for="preview-acting-name">{i18n.text(|t| t.test.acting_name_label)}</label>

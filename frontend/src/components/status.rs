@@ -38,7 +38,7 @@ impl Status {
             Status::Discarded => t.status_discarded.to_owned(),
             Status::FixFields => t.status_fix_fields.to_owned(),
             Status::ServerRejected => t.status_server_rejected.to_owned(),
-            Status::Conflict => t.status_conflict.to_owned(),
+            Status::Conflict => lang.prose_text("status-conflict"),
             Status::Removing => t.removing.to_owned(),
             Status::Removed => t.status_removed.to_owned(),
             Status::Reloaded => t.status_reloaded.to_owned(),

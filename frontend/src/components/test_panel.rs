@@ -10,6 +10,7 @@ use postamt_wire::{FieldError, MailTestMode, MailTestResult};
 use web_sys::AbortController;
 
 use crate::api::{self, ApiError};
+use crate::components::fields::{prose, Prose};
 use crate::components::status::error_text;
 use crate::components::test_result::TestResultView;
 use crate::dom;
@@ -322,7 +323,7 @@ pub fn TestPanel(form: FormState) -> impl IntoView {
     view! {
         <section class="panel test-panel" id="test" aria-labelledby="test-title">
             <h2 id="test-title">{i18n.text(|t| t.test.title)}</h2>
-            <p class="section-help">{i18n.text(|t| t.test.intro)}</p>
+            <Prose key="test-intro" class="section-help" />
             // A form of its own, so Enter in its inputs runs the test (and never saves the settings).
             <form class="test-form" novalidate on:submit=start>
                 <div class="row row-even">
@@ -353,12 +354,12 @@ pub fn TestPanel(form: FormState) -> impl IntoView {
                                 {i18n.text(|t| t.test.mode_probe)}
                             </option>
                         </select>
-                        <p class="field-help" id="help-test-mode">{i18n.text(|t| t.test.mode_help)}</p>
+                        <p class="field-help" id="help-test-mode" inner_html=prose("test-mode")></p>
                     </div>
                 </div>
                 <fieldset class="subgroup">
                     <legend>{i18n.text(|t| t.test.acting_legend)}</legend>
-                    <p class="field-help">{i18n.text(|t| t.test.acting_help)}</p>
+                    <Prose key="test-acting" />
                     <div class="row row-even">
                         <PanelInput
                             field=test_fields::ACTING_NAME

@@ -7,7 +7,6 @@ use super::Lang;
 /// Fixed texts of the error log tab.
 pub struct LogTexts {
     pub title: &'static str,
-    pub intro: &'static str,
     pub loading: &'static str,
     pub failed: &'static str,
     pub empty: &'static str,
@@ -25,21 +24,17 @@ pub struct LogTexts {
     pub no_class: &'static str,
 
     pub export_title: &'static str,
-    pub export_intro: &'static str,
     pub export_format: &'static str,
     pub export_csv: &'static str,
     pub export_ndjson: &'static str,
     pub export_from: &'static str,
     pub export_to: &'static str,
-    pub export_range_help: &'static str,
     pub export_download: &'static str,
     pub export_range_invalid: &'static str,
 }
 
 pub static DE: LogTexts = LogTexts {
     title: "Fehlerprotokoll",
-    intro: "Hier stehen die Fehler beim E-Mail-Versand der letzten 24 Stunden, auch die von Testmails. \
-        Die Ansicht aktualisiert sich alle 30 Sekunden, solange sie geöffnet ist.",
     loading: "Fehler werden geladen …",
     failed: "Das Fehlerprotokoll konnte nicht geladen werden.",
     empty: "Keine Fehler in den letzten 24 Stunden.",
@@ -57,21 +52,17 @@ pub static DE: LogTexts = LogTexts {
     no_class: "Unbekannter Fehler",
 
     export_title: "Mail-Log herunterladen",
-    export_intro: "Das vollständige Protokoll aller Versandversuche und Testmails – ohne Inhalte der E-Mails.",
     export_format: "Format",
     export_csv: "CSV (für Tabellenkalkulationen)",
     export_ndjson: "NDJSON (ein JSON-Objekt pro Zeile)",
     export_from: "Von",
     export_to: "Bis einschließlich",
-    export_range_help: "Ein leeres Datum heißt: ohne Grenze.",
     export_download: "Mail-Log herunterladen",
     export_range_invalid: "„Von“ liegt nach „Bis“. Bitte den Zeitraum korrigieren.",
 };
 
 pub static EN: LogTexts = LogTexts {
     title: "Error log",
-    intro: "Errors when sending e-mail in the last 24 hours, test mails included. The view refreshes every \
-        30 seconds while it is open.",
     loading: "Loading errors …",
     failed: "The error log could not be loaded.",
     empty: "No errors in the last 24 hours.",
@@ -89,13 +80,11 @@ pub static EN: LogTexts = LogTexts {
     no_class: "Unknown error",
 
     export_title: "Download mail log",
-    export_intro: "The full log of every delivery attempt and test mail – without the e-mails' contents.",
     export_format: "Format",
     export_csv: "CSV (for spreadsheets)",
     export_ndjson: "NDJSON (one JSON object per line)",
     export_from: "From",
     export_to: "To (inclusive)",
-    export_range_help: "An empty date means: no limit.",
     export_download: "Download mail log",
     export_range_invalid: "\"From\" is after \"To\". Please correct the date range.",
 };

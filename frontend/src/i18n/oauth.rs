@@ -1,29 +1,25 @@
 //! Texts of the OAuth 2.0 sign-in: the fields, the connection's state and the set-up steps.
-//! A set-up text is one step per line (the page shows them as a numbered list).
+//! The set-up steps are static HTML in index.html (see `components::oauth::setup_steps`).
 
-use postamt_wire::{OAuthConnectionStatus, OAuthFlow, OAuthProvider};
+use postamt_wire::{OAuthConnectionStatus, OAuthFlow};
 
 use super::Lang;
 
 pub struct OAuthTexts {
     pub method_label: &'static str,
     pub method_password: &'static str,
-    pub method_help: &'static str,
     pub mailbox_label: &'static str,
     pub mailbox_help: &'static str,
     pub provider_label: &'static str,
     pub provider_generic: &'static str,
-    pub provider_help: &'static str,
     pub flow_label: &'static str,
     pub tenant_label: &'static str,
-    pub tenant_help: &'static str,
     pub client_id_label: &'static str,
     pub client_secret_label: &'static str,
     pub stored_placeholder: &'static str,
     pub secret_help_stored: &'static str,
     pub secret_help_optional: &'static str,
     pub key_label: &'static str,
-    pub key_help: &'static str,
     pub key_stored: &'static str,
     pub token_url_label: &'static str,
     pub authorization_url_label: &'static str,
@@ -40,7 +36,6 @@ pub struct OAuthTexts {
     pub connect: &'static str,
     pub reconnect: &'static str,
     pub disconnect: &'static str,
-    pub save_first: &'static str,
     pub connected: &'static str,
     pub disconnected: &'static str,
     pub connect_failed: &'static str,
@@ -50,27 +45,18 @@ pub struct OAuthTexts {
 
     pub setup_title: &'static str,
     pub redirect_uri: &'static str,
-    pub setup_ms_app: &'static str,
-    pub setup_ms_delegated: &'static str,
-    pub setup_google_sa: &'static str,
-    pub setup_google_delegated: &'static str,
-    pub setup_generic: &'static str,
 }
 
 pub static DE: OAuthTexts = OAuthTexts {
     method_label: "Anmeldeverfahren",
     method_password: "Benutzername und Passwort",
-    method_help: "OAuth 2.0 verlangen u. a. Microsoft 365 und Google, die die Anmeldung mit Passwort abschalten.",
     mailbox_label: "Postfach",
     mailbox_help: "E-Mail-Adresse des Postfachs, mit dem gesendet wird (beim Google-Dienstkonto das Postfach, in \
         dessen Namen das Dienstkonto sendet).",
     provider_label: "Anbieter",
     provider_generic: "Anderer (generisch)",
-    provider_help: "Microsoft 365 und Google tragen Server, Port und Verschlüsselung ein, soweit Sie dort nichts \
-        Eigenes eingegeben haben.",
     flow_label: "Verfahren",
     tenant_label: "Mandant (Tenant)",
-    tenant_help: "Verzeichnis-ID (Tenant-ID) oder eine bestätigte Domäne, z. B. contoso.onmicrosoft.com.",
     client_id_label: "Client-ID (Anwendungs-ID)",
     client_secret_label: "Geheimer Clientschlüssel (Client Secret)",
     stored_placeholder: "gespeichert – leer lassen zum Behalten",
@@ -78,8 +64,6 @@ pub static DE: OAuthTexts = OAuthTexts {
         Server, Postfach, Anbieter, Verfahren oder App muss er neu eingegeben werden.",
     secret_help_optional: "Nur für eine vertrauliche App nötig; eine öffentliche Client-App hat keinen.",
     key_label: "Schlüssel des Dienstkontos (JSON)",
-    key_help: "Den vollständigen Inhalt der JSON-Schlüsseldatei einfügen. Wird verschlüsselt gespeichert und nie \
-        angezeigt; leer lassen, um den gespeicherten zu behalten.",
     key_stored: "Gespeicherter Schlüssel des Dienstkontos:",
     token_url_label: "Token-URL",
     authorization_url_label: "Autorisierungs-URL",
@@ -96,8 +80,6 @@ pub static DE: OAuthTexts = OAuthTexts {
     connect: "Konto verbinden",
     reconnect: "Erneut verbinden",
     disconnect: "Trennen",
-    save_first: "Verbinden verwendet die gespeicherten Einstellungen: bitte zuerst das Verfahren „Konto \
-        verbinden“ wählen und speichern.",
     connected: "Konto verbunden.",
     disconnected: "Verbindung getrennt.",
     connect_failed: "Verbinden fehlgeschlagen:",
@@ -107,52 +89,18 @@ pub static DE: OAuthTexts = OAuthTexts {
 
     setup_title: "Einrichtung beim Anbieter",
     redirect_uri: "Weiterleitungs-URI (Redirect URI):",
-    setup_ms_app: "In Microsoft Entra ID unter „App-Registrierungen“ eine App registrieren; Client-ID und \
-        Tenant-ID notieren.\n\
-        API-Berechtigung hinzufügen: Office 365 Exchange Online → Anwendungsberechtigung SMTP.SendAsApp, dann \
-        Administratorzustimmung erteilen.\n\
-        Unter „Zertifikate & Geheimnisse“ einen geheimen Clientschlüssel erstellen und seinen Wert hier eintragen.\n\
-        In Exchange Online PowerShell den Dienstprinzipal registrieren: New-ServicePrincipal -AppId <Client-ID> \
-        -ObjectId <Objekt-ID der Unternehmensanwendung>\n\
-        Zugriff auf das Postfach geben: Add-MailboxPermission -Identity <Postfach> -User <ID des \
-        Dienstprinzipals> -AccessRights FullAccess\n\
-        SMTP AUTH für das Postfach einschalten: Set-CASMailbox -Identity <Postfach> \
-        -SmtpClientAuthenticationDisabled $false",
-    setup_ms_delegated: "In Microsoft Entra ID eine App registrieren, Plattform „Web“ mit der unten \
-        stehenden Weiterleitungs-URI.\n\
-        Delegierte Berechtigungen hinzufügen: SMTP.Send (Office 365 Exchange Online) und offline_access.\n\
-        Für eine vertrauliche App einen geheimen Clientschlüssel erstellen und hier eintragen.\n\
-        SMTP AUTH für das Postfach einschalten: Set-CASMailbox -Identity <Postfach> \
-        -SmtpClientAuthenticationDisabled $false\n\
-        Speichern, dann „Konto verbinden“ und mit dem Postfach anmelden.",
-    setup_google_sa: "In der Google Cloud Console ein Dienstkonto anlegen und einen JSON-Schlüssel erzeugen.\n\
-        In der Google Admin-Konsole unter Sicherheit → API-Steuerung → Domainweite Delegierung die Client-ID \
-        des Dienstkontos mit dem Scope https://mail.google.com/ eintragen.\n\
-        Den Inhalt der JSON-Datei hier einfügen; als Postfach die Adresse eintragen, in deren Namen gesendet wird.",
-    setup_google_delegated: "In der Google Cloud Console einen OAuth-Client vom Typ „Webanwendung“ anlegen, \
-        mit der unten stehenden Weiterleitungs-URI.\n\
-        Den Scope https://mail.google.com/ im OAuth-Zustimmungsbildschirm freigeben.\n\
-        Client-ID und Clientschlüssel hier eintragen (der Schlüssel ist nötig).\n\
-        Speichern, dann „Konto verbinden“ und mit dem Postfach anmelden.",
-    setup_generic: "Beim Anbieter eine OAuth-2.0-App anlegen (für „Konto verbinden“ mit der unten stehenden \
-        Weiterleitungs-URI).\n\
-        Token-URL, Scope und, für „Konto verbinden“, die Autorisierungs-URL aus der Dokumentation des Anbieters \
-        übernehmen.",
 };
 
 pub static EN: OAuthTexts = OAuthTexts {
     method_label: "Sign-in method",
     method_password: "Username and password",
-    method_help: "Microsoft 365 and Google, among others, require OAuth 2.0 once they turn off password sign-in.",
     mailbox_label: "Mailbox",
     mailbox_help: "The e-mail address of the mailbox that sends (with a Google service account: the mailbox the \
         service account sends for).",
     provider_label: "Provider",
     provider_generic: "Other (generic)",
-    provider_help: "Microsoft 365 and Google fill in server, port and encryption unless you entered your own.",
     flow_label: "Flow",
     tenant_label: "Tenant",
-    tenant_help: "The directory (tenant) ID or a verified domain, e.g. contoso.onmicrosoft.com.",
     client_id_label: "Client ID (application ID)",
     client_secret_label: "Client secret",
     stored_placeholder: "stored — leave empty to keep",
@@ -160,8 +108,6 @@ pub static EN: OAuthTexts = OAuthTexts {
         provider, flow or app it must be entered again.",
     secret_help_optional: "Only needed for a confidential app; a public client app has none.",
     key_label: "Service account key (JSON)",
-    key_help: "Paste the whole content of the JSON key file. Stored encrypted and never shown; leave empty to \
-        keep the stored one.",
     key_stored: "Stored key of service account:",
     token_url_label: "Token URL",
     authorization_url_label: "Authorization URL",
@@ -178,7 +124,6 @@ pub static EN: OAuthTexts = OAuthTexts {
     connect: "Connect account",
     reconnect: "Reconnect",
     disconnect: "Disconnect",
-    save_first: "Connecting uses the saved settings: choose the flow \"Connect an account\" and save first.",
     connected: "Account connected.",
     disconnected: "Disconnected.",
     connect_failed: "Connecting failed:",
@@ -188,37 +133,6 @@ pub static EN: OAuthTexts = OAuthTexts {
 
     setup_title: "Setting up at the provider",
     redirect_uri: "Redirect URI:",
-    setup_ms_app: "In Microsoft Entra ID, register an app under \"App registrations\"; note its client ID and \
-        tenant ID.\n\
-        Add the API permission Office 365 Exchange Online → application permission SMTP.SendAsApp, then grant \
-        admin consent.\n\
-        Under \"Certificates & secrets\", create a client secret and enter its value here.\n\
-        In Exchange Online PowerShell, register the service principal: New-ServicePrincipal -AppId <client ID> \
-        -ObjectId <enterprise application's object ID>\n\
-        Give it the mailbox: Add-MailboxPermission -Identity <mailbox> -User <service principal ID> \
-        -AccessRights FullAccess\n\
-        Turn on SMTP AUTH for the mailbox: Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled \
-        $false",
-    setup_ms_delegated: "In Microsoft Entra ID, register an app with the platform \"Web\" and the redirect URI \
-        below.\n\
-        Add the delegated permissions SMTP.Send (Office 365 Exchange Online) and offline_access.\n\
-        For a confidential app, create a client secret and enter it here.\n\
-        Turn on SMTP AUTH for the mailbox: Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled \
-        $false\n\
-        Save, then \"Connect account\" and sign in with the mailbox.",
-    setup_google_sa: "In the Google Cloud console, create a service account and a JSON key for it.\n\
-        In the Google Admin console under Security → API controls → Domain-wide delegation, add the service \
-        account's client ID with the scope https://mail.google.com/.\n\
-        Paste the JSON file's content here; as the mailbox, enter the address to send for.",
-    setup_google_delegated: "In the Google Cloud console, create an OAuth client of type \"Web application\" \
-        with the redirect URI below.\n\
-        Allow the scope https://mail.google.com/ on the OAuth consent screen.\n\
-        Enter the client ID and the client secret here (the secret is needed).\n\
-        Save, then \"Connect account\" and sign in with the mailbox.",
-    setup_generic: "Create an OAuth 2.0 app at the provider (for \"Connect an account\" with the redirect URI \
-        below).\n\
-        Take the token URL, the scope and, for \"Connect an account\", the authorization URL from the provider's \
-        documentation.",
 };
 
 impl Lang {
@@ -246,18 +160,6 @@ impl Lang {
             S::Failing => "Failing: token requests fail",
             S::NeedsConnect if de => "Konto muss (erneut) verbunden werden",
             S::NeedsConnect => "The account needs to be connected (again)",
-        }
-    }
-
-    /// The set-up steps for a provider and flow.
-    pub fn oauth_setup(self, p: OAuthProvider, f: OAuthFlow) -> &'static str {
-        let t = self.texts().oauth;
-        match (p, f) {
-            (OAuthProvider::Microsoft, OAuthFlow::AuthorizationCode) => t.setup_ms_delegated,
-            (OAuthProvider::Microsoft, _) => t.setup_ms_app,
-            (OAuthProvider::Google, OAuthFlow::ServiceAccount) => t.setup_google_sa,
-            (OAuthProvider::Google, _) => t.setup_google_delegated,
-            (OAuthProvider::Generic, _) => t.setup_generic,
         }
     }
 }

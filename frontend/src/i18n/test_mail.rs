@@ -8,15 +8,12 @@ use super::Lang;
 /// Fixed texts of the test panel and the sender preview.
 pub struct TestTexts {
     pub title: &'static str,
-    pub intro: &'static str,
     pub recipient_label: &'static str,
     pub recipient_help: &'static str,
     pub mode_label: &'static str,
     pub mode_send: &'static str,
     pub mode_probe: &'static str,
-    pub mode_help: &'static str,
     pub acting_legend: &'static str,
-    pub acting_help: &'static str,
     pub acting_name_label: &'static str,
     pub acting_address_label: &'static str,
     pub acting_address_missing: &'static str,
@@ -52,7 +49,6 @@ pub struct TestTexts {
     pub unknown: &'static str,
 
     pub preview_title: &'static str,
-    pub preview_intro: &'static str,
     pub preview_from: &'static str,
     pub preview_reply_to: &'static str,
     pub preview_envelope: &'static str,
@@ -61,16 +57,12 @@ pub struct TestTexts {
 
 pub static DE: TestTexts = TestTexts {
     title: "Testmail senden",
-    intro: "Prüft die Einstellungen so, wie sie gerade im Formular stehen – auch ungespeichert. \
-        Vom Test wird nichts gespeichert. Funktioniert der Versand, können Sie die Einstellungen speichern.",
     recipient_label: "Empfänger",
     recipient_help: "Vorbelegt mit der Adresse des Standardabsenders.",
     mode_label: "Art des Tests",
     mode_send: "Testmail senden",
     mode_probe: "Nur prüfen (nichts wird zugestellt)",
-    mode_help: "„Nur prüfen“ geht alle Schritte bis zur Übergabe der Nachricht durch und bricht dann ab.",
     acting_legend: "Im Namen eines Benutzers (optional)",
-    acting_help: "Zeigt an der Testmail, wie die Absender-Einstellungen für E-Mails dieses Benutzers wirken.",
     acting_name_label: "Name",
     acting_address_label: "E-Mail-Adresse",
     acting_address_missing: "Bitte auch die E-Mail-Adresse des Benutzers angeben.",
@@ -107,7 +99,6 @@ pub static DE: TestTexts = TestTexts {
     unknown: "unbekannt",
 
     preview_title: "Vorschau",
-    preview_intro: "So wird eine E-Mail versendet, die dieser Benutzer z. B. mit einer Rechnung verschickt:",
     preview_from: "Absender (From)",
     preview_reply_to: "Antwortadresse (Reply-To)",
     preview_envelope: "Umschlag-Absender (MAIL FROM)",
@@ -116,16 +107,12 @@ pub static DE: TestTexts = TestTexts {
 
 pub static EN: TestTexts = TestTexts {
     title: "Send test mail",
-    intro: "Tests the settings exactly as they are in the form right now, saved or not. The test saves \
-        nothing. Once sending works, you can save the settings.",
     recipient_label: "Recipient",
     recipient_help: "Prefilled with the default sender's address.",
     mode_label: "Kind of test",
     mode_send: "Send a test mail",
     mode_probe: "Check only (nothing is delivered)",
-    mode_help: "\"Check only\" goes through every step up to handing over the message, then stops.",
     acting_legend: "On behalf of a user (optional)",
-    acting_help: "Shows on the test mail how the sender settings work for this user's e-mails.",
     acting_name_label: "Name",
     acting_address_label: "E-mail address",
     acting_address_missing: "Please also enter the user's e-mail address.",
@@ -162,7 +149,6 @@ pub static EN: TestTexts = TestTexts {
     unknown: "unknown",
 
     preview_title: "Preview",
-    preview_intro: "This is how an e-mail is sent that this user sends, e.g. with an invoice:",
     preview_from: "Sender (From)",
     preview_reply_to: "Reply address (Reply-To)",
     preview_envelope: "Envelope sender (MAIL FROM)",
@@ -209,109 +195,9 @@ impl Lang {
     }
 
     /// A failure class as a short title.
-    pub fn failure_class(self, class: FailureClass) -> &'static str {
-        use FailureClass as C;
-        let de = self == Lang::De;
-        match class {
-            C::DnsNotFound if de => "Servername nicht gefunden",
-            C::DnsNotFound => "Server name not found",
-            C::ConnectionRefused if de => "Verbindung abgelehnt",
-            C::ConnectionRefused => "Connection refused",
-            C::HostUnreachable if de => "Server nicht erreichbar",
-            C::HostUnreachable => "Server unreachable",
-            C::Timeout if de => "Zeitüberschreitung",
-            C::Timeout => "Timed out",
-            C::StarttlsOnImplicitTlsPort if de => "STARTTLS an einem TLS-Port",
-            C::StarttlsOnImplicitTlsPort => "STARTTLS on a TLS port",
-            C::TlsOnPlaintextPort if de => "TLS an einem Port ohne TLS",
-            C::TlsOnPlaintextPort => "TLS on a plain-text port",
-            C::StarttlsNotOffered if de => "Server bietet kein STARTTLS an",
-            C::StarttlsNotOffered => "Server offers no STARTTLS",
-            C::TlsHandshakeFailed if de => "TLS-Verbindungsaufbau fehlgeschlagen",
-            C::TlsHandshakeFailed => "TLS handshake failed",
-            C::CertificateUntrusted if de => "Zertifikat nicht vertrauenswürdig",
-            C::CertificateUntrusted => "Certificate not trusted",
-            C::CertificateExpired if de => "Zertifikat abgelaufen oder noch nicht gültig",
-            C::CertificateExpired => "Certificate expired or not yet valid",
-            C::CertificateHostnameMismatch if de => "Zertifikat gilt für einen anderen Servernamen",
-            C::CertificateHostnameMismatch => "Certificate is for another server name",
-            C::ConnectionRejected if de => "Verbindung vom Server abgewiesen",
-            C::ConnectionRejected => "Connection rejected by the server",
-            C::EncryptionRequired if de => "Server verlangt Verschlüsselung",
-            C::EncryptionRequired => "Server requires encryption",
-            C::AuthNotOffered if de => "Server bietet keine Authentifizierung an",
-            C::AuthNotOffered => "Server offers no authentication",
-            C::AuthRequiresTls if de => "Authentifizierung nur mit Verschlüsselung",
-            C::AuthRequiresTls => "Authentication only with encryption",
-            C::AuthMechanismUnsupported if de => "Kein unterstütztes Anmeldeverfahren",
-            C::AuthMechanismUnsupported => "No supported authentication method",
-            C::AuthRequired if de => "Server verlangt Authentifizierung",
-            C::AuthRequired => "Server requires authentication",
-            C::CredentialsRejected if de => "Benutzername oder Passwort abgelehnt",
-            C::CredentialsRejected => "Username or password rejected",
-            C::AppPasswordRequired if de => "App-Passwort oder moderne Anmeldung nötig",
-            C::AppPasswordRequired => "App password or modern authentication required",
-            C::OauthTokenRejected if de => "OAuth-Zugriffstoken abgelehnt",
-            C::OauthTokenRejected => "OAuth access token rejected",
-            C::SmtpAuthDisabled if de => "SMTP-Anmeldung beim Anbieter ausgeschaltet",
-            C::SmtpAuthDisabled => "SMTP login disabled at the provider",
-            C::BasicAuthDisabled if de => "Anmeldung mit Passwort abgeschaltet, OAuth 2.0 nötig",
-            C::BasicAuthDisabled => "Password login switched off, OAuth 2.0 required",
-            C::SenderRejected if de => "Absender abgelehnt",
-            C::SenderRejected => "Sender rejected",
-            C::RecipientRejected if de => "Empfänger abgelehnt",
-            C::RecipientRejected => "Recipient rejected",
-            C::TemporaryFailure if de => "Vorübergehender Fehler",
-            C::TemporaryFailure => "Temporary failure",
-            C::MessageRejected if de => "Nachricht abgelehnt",
-            C::MessageRejected => "Message rejected",
-            C::InvalidSettings if de => "Einstellungen nicht verwendbar",
-            C::InvalidSettings => "Settings cannot be used",
-            C::ProtocolError if de => "Protokollfehler",
-            C::ProtocolError => "Protocol error",
-            C::Throttled if de => "Server bremst den Versand",
-            C::Throttled => "Server throttles sending",
-            C::QuotaExceeded if de => "Sendekontingent ausgeschöpft",
-            C::QuotaExceeded => "Sending quota used up",
-            C::Expired if de => "Abgelaufen, nicht gesendet",
-            C::Expired => "Expired, not sent",
-            C::OauthTenantNotFound if de => "Mandant nicht gefunden",
-            C::OauthTenantNotFound => "Tenant not found",
-            C::OauthInvalidClientSecret if de => "Geheimer Clientschlüssel falsch",
-            C::OauthInvalidClientSecret => "Client secret wrong",
-            C::OauthClientSecretExpired if de => "Geheimer Clientschlüssel abgelaufen",
-            C::OauthClientSecretExpired => "Client secret expired",
-            C::OauthApplicationNotFound if de => "Anwendung nicht gefunden",
-            C::OauthApplicationNotFound => "Application not found",
-            C::OauthConsentMissing if de => "Zustimmung fehlt",
-            C::OauthConsentMissing => "Consent missing",
-            C::OauthRefreshTokenInvalid if de => "Anmeldung abgelaufen oder widerrufen",
-            C::OauthRefreshTokenInvalid => "Sign-in expired or revoked",
-            C::OauthAuthorizationCodeInvalid if de => "Anmeldecode ungültig",
-            C::OauthAuthorizationCodeInvalid => "Sign-in code invalid",
-            C::OauthAccessDenied if de => "Anmeldung abgelehnt",
-            C::OauthAccessDenied => "Sign-in declined",
-            C::OauthUnauthorizedClient if de => "Client nicht berechtigt",
-            C::OauthUnauthorizedClient => "Client not authorised",
-            C::OauthInvalidScope if de => "Bereich (Scope) ungültig",
-            C::OauthInvalidScope => "Scope invalid",
-            C::OauthServiceAccountRejected if de => "Dienstkonto abgelehnt",
-            C::OauthServiceAccountRejected => "Service account refused",
-            C::OauthServiceAccountKeyInvalid if de => "Dienstkonto-Schlüssel unbrauchbar",
-            C::OauthServiceAccountKeyInvalid => "Service account key unusable",
-            C::OauthInsecureEndpoint if de => "Token-Endpunkt unsicher",
-            C::OauthInsecureEndpoint => "Token endpoint insecure",
-            C::OauthEndpointUnreachable if de => "Token-Endpunkt nicht erreichbar",
-            C::OauthEndpointUnreachable => "Token endpoint unreachable",
-            C::OauthTimeout if de => "Token-Endpunkt antwortet nicht",
-            C::OauthTimeout => "Token endpoint timed out",
-            C::OauthInvalidResponse if de => "Antwort des Token-Endpunkts unbrauchbar",
-            C::OauthInvalidResponse => "Token endpoint answer unusable",
-            C::OauthProviderError if de => "Fehler beim Anbieter",
-            C::OauthProviderError => "Provider error",
-            C::OauthNotConnected if de => "Kein Konto verbunden",
-            C::OauthNotConnected => "No account connected",
-        }
+    /// A failure class's name (index.html's `c-<class>` texts, see [`Lang::prose`]).
+    pub fn failure_class(self, class: FailureClass) -> String {
+        self.prose_text(&["c-", class.as_str()].concat())
     }
 
     /// The label of a settings field or a test request field, where it is not beside the field.
@@ -401,15 +287,20 @@ mod tests {
 
     #[test]
     fn every_failure_class_and_stage_is_named_in_both_languages() {
+        let (de, en) = (super::super::tests::prose_of("de"), super::super::tests::prose_of("en"));
+        let name = |texts: &[(String, String)], class: FailureClass| {
+            let key = format!("c-{}", class.as_str());
+            texts.iter().find(|(k, _)| *k == key).map(|(_, t)| t.clone()).unwrap_or_default()
+        };
         for class in FailureClass::ALL {
-            let (de, en) = (Lang::De.failure_class(class), Lang::En.failure_class(class));
-            assert!(!de.is_empty() && !en.is_empty(), "{class}");
-            assert_ne!(de, en, "{class}");
+            let (d, e) = (name(&de, class), name(&en, class));
+            assert!(!d.is_empty() && !e.is_empty(), "{class}");
+            assert_ne!(d, e, "{class}");
         }
-        let mut de: Vec<_> = FailureClass::ALL.iter().map(|c| Lang::De.failure_class(*c)).collect();
-        de.sort_unstable();
-        de.dedup();
-        assert_eq!(de.len(), FailureClass::ALL.len(), "two classes share a German name");
+        let mut german: Vec<_> = FailureClass::ALL.iter().map(|c| name(&de, *c)).collect();
+        german.sort_unstable();
+        german.dedup();
+        assert_eq!(german.len(), FailureClass::ALL.len(), "two classes share a German name");
         let stages = [
             StageName::Token,
             StageName::Resolve,

@@ -9,6 +9,7 @@ use leptos::task::spawn_local;
 use postamt_wire::{ErrorGroup, MailLogEntry};
 
 use crate::api::{self, ApiError};
+use crate::components::fields::Prose;
 use crate::components::log_export::LogExport;
 use crate::components::status::error_text;
 use crate::form::fields;
@@ -41,7 +42,7 @@ fn setting(lang: Lang, entry: &MailLogEntry) -> Option<String> {
 
 fn class_title(lang: Lang, entry: &MailLogEntry) -> String {
     match entry.class {
-        Some(class) => lang.failure_class(class).to_owned(),
+        Some(class) => lang.failure_class(class),
         None => lang.texts().log.no_class.to_owned(),
     }
 }
@@ -179,7 +180,7 @@ pub fn ErrorLogPage() -> impl IntoView {
     view! {
         <section class="error-log" id="errors" aria-labelledby="errors-title">
             <h1 id="errors-title">{i18n.text(|t| t.log.title)}</h1>
-            <p class="lead">{i18n.text(|t| t.log.intro)}</p>
+            <Prose key="log-intro" class="lead" />
             <LogExport />
             <div class="log-toolbar">
                 <button

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::{self, ApiError};
+use crate::components::fields::Prose;
 use crate::i18n::{I18n, Lang};
 
 /// Why signing in did not work.
@@ -91,7 +92,7 @@ pub fn LoginPage(expired: bool, on_signed_in: Callback<()>) -> impl IntoView {
             <Show when=move || expired>
                 <p class="notice notice-info" role="status">{i18n.text(|t| t.session_expired)}</p>
             </Show>
-            <p class="lead">{i18n.text(|t| t.login_intro)}</p>
+            <Prose key="login-intro" class="lead" />
             <form on:submit=submit novalidate>
                 // There is one admin account; naming it lets password managers file the password.
                 <input type="text" name="username" value="admin" autocomplete="username" hidden readonly />

@@ -6,8 +6,9 @@ use leptos::task::spawn_local;
 use postamt_wire::{AuthMethod, Encryption};
 
 use crate::api::{self, ApiError, Versioned};
-use crate::components::fields::{tr, CheckboxField, SelectField, TextAreaField, TextField};
+use crate::components::fields::{prose, tr, CheckboxField, Prose, SelectField, TextAreaField, TextField};
 use crate::components::history::History;
+use crate::components::limits::{fetch_usage, LimitsFields};
 use crate::components::oauth::{apply_preset, take_return, OAuthFields, OAuthNotice};
 use crate::components::sender_preview::SenderPreview;
 use crate::components::status::{error_text, Status, StatusLine};
@@ -48,8 +49,8 @@ pub fn SettingsPage() -> impl IntoView {
     view! {
         <section class="settings" id="email" aria-labelledby="settings-title">
             <h1 id="settings-title">{i18n.text(|t| t.settings_title)}</h1>
-            <p class="lead">{i18n.text(|t| t.settings_intro)}</p>
-            <p class="notice notice-info">{i18n.text(|t| t.settings_shared)}</p>
+            <Prose key="settings-intro" class="lead" />
+            <Prose key="settings-shared" class="notice notice-info" />
             {move || match load.get() {
                 Load::Loading => {
                     view! { <p class="page-loading" aria-busy="true">{i18n.text(|t| t.settings_loading)}</p> }
@@ -93,6 +94,10 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
     let oauth_notice = RwSignal::new(take_return());
     let oauth = Signal::derive(move || form.auth_method.get() == AuthMethod::Oauth2);
 
+    // The sending limits' use (read again whenever the saved settings change).
+    let usage = RwSignal::new(None);
+    fetch_usage(usage);
+
     // Shows `v` as the saved state and puts it into the form.
     let apply_saved = move |v: Option<Versioned>| {
         let draft = Draft::for_saved(v.as_ref().map(|v| &v.settings));
@@ -101,6 +106,7 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
         feedback.reset();
         fault.clear();
         confirm_remove.set(false);
+        fetch_usage(usage);
     };
     let report = move |e: ApiError| match e.status() {
         // The app has already gone back to the sign-in view.
@@ -230,9 +236,8 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
                 </p>
             }
             .into_any(),
-            None => {
-                view! { <p class="notice notice-info" id="not-configured">{lang.texts().not_configured}</p> }.into_any()
-            }
+            None => view! { <p class="notice notice-info" id="not-configured" inner_html=prose("not-configured")></p> }
+                .into_any(),
         })
     };
 
@@ -259,8 +264,8 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
         <form class="settings-form" novalidate on:submit=save>
             <fieldset class="panel">
                 <legend>{i18n.text(|t| t.section_connection)}</legend>
-                <p class="section-help">{i18n.text(|t| t.settings_source)}</p>
-                <TextField field=fields::HOST label=|t| t.host_label value=form.host help=tr(|t| t.host_help) />
+                <Prose key="settings-source" class="section-help" />
+                <TextField field=fields::HOST label=|t| t.host_label value=form.host />
                 <div class="row">
                     <SelectField
                         field=fields::ENCRYPTION
@@ -272,14 +277,12 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
                         ]
                         value=Signal::derive(move || form.encryption.get().as_str().to_owned())
                         on_change=on_encryption
-                        help=tr(|t| t.encryption_help)
                     />
                     <TextField
                         field=fields::PORT
                         label=|t| t.port_label
                         value=form.port
                         inputmode="numeric"
-                        help=tr(|t| t.port_help)
                         extra_class="field-short"
                     />
                     <TextField
@@ -287,7 +290,6 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
                         label=|t| t.timeout_label
                         value=form.timeout_seconds
                         inputmode="numeric"
-                        help=tr(|t| t.timeout_help)
                         extra_class="field-short"
                     />
                 </div>
@@ -299,14 +301,12 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
                     field=fields::SENDER_NAME
                     label=|t| t.sender_name_label
                     value=form.sender_name
-                    help=tr(|t| t.sender_name_help)
                 />
                 <TextField
                     field=fields::SENDER_ADDRESS
                     label=|t| t.sender_address_label
                     value=form.sender_address
                     inputmode="email"
-                    help=tr(|t| t.sender_address_help)
                 />
             </fieldset>
 
@@ -316,7 +316,6 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
                     field=fields::AUTH_ENABLED
                     label=|t| t.auth_enabled_label
                     checked=form.auth_enabled
-                    help=tr(|t| t.auth_enabled_help)
                 />
                 <Show when=move || form.auth_enabled.get()>
                     <SelectField
@@ -325,7 +324,6 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
                         options=vec![("password", tr(|t| t.oauth.method_password)), ("oauth2", tr(|_| "OAuth 2.0"))]
                         value=Signal::derive(move || form.auth_method.get().as_str().to_owned())
                         on_change=on_method
-                        help=tr(|t| t.oauth.method_help)
                     />
                     <div class="row row-even">
                         {move || {
@@ -380,14 +378,12 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
                     field=fields::TLS_TRUSTED_CA_PEM
                     label=|t| t.tls_ca_label
                     value=form.tls_trusted_ca_pem
-                    help=tr(|t| t.tls_ca_help)
                     placeholder="-----BEGIN CERTIFICATE-----"
                 />
                 <CheckboxField
                     field=fields::TLS_ACCEPT_INVALID_CERTIFICATES
                     label=|t| t.tls_accept_invalid_label
                     checked=form.tls_accept_invalid_certificates
-                    help=tr(|t| t.tls_accept_invalid_help)
                 />
             </fieldset>
 
@@ -399,19 +395,22 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
                             field=fields::FORCE_DEFAULT_SENDER
                             label=|t| t.force_label
                             checked=form.force_default_sender
-                            help=tr(|t| t.force_help)
                             on_change=on_force
                         />
                         <CheckboxField
                             field=fields::REPLY_TO_INDIVIDUAL_SENDER
                             label=|t| t.reply_to_label
                             checked=form.reply_to_individual_sender
-                            help=tr(|t| t.reply_to_help)
                             disabled=Signal::derive(move || !form.force_default_sender.get())
                         />
                     </div>
                     <SenderPreview form=form />
                 </div>
+            </fieldset>
+
+            <fieldset class="panel" id="limits">
+                <legend>{i18n.text(|t| t.limits.title)}</legend>
+                <LimitsFields form=form usage=usage />
             </fieldset>
 
             <div class="actions">
@@ -470,7 +469,7 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
                         }
                     }
                 >
-                    <p role="alert">{i18n.text(|t| t.remove_question)}</p>
+                    <p role="alert" inner_html=prose("remove-question")></p>
                     <div class="action-buttons">
                         <button
                             type="button"
