@@ -6,16 +6,15 @@
 //! by the primary's rules (`oauth::parse_oauth`), its fields renamed `fallback.auth.oauth2.*`.
 
 use super::oauth::{parse_oauth, OAuthDraft, StoredOAuth};
+use super::password::{PasswordInput, StoredLogin};
 use super::settings::PasswordChange;
 use super::{CaCertificatePem, EmailAddress, FieldProblem, SingleLine, SmtpHost, Violations};
 use postamt_wire::{
     AuthMethod, Encryption, FallbackAuthView, FallbackInput, FallbackView, FieldChange, OAuthConnection, OAuthFlow,
     TlsSettings,
 };
-use secrecy::SecretString;
 
 const MAX_USERNAME_CHARS: usize = 320;
-const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// The saved fallback server, without its password (only whether one is stored).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,7 +149,23 @@ pub fn parse_fallback(
         None | Some("") => Some(None),
         Some(a) => v.check("fallback.envelope_sender", EmailAddress::try_from(a)).map(Some),
     };
-    let password = password_change(v, input, stored, host.as_ref(), port, encryption, &auth_username);
+    let password = super::password::password_change(
+        v,
+        &PasswordInput {
+            field: "fallback.auth.password",
+            enabled: input.auth.enabled,
+            method: input.auth.method,
+            password: input.auth.password.as_deref(),
+            host: host.as_ref(),
+            port,
+            encryption,
+            username: &auth_username,
+            changed: "the fallback's host, port, encryption or username",
+        },
+        stored.filter(|s| s.auth_enabled && s.auth_method == AuthMethod::Password && s.password_set).map(|s| {
+            StoredLogin { host: &s.host, port: s.port, encryption: s.encryption, username: s.auth_username.as_deref() }
+        }),
+    );
     let auth_method = if input.auth.enabled { input.auth.method } else { AuthMethod::Password };
     let oauth = if auth_method == AuthMethod::Oauth2 {
         let same_server = stored.is_some_and(|s| {
@@ -193,60 +208,6 @@ pub fn parse_fallback(
         tls_accept_invalid_certificates: input.tls.accept_invalid_certificates,
         envelope_sender: envelope_sender?,
     }))
-}
-
-fn password_change(
-    v: &mut Violations,
-    input: &FallbackInput,
-    stored: Option<&StoredFallback>,
-    host: Option<&SmtpHost>,
-    port: Option<u16>,
-    encryption: Option<Encryption>,
-    username: &Option<Option<SingleLine>>,
-) -> Option<PasswordChange> {
-    const FIELD: &str = "fallback.auth.password";
-    if !input.auth.enabled || input.auth.method != AuthMethod::Password {
-        if input.auth.enabled && input.auth.password.is_some() {
-            return v.check(FIELD, Err(FieldProblem::new("not_applicable", "is only used with auth.method password")));
-        }
-        return Some(PasswordChange::Clear);
-    }
-    match input.auth.password.as_deref() {
-        Some("") => {
-            v.check(FIELD, Err(FieldProblem::new("required", "must not be empty; omit it to keep the stored password")))
-        }
-        Some(p) if p.len() > MAX_PASSWORD_BYTES => {
-            v.check(FIELD, Err(FieldProblem::new("too_long", "must be at most 1024 bytes")))
-        }
-        Some(p) if p.contains('\0') => {
-            v.check(FIELD, Err(FieldProblem::new("invalid_character", "must not contain NUL characters")))
-        }
-        Some(p) => Some(PasswordChange::Set(SecretString::from(p.to_owned()))),
-        None => {
-            let Some(stored) =
-                stored.filter(|s| s.auth_enabled && s.auth_method == AuthMethod::Password && s.password_set)
-            else {
-                return v
-                    .check(FIELD, Err(FieldProblem::new("required", "is required when authentication is enabled")));
-            };
-            let same_connection = host.map(SmtpHost::as_str) == Some(stored.host.as_str())
-                && port == Some(stored.port)
-                && encryption == Some(stored.encryption)
-                && username.as_ref().and_then(|u| u.as_ref()).map(SingleLine::as_str)
-                    == stored.auth_username.as_deref();
-            if same_connection {
-                Some(PasswordChange::Keep)
-            } else {
-                v.check(
-                    FIELD,
-                    Err(FieldProblem::new(
-                        "password_required_again",
-                        "must be entered again because the fallback's host, port, encryption or username changed",
-                    )),
-                )
-            }
-        }
-    }
 }
 
 /// The fallback's fields in the history, in display order (the password only as "changed").

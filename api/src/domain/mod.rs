@@ -7,6 +7,7 @@ pub mod fallback;
 pub mod limits;
 pub mod oauth;
 pub mod outgoing;
+mod password;
 mod pem;
 mod settings;
 mod smtp_host;

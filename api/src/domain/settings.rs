@@ -2,6 +2,7 @@
 
 use super::fallback::{parse_fallback, FallbackDraft, StoredFallback};
 use super::oauth::{parse_oauth, Binding, OAuthDraft, StoredOAuth};
+use super::password::{PasswordInput, StoredLogin};
 use super::{CaCertificatePem, EmailAddress, FieldProblem, SingleLine, SmtpHost, Violations};
 use crate::error::ApiError;
 use chrono::{DateTime, Utc};
@@ -13,7 +14,6 @@ use secrecy::SecretString;
 
 const MAX_NAME_CHARS: usize = 200;
 const MAX_USERNAME_CHARS: usize = 320;
-const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// The saved settings, without the password itself (only whether one is stored).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,7 +207,28 @@ impl SettingsDraft {
             },
         );
         super::limits::check_limits(&mut v, &input.limits);
-        let password = password_change(&mut v, &input, stored, host.as_ref(), port, encryption, &auth_username);
+        let password = super::password::password_change(
+            &mut v,
+            &PasswordInput {
+                field: "auth.password",
+                enabled: input.auth.enabled,
+                method: input.auth.method,
+                password: input.auth.password.as_deref(),
+                host: host.as_ref(),
+                port,
+                encryption,
+                username: &auth_username,
+                changed: "host, port, encryption or username",
+            },
+            stored.filter(|s| s.auth_enabled && s.auth_method == AuthMethod::Password && s.password_set).map(|s| {
+                StoredLogin {
+                    host: &s.host,
+                    port: s.port,
+                    encryption: s.encryption,
+                    username: s.auth_username.as_deref(),
+                }
+            }),
+        );
         let auth_method = if input.auth.enabled { input.auth.method } else { AuthMethod::Password };
         let oauth = if auth_method == AuthMethod::Oauth2 {
             let same_server = stored.is_some_and(|s| {
@@ -322,60 +343,6 @@ fn required<T>(
     match raw {
         None => v.check(field, Err(FieldProblem::new("required", "is required"))),
         Some(s) => v.check(field, parse(s)),
-    }
-}
-
-fn password_change(
-    v: &mut Violations,
-    input: &MailSettingsInput,
-    stored: Option<&StoredSettings>,
-    host: Option<&SmtpHost>,
-    port: Option<u16>,
-    encryption: Option<Encryption>,
-    username: &Option<Option<SingleLine>>,
-) -> Option<PasswordChange> {
-    const FIELD: &str = "auth.password";
-    if !input.auth.enabled || input.auth.method != AuthMethod::Password {
-        if input.auth.enabled && input.auth.password.is_some() {
-            return v.check(FIELD, Err(FieldProblem::new("not_applicable", "is only used with auth.method password")));
-        }
-        return Some(PasswordChange::Clear);
-    }
-    match input.auth.password.as_deref() {
-        Some("") => {
-            v.check(FIELD, Err(FieldProblem::new("required", "must not be empty; omit it to keep the stored password")))
-        }
-        Some(p) if p.len() > MAX_PASSWORD_BYTES => {
-            v.check(FIELD, Err(FieldProblem::new("too_long", "must be at most 1024 bytes")))
-        }
-        Some(p) if p.contains('\0') => {
-            v.check(FIELD, Err(FieldProblem::new("invalid_character", "must not contain NUL characters")))
-        }
-        Some(p) => Some(PasswordChange::Set(SecretString::from(p.to_owned()))),
-        None => {
-            let Some(stored) =
-                stored.filter(|s| s.auth_enabled && s.auth_method == AuthMethod::Password && s.password_set)
-            else {
-                return v
-                    .check(FIELD, Err(FieldProblem::new("required", "is required when authentication is enabled")));
-            };
-            let same_connection = host.map(SmtpHost::as_str) == Some(stored.host.as_str())
-                && port == Some(stored.port)
-                && encryption == Some(stored.encryption)
-                && username.as_ref().and_then(|u| u.as_ref()).map(SingleLine::as_str)
-                    == stored.auth_username.as_deref();
-            if same_connection {
-                Some(PasswordChange::Keep)
-            } else {
-                v.check(
-                    FIELD,
-                    Err(FieldProblem::new(
-                        "password_required_again",
-                        "must be entered again because host, port, encryption or username changed",
-                    )),
-                )
-            }
-        }
     }
 }
 
