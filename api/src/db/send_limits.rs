@@ -106,6 +106,11 @@ pub fn claim(conn: &mut AnyConnection, ask: &LimitedClaim<'_>) -> anyhow::Result
     }
     .context("locking the sending limits")?;
     if let Some(max) = ask.limits.concurrent_sessions {
+        // A worker with nothing to send takes no lease (it would keep one from a worker
+        // that has something, on this instance or another).
+        if !ask.reclaim_expired && messages::next_due(conn)?.is_none_or(|due| due > at) {
+            return Ok(Turn::Empty);
+        }
         if let Some(until) = take_session(conn, ask.worker, max, at, at + ask.lease)? {
             // Other workers hold every session: this one waits, the messages do not (they
             // are being sent), so no hold is recorded.
@@ -437,10 +442,12 @@ mod tests {
             assert!(!one.is_empty());
             store(db, "later", Priority::Normal, 1).await;
             assert_eq!(granted(turn(db, "w2", two).await).len(), 1);
+            // Nothing due: a worker takes no lease at all.
+            assert!(matches!(turn(db, "w3", two).await, Turn::Empty));
+            store(db, "waiting", Priority::Normal, 1).await;
             assert_eq!(held(turn(db, "w3", two).await), LimitReason::ConcurrentSessions);
             assert_eq!(db.run(|conn| sessions_held(conn, now())).await.unwrap(), 2);
             db.run(|conn| release_session(conn, "w1")).await.unwrap();
-            store(db, "after", Priority::Normal, 1).await;
             assert_eq!(granted(turn(db, "w3", two).await).len(), 1);
         }
     }

@@ -63,7 +63,9 @@ pub async fn get_mail_settings_usage(
             },
             LimitUse { limit: LimitReason::ConcurrentSessions, max: concurrent_sessions, used: count(sessions) },
         ],
-        hold: held,
+        // A hold matters only while messages wait (a per-minute limit always names its next
+        // free slot).
+        hold: held.filter(|_| waiting.iter().sum::<i64>() > 0),
         waiting_high: count(waiting[usize::from(Priority::High.rank().unsigned_abs())]),
         waiting_normal: count(waiting[usize::from(Priority::Normal.rank().unsigned_abs())]),
         waiting_low: count(waiting[usize::from(Priority::Low.rank().unsigned_abs())]),
