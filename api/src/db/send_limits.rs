@@ -129,8 +129,10 @@ pub fn claim(conn: &mut AnyConnection, ask: &LimitedClaim<'_>) -> anyhow::Result
     let mut start = at;
     if let Some(per_minute) = ask.limits.messages_per_minute {
         let gap = spacing(per_minute);
-        // A slot booked under a lower limit waits no longer than the new spacing.
-        start = next_slot_at.max(at).min(at + gap);
+        // Slots booked under this limit end at most a horizon and a gap ahead. A next slot
+        // further ahead was booked under a lower limit: it must not hold the new one back
+        // (at most the one slot granted under the old limit comes on top, once).
+        start = if next_slot_at > at + ask.horizon + gap { at + gap } else { next_slot_at.max(at) };
         if start > at + ask.horizon {
             return held(conn, LimitReason::MessagesPerMinute, start);
         }
@@ -328,6 +330,25 @@ mod tests {
         .unwrap()
     }
 
+    /// The worker's grant, asking again while a per-minute hold ends within `within`.
+    async fn turn_within(
+        db: &Db,
+        worker: &'static str,
+        limits: SendingLimits,
+        within: Duration,
+    ) -> Vec<(String, NaiveDateTime)> {
+        let asked = now();
+        loop {
+            match turn(db, worker, limits).await {
+                Turn::Held(hold) => {
+                    assert!(hold.until.naive_utc() <= asked + within, "held too long: {hold:?}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                other => return granted(other),
+            }
+        }
+    }
+
     fn granted(turn: Turn) -> Vec<(String, NaiveDateTime)> {
         match turn {
             Turn::Granted(g) => g.into_iter().map(|(c, at)| (c.id, at)).collect(),
@@ -377,12 +398,21 @@ mod tests {
             assert_eq!(held(turn(db, "w2", limits).await), LimitReason::MessagesPerMinute);
             let hold = db.run(current_hold).await.unwrap().expect("the hold is recorded");
             assert_eq!(hold.reason, LimitReason::MessagesPerMinute);
-            let fast = SendingLimits { messages_per_minute: Some(600), ..SendingLimits::default() };
-            let burst = granted(turn(db, "w2", fast).await);
-            assert!(burst.len() >= 2, "{burst:?}");
-            for pair in burst.windows(2) {
-                assert!(pair[1].1 - pair[0].1 >= spacing(600), "{burst:?}");
+            // Raised to 600 a minute: the slot booked 2 s ahead under 30 does not hold.
+            for n in 5..40 {
+                store(db, &format!("m{n}"), Priority::Normal, 1).await;
             }
+            let fast = SendingLimits { messages_per_minute: Some(600), ..SendingLimits::default() };
+            let burst = turn_within(db, "w2", fast, Duration::milliseconds(1200)).await;
+            assert!(burst.len() >= 2, "{burst:?}");
+            // Another worker's turn right after: its slots follow the first one's, they do
+            // not start again near now (which let four workers send four times the limit).
+            let next = turn_within(db, "w3", fast, Duration::milliseconds(1200)).await;
+            let all: Vec<NaiveDateTime> = burst.iter().chain(&next).map(|(_, at)| *at).collect();
+            for pair in all.windows(2) {
+                assert!(pair[1] - pair[0] >= spacing(600), "{all:?}");
+            }
+            assert!(all.len() <= 22, "{} slots within a second and a bit at 10 a second", all.len());
         }
     }
 
