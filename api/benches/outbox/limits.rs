@@ -81,6 +81,10 @@ pub(crate) async fn limit_run(s: &Settings, api: &Api, tmp: &Path, name: &str) -
     };
     let posted = post_many(api, n, s.concurrency, "limit", None).await?;
     accepted.store(posted.ok, Ordering::Relaxed);
+    match api.get_bytes("/api/v1/mail-settings/usage").await {
+        Ok(body) => println!("  usage after posting: {}", String::from_utf8_lossy(&body)),
+        Err(e) => println!("  usage after posting: {e:#}"),
+    }
     let (samples, complete) = sampler.await.context("sampling task")?;
     let total = posted.started.elapsed();
     println!(
