@@ -24,7 +24,7 @@ const PASSES: usize = 2;
 
 pub(crate) async fn end_to_end(s: &Settings, api: &Api, server: &Server, sink: &Sink) -> Result<EndToEnd> {
     // Warm-up: opens the SMTP connections and the HTTP pool, fills caches.
-    let warm = post_many(api, 200, s.concurrency, "warm-up").await?;
+    let warm = post_many(api, 200, s.concurrency, "warm-up", None).await?;
     wait_delivered(api, warm.base_sent + warm.ok as f64, Duration::from_secs(60)).await.context("warm-up")?;
 
     println!(
@@ -42,7 +42,7 @@ pub(crate) async fn end_to_end(s: &Settings, api: &Api, server: &Server, sink: &
 /// Posts `s.messages` and waits until all are sent: messages/s from the first POST on.
 async fn end_to_end_pass(s: &Settings, api: &Api, server: &Server, sink: &Sink) -> Result<f64> {
     let before = Usage::take(server.pid, sink.proc.pid());
-    let posted = post_many(api, s.messages, s.concurrency, "e2e").await?;
+    let posted = post_many(api, s.messages, s.concurrency, "e2e", None).await?;
     let at_post_end = api.metrics().await?;
     let (done_at, metrics) = wait_delivered(api, posted.base_sent + posted.ok as f64, DRAIN_DEADLINE).await?;
     let after = Usage::take(server.pid, sink.proc.pid());
@@ -83,17 +83,24 @@ async fn end_to_end_pass(s: &Settings, api: &Api, server: &Server, sink: &Sink) 
     Ok(rate)
 }
 
-struct Posted {
-    ok: usize,
-    refused: usize,
-    first_error: Option<String>,
-    started: Instant,
-    finished: Instant,
-    base_sent: f64,
+pub(crate) struct Posted {
+    pub(crate) ok: usize,
+    pub(crate) refused: usize,
+    pub(crate) first_error: Option<String>,
+    pub(crate) started: Instant,
+    pub(crate) finished: Instant,
+    pub(crate) base_sent: f64,
 }
 
-/// Posts `n` messages with at most `concurrency` requests in flight.
-async fn post_many(api: &Api, n: usize, concurrency: usize, tag: &'static str) -> Result<Posted> {
+/// Posts `n` messages with at most `concurrency` requests in flight (with `priority`, if
+/// given).
+pub(crate) async fn post_many(
+    api: &Api,
+    n: usize,
+    concurrency: usize,
+    tag: &'static str,
+    priority: Option<&'static str>,
+) -> Result<Posted> {
     let base = api.metrics().await?;
     let next = Arc::new(AtomicUsize::new(0));
     let ok = Arc::new(AtomicUsize::new(0));
@@ -104,7 +111,7 @@ async fn post_many(api: &Api, n: usize, concurrency: usize, tag: &'static str) -
     let mut tasks = Vec::with_capacity(concurrency);
     for _ in 0..concurrency.min(n) {
         let (next, ok, refused, first_error) = (next.clone(), ok.clone(), refused.clone(), first_error.clone());
-        let mut poster = Poster::new(api)?;
+        let mut poster = Poster::new(api, priority)?;
         tasks.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -137,7 +144,7 @@ async fn post_many(api: &Api, n: usize, concurrency: usize, tag: &'static str) -
 
 /// Polls `/metrics` until `postamt_messages_sent_total` reaches `target` (or everything that
 /// was accepted is sent or failed for good).
-async fn wait_delivered(api: &Api, target: f64, limit: Duration) -> Result<(Instant, Metrics)> {
+pub(crate) async fn wait_delivered(api: &Api, target: f64, limit: Duration) -> Result<(Instant, Metrics)> {
     let started = Instant::now();
     let mut last: Option<(Instant, f64)> = None;
     loop {
@@ -178,7 +185,7 @@ pub(crate) async fn accept_latency(s: &Settings, api: &Api, server: &Server) -> 
     let total = s.rate * s.rate_seconds;
     println!("  accept latency: {total} POSTs at {} req/s (open loop, measured from the scheduled send time)", s.rate);
     // A few requests first so that the pool holds connections.
-    let warm = post_many(api, 64, 16, "warm-up").await?;
+    let warm = post_many(api, 64, 16, "warm-up", None).await?;
     wait_delivered(api, warm.base_sent + warm.ok as f64, Duration::from_secs(60)).await.context("warm-up")?;
     let base = api.metrics().await?;
 

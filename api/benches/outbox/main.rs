@@ -9,7 +9,11 @@
 //!    the ceiling;
 //! 3. accept latency (POST -> 202) p50/p99 at a fixed, open-loop request rate;
 //! 4. `GET /api/v1/mail-log/errors` p50/p95 over a 1 M-row mail log;
-//! 5. `GET /api/v1/mail-log/export?format=csv` of that log: rows/s and the server's peak RSS.
+//! 5. `GET /api/v1/mail-log/export?format=csv` of that log: rows/s and the server's peak RSS;
+//! 6. priority (issue 16): p50/p99 from POST to `sent_at` of `high` messages posted at a
+//!    steady rate while 20,000 `low` ones are posted at full speed (no limits);
+//! 7. limit (issue 16): with `messages_per_minute` 600, the most messages in any 60 s window
+//!    at a sink of its own, and the rate achieved; over 2 minutes by nature.
 //!
 //! Prints figures and a table with targets; always exits 0 (figures, not tests). Every loop is
 //! bounded in count and time; all traffic stays on 127.0.0.1. Knobs (environment):
@@ -17,13 +21,19 @@
 //! (500), `POSTAMT_BENCH_RATE_SECONDS` (10), `POSTAMT_BENCH_LOG_ROWS` (1000000),
 //! `POSTAMT_BENCH_DELIVERY_WORKERS` (4), `POSTAMT_BENCH_BACKENDS` (`sqlite,postgres`),
 //! `POSTAMT_BENCH_PG_URL` (`postgres://postgres@127.0.0.1:5432`), `POSTAMT_BENCH_BIN`,
-//! `POSTAMT_BENCH_RUST_LOG` (`warn`), `POSTAMT_BENCH_SKIP_DEPS=1`.
+//! `POSTAMT_BENCH_RUST_LOG` (`warn`), `POSTAMT_BENCH_SKIP_DEPS=1`, `POSTAMT_BENCH_LOW_MESSAGES`
+//! (20000), `POSTAMT_BENCH_HIGH_MESSAGES` (300), `POSTAMT_BENCH_HIGH_RATE` (50 a second: the
+//! low run lasts only seconds here),
+//! `POSTAMT_BENCH_LIMIT_PER_MINUTE` (600), `POSTAMT_BENCH_LIMIT_MESSAGES` (1500), and
+//! `POSTAMT_BENCH_PHASES` (`ceiling,e2e,latency,log,priority,limits`: the phases to run).
 
 mod api;
 mod ceiling;
 mod end_to_end;
+mod limits;
 mod mail_log;
 mod poster;
+mod priority;
 mod report;
 mod server;
 mod usage;
@@ -32,7 +42,9 @@ use anyhow::{anyhow, bail, Context, Result};
 use api::Api;
 use ceiling::ceiling_pass;
 use end_to_end::{accept_latency, end_to_end};
+use limits::{limit_run, LimitFigure};
 use mail_log::log_figures;
+use priority::{priority_run, PriorityFigure};
 use report::print_table;
 use server::{PgDatabase, Server, Sink};
 use std::path::{Path, PathBuf};
@@ -99,6 +111,13 @@ struct Settings {
     ceiling_messages: u32,
     backends: Vec<Backend>,
     skip_deps: bool,
+    /// The phases to run: `ceiling`, `e2e`, `latency`, `log`, `priority`, `limits`.
+    phases: Vec<String>,
+    low_messages: usize,
+    high_messages: usize,
+    high_rate: f64,
+    limit_per_minute: u32,
+    limit_messages: usize,
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -139,9 +158,26 @@ impl Settings {
             ceiling_messages: 20_000,
             backends,
             skip_deps: std::env::var("POSTAMT_BENCH_SKIP_DEPS").is_ok_and(|v| v == "1"),
+            phases: std::env::var("POSTAMT_BENCH_PHASES")
+                .unwrap_or_else(|_| PHASES.join(","))
+                .split(',')
+                .map(|p| p.trim().to_ascii_lowercase())
+                .filter(|p| !p.is_empty())
+                .collect(),
+            low_messages: env_or("POSTAMT_BENCH_LOW_MESSAGES", 20_000usize).clamp(100, 1_000_000),
+            high_messages: env_or("POSTAMT_BENCH_HIGH_MESSAGES", 300usize).clamp(1, 10_000),
+            high_rate: env_or("POSTAMT_BENCH_HIGH_RATE", 50.0f64).clamp(0.1, 1000.0),
+            limit_per_minute: env_or("POSTAMT_BENCH_LIMIT_PER_MINUTE", 600u32).clamp(1, 100_000),
+            limit_messages: env_or("POSTAMT_BENCH_LIMIT_MESSAGES", 1500usize).clamp(10, 1_000_000),
         }
     }
+
+    fn runs(&self, phase: &str) -> bool {
+        self.phases.iter().any(|p| p == phase)
+    }
 }
+
+const PHASES: [&str; 6] = ["ceiling", "e2e", "latency", "log", "priority", "limits"];
 
 type Measured<T> = Result<T, String>;
 
@@ -175,6 +211,8 @@ struct Figures {
     errors: Vec<(Backend, Measured<Percentiles>)>,
     errors_hour: Vec<(Backend, Measured<Percentiles>)>,
     export: Vec<(Backend, Measured<Export>)>,
+    priority: Vec<(Backend, Measured<PriorityFigure>)>,
+    limits: Vec<(Backend, Measured<LimitFigure>)>,
 }
 
 fn err_string(e: &anyhow::Error) -> String {
@@ -193,6 +231,10 @@ async fn run(s: &Settings, figures: &mut Figures) -> Result<()> {
     println!("Postamt outbox benchmark");
     println!("  server binary: {} (RUST_LOG={})", s.bin.display(), s.server_log);
     println!("  machine: {} cores, load average {}", cores(), loadavg());
+    println!("  phases: {}", s.phases.join(","));
+    if let Some(p) = s.phases.iter().find(|p| !PHASES.contains(&p.as_str())) {
+        println!("  warning: unknown phase {p:?} in POSTAMT_BENCH_PHASES (known: {})", PHASES.join(","));
+    }
     if !s.skip_deps {
         let script = s.repo.join("scripts/lib/bench-deps.sh");
         println!("  dependencies: bash {}", script.display());
@@ -215,11 +257,16 @@ async fn run(s: &Settings, figures: &mut Figures) -> Result<()> {
 
     // The ceiling is taken before and after the Postamt runs (the machine is shared, its load
     // changes); the better pass counts.
-    ceiling_pass(s, &sink, figures, "before the Postamt runs");
-    for backend in s.backends.clone() {
+    if s.runs("ceiling") {
+        ceiling_pass(s, &sink, figures, "before the Postamt runs");
+    }
+    let per_backend = ["e2e", "latency", "log", "priority", "limits"].iter().any(|p| s.runs(p));
+    for backend in s.backends.clone().into_iter().filter(|_| per_backend) {
         bench_backend(s, backend, &sink, tmp.path(), figures).await;
     }
-    ceiling_pass(s, &sink, figures, "after the Postamt runs");
+    if s.runs("ceiling") {
+        ceiling_pass(s, &sink, figures, "after the Postamt runs");
+    }
     drop(sink);
     println!("\n  load average at the end: {}", loadavg());
     Ok(())
@@ -230,11 +277,23 @@ async fn bench_backend(s: &Settings, backend: Backend, sink: &Sink, tmp: &Path, 
     println!("\n== {name}");
     let fail_all = |figures: &mut Figures, e: &anyhow::Error| {
         let msg = err_string(e);
-        figures.end_to_end.push((backend, Err(msg.clone())));
-        figures.accept.push((backend, Err(msg.clone())));
-        figures.errors.push((backend, Err(msg.clone())));
-        figures.errors_hour.push((backend, Err(msg.clone())));
-        figures.export.push((backend, Err(msg)));
+        if s.runs("e2e") {
+            figures.end_to_end.push((backend, Err(msg.clone())));
+        }
+        if s.runs("latency") {
+            figures.accept.push((backend, Err(msg.clone())));
+        }
+        if s.runs("priority") {
+            figures.priority.push((backend, Err(msg.clone())));
+        }
+        if s.runs("limits") {
+            figures.limits.push((backend, Err(msg.clone())));
+        }
+        if s.runs("log") {
+            figures.errors.push((backend, Err(msg.clone())));
+            figures.errors_hour.push((backend, Err(msg.clone())));
+            figures.export.push((backend, Err(msg)));
+        }
     };
     let data_dir = tmp.join(name.to_ascii_lowercase());
     if let Err(e) = std::fs::create_dir_all(&data_dir) {
@@ -257,36 +316,20 @@ async fn bench_backend(s: &Settings, backend: Backend, sink: &Sink, tmp: &Path, 
     };
     let db_url = pg.as_ref().map(PgDatabase::url);
 
-    // Part 1: the outbox (end to end and accept latency) on a fresh database.
-    let server = match Server::start(s, &data_dir, db_url.as_deref(), backend).await {
-        Ok(server) => server,
-        Err(e) => {
-            println!("  server did not start: {e:#}");
-            fail_all(figures, &e);
-            return;
-        }
-    };
-    let api = match Api::configure(&server.base, sink.port).await {
+    // Part 1: the outbox (end to end, accept latency, priority, then the limit) on a fresh
+    // database; it also makes the API key part 2 uses.
+    let api = match outbox_phases(s, backend, sink, tmp, &data_dir, db_url.as_deref(), figures).await {
         Ok(api) => api,
         Err(e) => {
-            println!("  setting up the server failed: {e:#}\n{}", server.log_tail());
             fail_all(figures, &e);
             return;
         }
     };
-    let e2e = end_to_end(s, &api, &server, sink).await;
-    if let Err(e) = &e2e {
-        println!("  end to end failed: {e:#}\n{}", server.log_tail());
-    }
-    figures.end_to_end.push((backend, e2e.map_err(|e| err_string(&e))));
-    let accept = accept_latency(s, &api, &server).await;
-    if let Err(e) = &accept {
-        println!("  accept latency failed: {e:#}\n{}", server.log_tail());
-    }
-    figures.accept.push((backend, accept.map_err(|e| err_string(&e))));
-    server.stop();
 
     // Part 2: the mail log, filled with SQL, read by a freshly started server.
+    if !s.runs("log") {
+        return;
+    }
     let log = log_figures(s, backend, &data_dir, db_url.as_deref(), &api).await;
     drop(api);
     match log {
@@ -307,4 +350,42 @@ async fn bench_backend(s: &Settings, backend: Backend, sink: &Sink, tmp: &Path, 
         }
     }
     drop(pg);
+}
+
+/// The phases on one server: `Err` (every figure failed) only if it does not start or take
+/// its settings; each phase's own failure goes into its figure.
+async fn outbox_phases(
+    s: &Settings,
+    backend: Backend,
+    sink: &Sink,
+    tmp: &Path,
+    data_dir: &Path,
+    db_url: Option<&str>,
+    figures: &mut Figures,
+) -> Result<Api> {
+    let server =
+        Server::start(s, data_dir, db_url, backend).await.inspect_err(|e| println!("  server did not start: {e:#}"))?;
+    let api = Api::configure(&server.base, sink.port)
+        .await
+        .inspect_err(|e| println!("  setting up the server failed: {e:#}\n{}", server.log_tail()))?;
+    let failed = |what: &str, e: &anyhow::Error| println!("  {what} failed: {e:#}\n{}", server.log_tail());
+    if s.runs("e2e") {
+        let r = end_to_end(s, &api, &server, sink).await.inspect_err(|e| failed("end to end", e));
+        figures.end_to_end.push((backend, r.map_err(|e| err_string(&e))));
+    }
+    if s.runs("latency") {
+        let r = accept_latency(s, &api, &server).await.inspect_err(|e| failed("accept latency", e));
+        figures.accept.push((backend, r.map_err(|e| err_string(&e))));
+    }
+    if s.runs("priority") {
+        let r = priority_run(s, &api).await.inspect_err(|e| failed("priority", e));
+        figures.priority.push((backend, r.map_err(|e| err_string(&e))));
+    }
+    // Last: it leaves the limit in the settings.
+    if s.runs("limits") {
+        let r = limit_run(s, &api, tmp, backend.name()).await.inspect_err(|e| failed("limit", e));
+        figures.limits.push((backend, r.map_err(|e| err_string(&e))));
+    }
+    server.stop();
+    Ok(api)
 }

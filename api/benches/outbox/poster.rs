@@ -8,7 +8,7 @@
 // once, and a response is read up to its Content-Length. Everything else (sign-in, the
 // latency run, metrics, export) stays on reqwest.
 
-use crate::api::{message_json, Api};
+use crate::api::{message_json_with, Api};
 use anyhow::{bail, Context, Result};
 use std::io::Write as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -19,12 +19,14 @@ pub(crate) struct Poster {
     /// Request line and headers up to the value of Content-Length.
     head: Vec<u8>,
     stream: Option<TcpStream>,
+    /// `"priority"` of every message posted (none: the field is left out).
+    priority: Option<&'static str>,
     request: Vec<u8>,
     response: Vec<u8>,
 }
 
 impl Poster {
-    pub(crate) fn new(api: &Api) -> Result<Poster> {
+    pub(crate) fn new(api: &Api, priority: Option<&'static str>) -> Result<Poster> {
         let addr = api.base.strip_prefix("http://").context("the bench talks plain HTTP")?.to_owned();
         let head = format!(
             "POST /api/v1/messages HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
@@ -32,12 +34,12 @@ impl Poster {
             api.key
         )
         .into_bytes();
-        Ok(Poster { addr, head, stream: None, request: Vec::new(), response: Vec::new() })
+        Ok(Poster { addr, head, stream: None, priority, request: Vec::new(), response: Vec::new() })
     }
 
     /// Posts message `i`; `Err` unless the answer is 202.
     pub(crate) async fn send(&mut self, i: usize, tag: &str) -> Result<()> {
-        let body = message_json(i, tag);
+        let body = message_json_with(i, tag, self.priority);
         self.request.clear();
         self.request.extend_from_slice(&self.head);
         write!(self.request, "{}\r\n\r\n", body.len())?;

@@ -89,13 +89,30 @@ pub(crate) struct Sink {
 
 impl Sink {
     pub(crate) fn start(tmp: &Path) -> Result<Sink> {
+        Sink::start_with(tmp, "smtp-sink.log", None)
+    }
+
+    /// A sink that writes each message it takes to a file of its own in `dump_dir` (`-d`):
+    /// the files' modification times are when the sink had each message.
+    pub(crate) fn start_dumping(tmp: &Path, dump_dir: &Path) -> Result<Sink> {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(dump_dir)?;
+        // smtp-sink drops to `nobody` when started as root.
+        std::fs::set_permissions(dump_dir, std::fs::Permissions::from_mode(0o777))?;
+        Sink::start_with(tmp, "smtp-sink-dump.log", Some(dump_dir))
+    }
+
+    fn start_with(tmp: &Path, log_name: &str, dump_dir: Option<&Path>) -> Result<Sink> {
         use std::os::unix::fs::MetadataExt;
         let port = free_port()?;
         let root = std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false);
-        let log = std::fs::File::create(tmp.join("smtp-sink.log"))?;
+        let log = std::fs::File::create(tmp.join(log_name))?;
         let mut cmd = Command::new(SMTP_SINK);
         if root {
             cmd.args(["-u", "nobody"]);
+        }
+        if let Some(dir) = dump_dir {
+            cmd.arg("-d").arg(dir.join("m."));
         }
         let child = cmd
             .arg(format!("127.0.0.1:{port}"))
@@ -113,7 +130,7 @@ impl Sink {
                 bail!("smtp-sink does not accept connections on port {port}: {}", proc.stderr_text());
             }
             if let Some(Ok(Some(status))) = proc.child.as_mut().map(Child::try_wait) {
-                bail!("smtp-sink exited at once with {status} (see {})", tmp.join("smtp-sink.log").display());
+                bail!("smtp-sink exited at once with {status} (see {})", tmp.join(log_name).display());
             }
             std::thread::sleep(Duration::from_millis(20));
         }
