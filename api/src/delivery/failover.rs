@@ -37,6 +37,10 @@ pub struct Failover {
     /// Mirrors `inner.down.is_some()`: a delivered message takes no lock unless the primary
     /// is down.
     any_down: AtomicBool,
+    /// The transitions to write, in the order they happened: one task writes them one after
+    /// the other (a task per transition let "fallback used" land before "primary down",
+    /// which then read as a fallback never used).
+    writes: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<(Transition, String)>>,
 }
 
 #[derive(Default)]
@@ -117,7 +121,7 @@ impl Failover {
                     class = class.as_str(),
                     "the primary SMTP connection fails: delivering over the fallback server"
                 );
-                write(db, instance, Transition::PrimaryDown(class.as_str().to_owned()));
+                self.write(db, instance, Transition::PrimaryDown(class.as_str().to_owned()));
             }
         }
     }
@@ -135,12 +139,12 @@ impl Failover {
                 self.any_down.store(false, Ordering::Release);
                 drop(inner);
                 tracing::info!("the primary SMTP connection delivers again: back from the fallback server");
-                write(db, instance, Transition::PrimaryBack);
+                self.write(db, instance, Transition::PrimaryBack);
             }
             MailConnection::Fallback if !down.fallback_used => {
                 down.fallback_used = true;
                 drop(inner);
-                write(db, instance, Transition::FallbackUsed);
+                self.write(db, instance, Transition::FallbackUsed);
             }
             MailConnection::Fallback => {}
         }
@@ -151,14 +155,27 @@ impl Failover {
     }
 }
 
-/// Writes a transition to the shared row, in the background (delivery does not wait).
-fn write(db: &Db, instance: &str, transition: Transition) {
-    let (db, instance) = (db.clone(), instance.to_owned());
-    tokio::spawn(async move {
-        if let Err(e) = db.run(move |conn| db::failover_state::record(conn, &transition, &instance)).await {
-            tracing::error!(error = format!("{e:#}"), "recording a failover transition failed");
+impl Failover {
+    /// Writes a transition to the shared row, in the background (delivery does not wait),
+    /// after those before it.
+    fn write(&self, db: &Db, instance: &str, transition: Transition) {
+        let writes = self.writes.get_or_init(|| {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Transition, String)>();
+            let db = db.clone();
+            tokio::spawn(async move {
+                while let Some((transition, instance)) = rx.recv().await {
+                    let written = db.run(move |conn| db::failover_state::record(conn, &transition, &instance)).await;
+                    if let Err(e) = written {
+                        tracing::error!(error = format!("{e:#}"), "recording a failover transition failed");
+                    }
+                }
+            });
+            tx
+        });
+        if writes.send((transition, instance.to_owned())).is_err() {
+            tracing::error!("the failover transition writer stopped");
         }
-    });
+    }
 }
 
 /// The shared state, as the last transition of any instance left it: whether the primary
