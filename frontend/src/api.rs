@@ -9,9 +9,9 @@ use std::rc::Rc;
 
 use crate::json::{self, FromJs, ToJs};
 use postamt_wire::{
-    problem_types, EffectiveSender, MailErrors, MailSettings, MailSettingsInput, MailTestRequest, MailTestResult,
-    OAuthAuthorization, OAuthAuthorizeRequest, Problem, SenderPreviewRequest, SendingUsage, SessionCreate, SessionInfo,
-    SettingsHistory, CSRF_HEADER,
+    problem_types, AlertList, AlertSettings, AlertSettingsInput, AlertTestResult, EffectiveSender, MailErrors,
+    MailSettings, MailSettingsInput, MailTestRequest, MailTestResult, OAuthAuthorization, OAuthAuthorizeRequest,
+    Problem, SenderPreviewRequest, SendingUsage, SessionCreate, SessionInfo, SettingsHistory, CSRF_HEADER,
 };
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -182,6 +182,28 @@ pub async fn mail_errors_list(limit: u32) -> ApiResult<MailErrors> {
     send(Method::Get, &format!("mail-log/errors?limit={limit}"), None, None, Probe::No).await?.json()
 }
 
+/// The alert settings with the `ETag` to send back as `If-Match` (version 0 before anything
+/// was saved).
+pub async fn alert_settings_get() -> ApiResult<(AlertSettings, String)> {
+    send(Method::Get, "alert-settings", None, None, Probe::No).await?.alert_settings()
+}
+
+/// Saves the alert settings; a stale `if_match` gets 412 and changes nothing.
+pub async fn alert_settings_put(input: &AlertSettingsInput, if_match: &str) -> ApiResult<(AlertSettings, String)> {
+    let body = encode(input)?;
+    send(Method::Put, "alert-settings", Some(body), Some(if_match), Probe::No).await?.alert_settings()
+}
+
+/// The newest incidents.
+pub async fn alerts_list() -> ApiResult<AlertList> {
+    send(Method::Get, "alerts?limit=50", None, None, Probe::No).await?.json()
+}
+
+/// A test notification on every saved channel (409 without one).
+pub async fn alerts_test() -> ApiResult<AlertTestResult> {
+    send(Method::Post, "alerts/test", None, None, Probe::No).await?.json()
+}
+
 /// Format of the mail-log download.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
@@ -267,6 +289,12 @@ impl Reply {
     fn json<T: FromJs>(&self) -> ApiResult<T> {
         json::parse(&self.body)
             .ok_or_else(|| ApiError::Unexpected { status: self.status, detail: "undecodable answer".to_owned() })
+    }
+
+    fn alert_settings(&self) -> ApiResult<(AlertSettings, String)> {
+        let settings: AlertSettings = self.json()?;
+        let etag = self.etag.clone().unwrap_or_else(|| format!("\"{}\"", settings.version));
+        Ok((settings, etag))
     }
 
     fn versioned(&self) -> ApiResult<Versioned> {

@@ -1,6 +1,7 @@
 //! The application shell: finds out whether the admin is signed in, then shows the sign-in view
-//! or the header with the tabs ("E-Mail" settings, error log). The open tab is kept in the URL's
-//! fragment (`#email`, `#errors`), so reloading and the browser's back button keep it.
+//! or the header with the tabs ("E-Mail" settings, error log, alerts). The open tab is kept in
+//! the URL's fragment (`#email`, `#errors`, `#alerts`), so reloading and the browser's back
+//! button keep it.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -8,6 +9,7 @@ use leptos::task::spawn_local;
 use crate::api::{self, ApiError};
 use crate::components::header::Header;
 use crate::i18n::I18n;
+use crate::pages::alerts::AlertsPage;
 use crate::pages::error_log::ErrorLogPage;
 use crate::pages::login::LoginPage;
 use crate::pages::settings::SettingsPage;
@@ -17,6 +19,7 @@ use crate::pages::settings::SettingsPage;
 pub enum Tab {
     Settings,
     Errors,
+    Alerts,
 }
 
 impl Tab {
@@ -25,12 +28,14 @@ impl Tab {
         match self {
             Tab::Settings => "#email",
             Tab::Errors => "#errors",
+            Tab::Alerts => "#alerts",
         }
     }
 
     fn from_hash(hash: &str) -> Tab {
         match hash {
             "#errors" => Tab::Errors,
+            "#alerts" => Tab::Alerts,
             _ => Tab::Settings,
         }
     }
@@ -118,6 +123,7 @@ pub fn App() -> impl IntoView {
                     match tab.get() {
                         Tab::Settings => view! { <SettingsPage /> }.into_any(),
                         Tab::Errors => view! { <ErrorLogPage /> }.into_any(),
+                        Tab::Alerts => view! { <AlertsPage /> }.into_any(),
                     }
                 }
             }}

@@ -6,12 +6,14 @@
 
 use leptos::prelude::*;
 
+mod alerts;
 mod error_log;
 mod fallback;
 mod limits;
 mod oauth;
 mod test_mail;
 
+pub use alerts::AlertTexts;
 pub use error_log::LogTexts;
 pub use fallback::FallbackTexts;
 pub use limits::LimitTexts;
@@ -224,6 +226,8 @@ pub struct Texts {
     pub limits: &'static LimitTexts,
     /// The fallback server.
     pub fallback: &'static FallbackTexts,
+    /// The alerts tab.
+    pub alerts: &'static AlertTexts,
 }
 
 pub static DE: Texts = Texts {
@@ -318,6 +322,7 @@ pub static DE: Texts = Texts {
     oauth: &oauth::DE,
     limits: &limits::DE,
     fallback: &fallback::DE,
+    alerts: &alerts::DE,
 };
 
 pub static EN: Texts = Texts {
@@ -412,6 +417,7 @@ pub static EN: Texts = Texts {
     oauth: &oauth::EN,
     limits: &limits::EN,
     fallback: &fallback::EN,
+    alerts: &alerts::EN,
 };
 
 impl Lang {
@@ -421,7 +427,7 @@ impl Lang {
         use crate::form::fields;
         // The fallback's fields read as the primary's (`fallback.port` as `port`).
         let field = crate::form::fallback::fields::primary_of(field).unwrap_or(field);
-        if let Some(text) = self.fallback_error(code) {
+        if let Some(text) = self.fallback_error(code).or_else(|| self.alerts_error(field, code)) {
             return text.to_owned();
         }
         let de = self == Lang::De;
