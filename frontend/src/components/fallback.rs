@@ -51,7 +51,7 @@ pub fn FallbackFields(form: FormState, saved: RwSignal<Option<Versioned>>) -> im
     });
 
     view! {
-        <fieldset class="panel" id="fallback">
+        <fieldset class="panel" id="fallback-server">
             <legend>{i18n.text(|t| t.fallback.title)}</legend>
             <p class="section-help">{i18n.text(|t| t.fallback.intro)}</p>
             <CheckboxField field=fields::ENABLED label=|t| t.fallback.enabled_label checked=f.enabled />
