@@ -9,6 +9,7 @@ use leptos::task::spawn_local;
 use crate::api::{self, ApiError};
 use crate::components::header::Header;
 use crate::i18n::I18n;
+#[cfg(feature = "alerts")]
 use crate::pages::alerts::AlertsPage;
 use crate::pages::error_log::ErrorLogPage;
 use crate::pages::login::LoginPage;
@@ -19,6 +20,7 @@ use crate::pages::settings::SettingsPage;
 pub enum Tab {
     Settings,
     Errors,
+    #[cfg(feature = "alerts")]
     Alerts,
 }
 
@@ -28,6 +30,7 @@ impl Tab {
         match self {
             Tab::Settings => "#email",
             Tab::Errors => "#errors",
+            #[cfg(feature = "alerts")]
             Tab::Alerts => "#alerts",
         }
     }
@@ -35,6 +38,7 @@ impl Tab {
     fn from_hash(hash: &str) -> Tab {
         match hash {
             "#errors" => Tab::Errors,
+            #[cfg(feature = "alerts")]
             "#alerts" => Tab::Alerts,
             _ => Tab::Settings,
         }
@@ -123,6 +127,7 @@ pub fn App() -> impl IntoView {
                     match tab.get() {
                         Tab::Settings => view! { <SettingsPage /> }.into_any(),
                         Tab::Errors => view! { <ErrorLogPage /> }.into_any(),
+                        #[cfg(feature = "alerts")]
                         Tab::Alerts => view! { <AlertsPage /> }.into_any(),
                     }
                 }

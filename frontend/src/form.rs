@@ -6,6 +6,7 @@ use postamt_wire::{
     SendingLimits, TlsSettings, TIMEOUT_SECONDS_DEFAULT,
 };
 
+#[cfg(feature = "alerts")]
 pub mod alerts;
 pub mod fallback;
 

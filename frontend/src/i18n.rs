@@ -6,6 +6,7 @@
 
 use leptos::prelude::*;
 
+#[cfg(feature = "alerts")]
 mod alerts;
 mod error_log;
 mod fallback;
@@ -13,6 +14,7 @@ mod limits;
 mod oauth;
 mod test_mail;
 
+#[cfg(feature = "alerts")]
 pub use alerts::AlertTexts;
 pub use error_log::LogTexts;
 pub use fallback::FallbackTexts;
@@ -227,6 +229,7 @@ pub struct Texts {
     /// The fallback server.
     pub fallback: &'static FallbackTexts,
     /// The alerts tab.
+    #[cfg(feature = "alerts")]
     pub alerts: &'static AlertTexts,
 }
 
@@ -322,6 +325,7 @@ pub static DE: Texts = Texts {
     oauth: &oauth::DE,
     limits: &limits::DE,
     fallback: &fallback::DE,
+    #[cfg(feature = "alerts")]
     alerts: &alerts::DE,
 };
 
@@ -417,6 +421,7 @@ pub static EN: Texts = Texts {
     oauth: &oauth::EN,
     limits: &limits::EN,
     fallback: &fallback::EN,
+    #[cfg(feature = "alerts")]
     alerts: &alerts::EN,
 };
 
@@ -427,7 +432,11 @@ impl Lang {
         use crate::form::fields;
         // The fallback's fields read as the primary's (`fallback.port` as `port`).
         let field = crate::form::fallback::fields::primary_of(field).unwrap_or(field);
-        if let Some(text) = self.fallback_error(code).or_else(|| self.alerts_error(field, code)) {
+        if let Some(text) = self.fallback_error(code) {
+            return text.to_owned();
+        }
+        #[cfg(feature = "alerts")]
+        if let Some(text) = self.alerts_error(field, code) {
             return text.to_owned();
         }
         let de = self == Lang::De;

@@ -372,6 +372,7 @@ to_js_struct! {
 }
 
 /// The alerts.
+#[cfg(feature = "alerts")]
 mod alerts;
 /// The fallback server.
 mod fallback;

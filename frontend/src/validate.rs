@@ -26,7 +26,9 @@ pub mod codes {
     pub const SECRET_REQUIRED_AGAIN: &str = "secret_required_again";
     pub const INVALID_TENANT: &str = "invalid_tenant";
     pub const SAME_AS_PRIMARY: &str = "same_as_primary";
+    #[cfg(feature = "alerts")]
     pub const INVALID_URL: &str = "invalid_url";
+    #[cfg(feature = "alerts")]
     pub const INVALID_LENGTH: &str = "invalid_length";
 }
 

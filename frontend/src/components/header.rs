@@ -81,7 +81,8 @@ pub fn Header(signed_in: Signal<bool>, on_signed_out: Callback<()>, tab: RwSigna
                     <nav class="tabs" aria-label=i18n.text(|t| t.nav_label)>
                         {tab_link(Tab::Settings, "tab-settings", |t| t.tab_email)}
                         {tab_link(Tab::Errors, "tab-errors", |t| t.tab_errors)}
-                        {tab_link(Tab::Alerts, "tab-alerts", |t| t.alerts.tab)}
+                        {#[cfg(feature = "alerts")]
+                        tab_link(Tab::Alerts, "tab-alerts", |t| t.alerts.tab)}
                     </nav>
                 </Show>
                 <div class="topbar-tools">
