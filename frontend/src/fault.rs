@@ -70,13 +70,11 @@ impl TestFault {
         let oauth = self.form.auth_method.get() == AuthMethod::Oauth2;
         let fb = self.form.fallback;
         match field {
-            fallback::fields::AUTH_USERNAME | fallback::fields::AUTH_METHOD => {
-                fb.enabled.get() && fb.auth_enabled.get()
-            }
+            fallback::fields::AUTH_USERNAME => fb.enabled.get() && fb.auth_enabled.get(),
             fallback::fields::AUTH_PASSWORD => {
-                fb.enabled.get() && fb.auth_enabled.get() && fb.auth_method.get() == AuthMethod::Password
+                fb.enabled.get() && fb.auth_enabled.get() && fb.oauth.with(Option::is_none)
             }
-            f if f.starts_with("fallback.") => fb.enabled.get(),
+            f if f.starts_with("fallback.") => fb.enabled.get() && fallback::fields::ALL.contains(&f),
             fields::AUTH_USERNAME | fields::AUTH_METHOD => self.form.auth_enabled.get(),
             fields::AUTH_PASSWORD => self.form.auth_enabled.get() && !oauth,
             f if f.starts_with("auth.oauth2.") => self.form.auth_enabled.get() && oauth,

@@ -1,12 +1,12 @@
 //! "Ersatzserver / Fallback server" in the settings form: a switch, then the second server's
-//! connection, sign-in (password, write-only like the primary's), TLS and envelope sender.
+//! connection, sign-in (password, write-only like the primary's) and envelope sender.
 //! Inputs stay in the page while hidden (cheaper in the page's wasm than building them anew).
 
 use leptos::prelude::*;
-use postamt_wire::{AuthMethod, Encryption};
+use postamt_wire::Encryption;
 
 use crate::api::Versioned;
-use crate::components::fields::{tr, CheckboxField, SelectField, TextAreaField, TextField};
+use crate::components::fields::{tr, CheckboxField, SelectField, TextField};
 use crate::form::fallback::fields;
 use crate::i18n::I18n;
 use crate::state::FormState;
@@ -42,13 +42,8 @@ pub fn FallbackFields(form: FormState, saved: RwSignal<Option<Versioned>>) -> im
     let password_set = Signal::derive(move || {
         saved.with(|s| s.as_ref().and_then(|v| v.settings.fallback.as_ref()).is_some_and(|f| f.auth.password_set))
     });
-    // A fallback saved with OAuth 2.0 keeps it unless a password is chosen instead.
-    let oauth = move || f.auth_method.get() == AuthMethod::Oauth2;
-    let on_method = Callback::new(move |value: String| {
-        if let Some(method) = AuthMethod::parse(&value) {
-            f.auth_method.set(method);
-        }
-    });
+    // A fallback saved with OAuth 2.0 (over the API) keeps it.
+    let oauth = move || f.oauth.with(Option::is_some);
 
     view! {
         <fieldset class="panel" id="fallback-server">
@@ -74,63 +69,30 @@ pub fn FallbackFields(form: FormState, saved: RwSignal<Option<Versioned>>) -> im
                     />
                 </div>
                 <CheckboxField field=fields::AUTH_ENABLED label=|t| t.auth_enabled_label checked=f.auth_enabled />
-                <div hidden=move || !f.auth_enabled.get()>
-                    <div hidden=move || f.oauth.with(Option::is_none)>
-                        <SelectField
-                            field=fields::AUTH_METHOD
-                            label=|t| t.oauth.method_label
-                            options=vec![
-                                ("password", tr(|t| t.oauth.method_password)),
-                                ("oauth2", tr(|t| t.fallback.oauth_kept)),
-                            ]
-                            value=Signal::derive(move || f.auth_method.get().as_str().to_owned())
-                            on_change=on_method
-                        />
-                    </div>
-                    <div class="row row-even">
+                <div class="row row-even" hidden=move || !f.auth_enabled.get()>
+                    <TextField
+                        field=fields::AUTH_USERNAME
+                        label=|t| t.auth_username_label
+                        value=f.auth_username
+                        autocomplete="username"
+                    />
+                    <div hidden=oauth>
                         <TextField
-                            field=fields::AUTH_USERNAME
-                            label=|t| t.auth_username_label
-                            value=f.auth_username
-                            autocomplete="username"
+                            field=fields::AUTH_PASSWORD
+                            label=|t| t.auth_password_label
+                            value=f.auth_password
+                            input_type="password"
+                            autocomplete="new-password"
+                            placeholder=Signal::derive(move || {
+                                if password_set.get() { i18n.t().password_stored_placeholder.to_owned() } else { String::new() }
+                            })
+                            help=Signal::derive(move || {
+                                if password_set.get() { i18n.t().password_help_stored } else { i18n.t().password_help_new }
+                            })
                         />
-                        <div hidden=oauth>
-                            <TextField
-                                field=fields::AUTH_PASSWORD
-                                label=|t| t.auth_password_label
-                                value=f.auth_password
-                                input_type="password"
-                                autocomplete="new-password"
-                                placeholder=Signal::derive(move || {
-                                    if password_set.get() {
-                                        i18n.t().password_stored_placeholder.to_owned()
-                                    } else {
-                                        String::new()
-                                    }
-                                })
-                                help=Signal::derive(move || {
-                                    if password_set.get() {
-                                        i18n.t().password_help_stored
-                                    } else {
-                                        i18n.t().password_help_new
-                                    }
-                                })
-                            />
-                        </div>
                     </div>
+                    <p class="field-help" hidden=move || !oauth()>{i18n.text(|t| t.fallback.oauth_kept)}</p>
                 </div>
-                <TextAreaField
-                    field=fields::TLS_TRUSTED_CA_PEM
-                    label=|t| t.tls_ca_label
-                    value=f.tls_trusted_ca_pem
-                    rows=3
-                    placeholder="-----BEGIN CERTIFICATE-----"
-                />
-                <CheckboxField
-                    field=fields::TLS_ACCEPT_INVALID_CERTIFICATES
-                    label=|t| t.tls_accept_invalid_label
-                    checked=f.tls_accept_invalid_certificates
-                />
                 <TextField
                     field=fields::ENVELOPE_SENDER
                     label=|t| t.fallback.envelope_label

@@ -3,73 +3,58 @@
 //! how they become `fallback` in the request. No UI and no browser here.
 //!
 //! The page signs in to the fallback with a password. A fallback saved with OAuth 2.0 (set up
-//! over the API) is carried through unchanged, its secrets kept by the server's rule; the page
-//! can switch it to a password.
+//! over the API) is carried through unchanged, its secrets kept by the server's rule, and so
+//! are its TLS settings: the page's size budget has no room for their inputs.
 
 use postamt_wire::{
     AuthMethod, Encryption, FallbackAuthInput, FallbackInput, FallbackView, MailSettings, OAuth2Input, OAuth2View,
     TlsSettings,
 };
 
-use crate::validate::{check_host, check_integer, check_mailbox, check_pem, check_username, codes, Issue};
+use crate::validate::{check_host, check_integer, check_mailbox, check_username, codes, Issue};
 
 /// Field names, as the API names them in field errors and warnings.
 pub mod fields {
+    use super::super::fields as primary;
+
     /// The switch "use a fallback server" (the API's `fallback` itself: present or `null`).
     pub const ENABLED: &str = "fallback";
     pub const HOST: &str = "fallback.host";
     pub const PORT: &str = "fallback.port";
     pub const ENCRYPTION: &str = "fallback.encryption";
     pub const AUTH_ENABLED: &str = "fallback.auth.enabled";
-    pub const AUTH_METHOD: &str = "fallback.auth.method";
     pub const AUTH_USERNAME: &str = "fallback.auth.username";
     pub const AUTH_PASSWORD: &str = "fallback.auth.password";
-    pub const TLS_TRUSTED_CA_PEM: &str = "fallback.tls.trusted_ca_pem";
-    pub const TLS_ACCEPT_INVALID_CERTIFICATES: &str = "fallback.tls.accept_invalid_certificates";
     pub const ENVELOPE_SENDER: &str = "fallback.envelope_sender";
 
-    /// In the order they appear on the page.
-    pub const ALL: [&str; 11] = [
-        ENABLED,
-        HOST,
-        ENCRYPTION,
-        PORT,
-        AUTH_ENABLED,
-        AUTH_METHOD,
-        AUTH_USERNAME,
-        AUTH_PASSWORD,
-        TLS_TRUSTED_CA_PEM,
-        TLS_ACCEPT_INVALID_CERTIFICATES,
-        ENVELOPE_SENDER,
-    ];
+    /// The inputs, in the order they appear on the page.
+    pub const ALL: [&str; 8] =
+        [ENABLED, HOST, ENCRYPTION, PORT, AUTH_ENABLED, AUTH_USERNAME, AUTH_PASSWORD, ENVELOPE_SENDER];
 
-    /// The primary connection's fields that the fallback has too, in the order of [`ALL`]
-    /// from its second entry on.
-    const PRIMARY: [&str; 9] = {
-        use super::super::fields as p;
-        [
-            p::HOST,
-            p::ENCRYPTION,
-            p::PORT,
-            p::AUTH_ENABLED,
-            p::AUTH_METHOD,
-            p::AUTH_USERNAME,
-            p::AUTH_PASSWORD,
-            p::TLS_TRUSTED_CA_PEM,
-            p::TLS_ACCEPT_INVALID_CERTIFICATES,
-        ]
-    };
+    /// The primary connection's fields and the fallback's of the same meaning (the TLS
+    /// settings have no input of the fallback's on the page).
+    const PAIRS: [(&str, &str); 9] = [
+        (primary::HOST, HOST),
+        (primary::ENCRYPTION, ENCRYPTION),
+        (primary::PORT, PORT),
+        (primary::AUTH_ENABLED, AUTH_ENABLED),
+        (primary::AUTH_METHOD, "fallback.auth.method"),
+        (primary::AUTH_USERNAME, AUTH_USERNAME),
+        (primary::AUTH_PASSWORD, AUTH_PASSWORD),
+        (primary::TLS_TRUSTED_CA_PEM, "fallback.tls.trusted_ca_pem"),
+        (primary::TLS_ACCEPT_INVALID_CERTIFICATES, "fallback.tls.accept_invalid_certificates"),
+    ];
 
     /// The fallback's field for a field of the primary connection: a test mail over the
     /// fallback names the connection's fields as the primary's (`host` is the fallback's host).
     pub fn of_primary(field: &str) -> Option<&'static str> {
-        PRIMARY.iter().position(|f| *f == field).map(|i| ALL[i + 1])
+        PAIRS.iter().find(|p| p.0 == field).map(|p| p.1)
     }
 
     /// The primary's field for a field of the fallback (`fallback.port` → `port`): they share
     /// labels and error texts.
     pub fn primary_of(field: &str) -> Option<&'static str> {
-        ALL[1..].iter().position(|f| *f == field).and_then(|i| PRIMARY.get(i).copied())
+        PAIRS.iter().find(|p| p.1 == field).map(|p| p.0)
     }
 }
 
@@ -82,16 +67,15 @@ pub struct FallbackDraft {
     pub port: String,
     pub encryption: Encryption,
     pub auth_enabled: bool,
-    /// `oauth2` only for a fallback saved so (see the module docs).
-    pub auth_method: AuthMethod,
     pub auth_username: String,
     /// Only what the admin typed in this editing session; the stored password never reaches the page.
     pub auth_password: String,
-    /// The saved OAuth 2.0 sign-in as a request part (secrets left out: kept).
-    pub oauth: Option<OAuth2Input>,
-    pub tls_trusted_ca_pem: String,
-    pub tls_accept_invalid_certificates: bool,
     pub envelope_sender: String,
+    /// A saved OAuth 2.0 sign-in as a request part (secrets left out: kept); the page has no
+    /// inputs for it (see the module docs).
+    pub oauth: Option<OAuth2Input>,
+    /// The saved TLS settings, sent back unchanged (no inputs on the page).
+    pub tls: TlsSettings,
 }
 
 impl Default for FallbackDraft {
@@ -103,13 +87,11 @@ impl Default for FallbackDraft {
             port: Encryption::Starttls.default_port().to_string(),
             encryption: Encryption::Starttls,
             auth_enabled: false,
-            auth_method: AuthMethod::Password,
             auth_username: String::new(),
             auth_password: String::new(),
-            oauth: None,
-            tls_trusted_ca_pem: String::new(),
-            tls_accept_invalid_certificates: false,
             envelope_sender: String::new(),
+            oauth: None,
+            tls: TlsSettings::default(),
         }
     }
 }
@@ -140,18 +122,17 @@ impl FallbackDraft {
             port: f.port.to_string(),
             encryption: f.encryption,
             auth_enabled: f.auth.enabled,
-            auth_method: if oauth.is_some() { AuthMethod::Oauth2 } else { AuthMethod::Password },
             auth_username: f.auth.username.clone().unwrap_or_default(),
             auth_password: String::new(),
-            oauth,
-            tls_trusted_ca_pem: f.tls.trusted_ca_pem.clone().unwrap_or_default(),
-            tls_accept_invalid_certificates: f.tls.accept_invalid_certificates,
             envelope_sender: f.envelope_sender.clone().unwrap_or_default(),
+            oauth,
+            tls: f.tls.clone(),
         }
     }
 
-    fn uses_oauth(&self) -> bool {
-        self.auth_enabled && self.auth_method == AuthMethod::Oauth2 && self.oauth.is_some()
+    /// Signs in with the saved OAuth 2.0 (else with a password, when auth is on).
+    pub fn uses_oauth(&self) -> bool {
+        self.auth_enabled && self.oauth.is_some()
     }
 
     /// `fallback` in the request: `None` (sent as `null`, which removes a saved one) while
@@ -174,10 +155,7 @@ impl FallbackDraft {
                     .then(|| self.auth_password.clone()),
                 oauth2: if oauth { self.oauth.clone() } else { None },
             },
-            tls: TlsSettings {
-                trusted_ca_pem: text(&self.tls_trusted_ca_pem),
-                accept_invalid_certificates: self.tls_accept_invalid_certificates,
-            },
+            tls: self.tls.clone(),
             envelope_sender: text(&self.envelope_sender),
         })
     }
@@ -190,11 +168,8 @@ impl FallbackDraft {
             fields::PORT => self.port.clone(),
             fields::ENCRYPTION => self.encryption.as_str().to_owned(),
             fields::AUTH_ENABLED => self.auth_enabled.to_string(),
-            fields::AUTH_METHOD => self.auth_method.as_str().to_owned(),
             fields::AUTH_USERNAME => self.auth_username.clone(),
             fields::AUTH_PASSWORD => self.auth_password.clone(),
-            fields::TLS_TRUSTED_CA_PEM => self.tls_trusted_ca_pem.clone(),
-            fields::TLS_ACCEPT_INVALID_CERTIFICATES => self.tls_accept_invalid_certificates.to_string(),
             fields::ENVELOPE_SENDER => self.envelope_sender.clone(),
             _ => return None,
         })
@@ -231,7 +206,6 @@ impl FallbackDraft {
                 add(fields::AUTH_PASSWORD, self.password_issue(saved.and_then(|s| s.fallback.as_ref())));
             }
         }
-        add(fields::TLS_TRUSTED_CA_PEM, check_pem(self.tls_trusted_ca_pem.trim()));
         add(fields::ENVELOPE_SENDER, check_mailbox(self.envelope_sender.trim(), false));
     }
 
@@ -334,6 +308,7 @@ mod tests {
         assert_eq!(input.auth.username.as_deref(), Some("relay@example.org"));
         assert_eq!(input.auth.password, None);
         assert_eq!(input.envelope_sender.as_deref(), Some("bounces@backup.example.org"));
+        assert_eq!(input.tls, view.tls);
         // Nothing to type: the stored password is kept for the same server and username.
         assert!(codes_of(&d, Some(&settings_with(Some(view)))).is_empty());
     }
@@ -364,7 +339,6 @@ mod tests {
         d.port = "0".into();
         d.auth_enabled = true;
         d.envelope_sender = "nope".into();
-        d.tls_trusted_ca_pem = "x".into();
         assert_eq!(
             codes_of(&d, None),
             vec![
@@ -372,7 +346,6 @@ mod tests {
                 ("fallback.port", "out_of_range"),
                 ("fallback.auth.username", "required"),
                 ("fallback.auth.password", "required"),
-                ("fallback.tls.trusted_ca_pem", "invalid_pem"),
                 ("fallback.envelope_sender", "invalid_email"),
             ]
         );
@@ -405,10 +378,10 @@ mod tests {
         let o = auth.oauth2.expect("oauth2 sent back");
         assert_eq!((o.provider, o.flow), (Some(OAuthProvider::Microsoft), Some(OAuthFlow::ClientCredentials)));
         assert_eq!((o.tenant.as_deref(), o.client_secret), (Some("contoso.onmicrosoft.com"), None));
-        // Switched to a password: that needs one.
-        d.auth_method = AuthMethod::Password;
-        assert_eq!(codes_of(&d, Some(&settings_with(Some(view)))), vec![("fallback.auth.password", "required")]);
-        assert_eq!(d.to_input().and_then(|f| f.auth.oauth2), None);
+        // Authentication off: neither is sent.
+        d.auth_enabled = false;
+        let auth = d.to_input().expect("on").auth;
+        assert_eq!((auth.method, auth.oauth2, auth.password), (AuthMethod::Password, None, None));
     }
 
     #[test]
@@ -423,7 +396,7 @@ mod tests {
         assert_eq!(fields::primary_of("fallback.port"), Some("port"));
         assert_eq!(fields::primary_of("fallback.envelope_sender"), None);
         assert_eq!(fields::primary_of("port"), None);
-        for f in fields::ALL[1..10].iter() {
+        for f in &fields::ALL[1..7] {
             assert_eq!(fields::primary_of(f).and_then(fields::of_primary), Some(*f));
         }
     }

@@ -23,7 +23,7 @@ pub static DE: FallbackTexts = FallbackTexts {
         Anmeldung abgelehnt, Drosselung, Tageskontingent). Antwortet der Server oben wieder, wird wieder \
         über ihn gesendet.",
     enabled_label: "Ersatzserver verwenden",
-    oauth_kept: "OAuth 2.0 (wie über die API eingerichtet)",
+    oauth_kept: "Meldet sich mit OAuth 2.0 an, wie über die API eingerichtet; das bleibt beim Speichern so.",
     envelope_label: "Absender im Umschlag (MAIL FROM)",
     envelope_help: "Nur nötig, wenn der Ersatzserver nur eigene Absender annimmt. Leer: die Adresse des \
         Standardabsenders. Der sichtbare Absender (From) bleibt, wie oben eingestellt.",
@@ -37,7 +37,7 @@ pub static EN: FallbackTexts = FallbackTexts {
     intro: "A second SMTP server for when the server above fails (unreachable, sign-in refused, \
         throttling, daily quota). Once the server above answers again, mail goes through it again.",
     enabled_label: "Use a fallback server",
-    oauth_kept: "OAuth 2.0 (as set up over the API)",
+    oauth_kept: "Signs in with OAuth 2.0 as set up over the API; saving keeps it.",
     envelope_label: "Envelope sender (MAIL FROM)",
     envelope_help: "Only needed when the fallback server accepts its own senders only. Empty: the default \
         sender's address. The visible sender (From) stays as set above.",
