@@ -5,7 +5,9 @@
 use leptos::prelude::*;
 use postamt_wire::{Failure, FailureClass};
 
-use crate::form::{fallback, fields};
+#[cfg(feature = "fallback")]
+use crate::form::fallback;
+use crate::form::fields;
 use crate::i18n::Lang;
 use crate::state::FormState;
 
@@ -38,7 +40,10 @@ impl TestFault {
     pub fn set(&self, failure: Option<&Failure>, fallback: bool) {
         let fault = failure.and_then(|f| {
             let field = f.field?.as_str();
+            #[cfg(feature = "fallback")]
             let field = if fallback { fallback::fields::of_primary(field).unwrap_or(field) } else { field };
+            #[cfg(not(feature = "fallback"))]
+            let _ = fallback;
             Some(Fault {
                 field,
                 class: f.class,
@@ -68,13 +73,18 @@ impl TestFault {
     fn visible(&self, field: &str) -> bool {
         use postamt_wire::AuthMethod;
         let oauth = self.form.auth_method.get() == AuthMethod::Oauth2;
+        #[cfg(feature = "fallback")]
         let fb = self.form.fallback;
         match field {
+            #[cfg(feature = "fallback")]
             fallback::fields::AUTH_USERNAME => fb.enabled.get() && fb.auth_enabled.get(),
-            fallback::fields::AUTH_PASSWORD => {
-                fb.enabled.get() && fb.auth_enabled.get() && fb.oauth.with(Option::is_none)
-            }
+            #[cfg(feature = "fallback")]
+            fallback::fields::AUTH_PASSWORD => fb.enabled.get() && fb.auth_enabled.get() && !fb.oauth(),
+            #[cfg(feature = "fallback")]
             f if f.starts_with("fallback.") => fb.enabled.get() && fallback::fields::ALL.contains(&f),
+            // Without the fallback's inputs (see Cargo.toml) none of its fields is on the page.
+            #[cfg(not(feature = "fallback"))]
+            f if f.starts_with("fallback.") => false,
             fields::AUTH_USERNAME | fields::AUTH_METHOD => self.form.auth_enabled.get(),
             fields::AUTH_PASSWORD => self.form.auth_enabled.get() && !oauth,
             f if f.starts_with("auth.oauth2.") => self.form.auth_enabled.get() && oauth,

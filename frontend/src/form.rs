@@ -197,7 +197,7 @@ pub mod fields {
     /// Whether the page has an input for `field` (else its errors and warnings are listed by
     /// the buttons).
     pub fn on_page(field: &str) -> bool {
-        ALL.contains(&field) || super::fallback::fields::ALL.contains(&field)
+        ALL.contains(&field) || (cfg!(feature = "fallback") && super::fallback::fields::ALL.contains(&field))
     }
 
     /// The element id of a field's input: dots become underscores (`auth.password` → `auth_password`).
@@ -300,10 +300,14 @@ impl Draft {
             fields::FORCE_DEFAULT_SENDER => flag(self.force_default_sender),
             fields::REPLY_TO_INDIVIDUAL_SENDER => flag(self.reply_to_individual_sender),
             fields::TIMEOUT_SECONDS => self.timeout_seconds.clone(),
+            // The fallback's fields are on the page only with its inputs (see Cargo.toml).
+            #[cfg(feature = "fallback")]
             _ => fields::limit_index(field)
                 .map(|i| self.limits[i].clone())
                 .or_else(|| self.fallback.field_value(field))
                 .unwrap_or_default(),
+            #[cfg(not(feature = "fallback"))]
+            _ => fields::limit_index(field).map(|i| self.limits[i].clone()).unwrap_or_default(),
         }
     }
 

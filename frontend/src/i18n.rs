@@ -432,9 +432,6 @@ impl Lang {
         use crate::form::fields;
         // The fallback's fields read as the primary's (`fallback.port` as `port`).
         let field = crate::form::fallback::fields::primary_of(field).unwrap_or(field);
-        if let Some(text) = self.fallback_error(code) {
-            return text.to_owned();
-        }
         #[cfg(feature = "alerts")]
         if let Some(text) = self.alerts_error(field, code) {
             return text.to_owned();

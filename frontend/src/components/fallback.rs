@@ -5,11 +5,15 @@
 use leptos::prelude::*;
 use postamt_wire::Encryption;
 
-use crate::api::Versioned;
-use crate::components::fields::{tr, CheckboxField, SelectField, TextField};
-use crate::form::fallback::fields;
-use crate::i18n::I18n;
-use crate::state::FormState;
+use crate::components::fields::tr;
+#[cfg(feature = "fallback")]
+use crate::{
+    api::Versioned,
+    components::fields::{CheckboxField, Prose, SelectField, TextField},
+    form::fallback::fields,
+    i18n::I18n,
+    state::FormState,
+};
 
 /// Sets the encryption chosen in a select and suggests its usual port, unless a port of one's
 /// own was entered (the primary's and the fallback's).
@@ -34,6 +38,7 @@ pub fn encryption_options() -> Vec<(&'static str, Signal<&'static str>)> {
     ]
 }
 
+#[cfg(feature = "fallback")]
 #[component]
 pub fn FallbackFields(form: FormState, saved: RwSignal<Option<Versioned>>) -> impl IntoView {
     let i18n = I18n::get();
@@ -43,12 +48,12 @@ pub fn FallbackFields(form: FormState, saved: RwSignal<Option<Versioned>>) -> im
         saved.with(|s| s.as_ref().and_then(|v| v.settings.fallback.as_ref()).is_some_and(|f| f.auth.password_set))
     });
     // A fallback saved with OAuth 2.0 (over the API) keeps it.
-    let oauth = move || f.oauth.with(Option::is_some);
+    let oauth = move || f.auth_enabled.get() && f.oauth();
 
     view! {
         <fieldset class="panel" id="fallback-server">
             <legend>{i18n.text(|t| t.fallback.title)}</legend>
-            <p class="section-help">{i18n.text(|t| t.fallback.intro)}</p>
+            <Prose key="fallback-intro" class="section-help" />
             <CheckboxField field=fields::ENABLED label=|t| t.fallback.enabled_label checked=f.enabled />
             <div hidden=off>
                 <TextField field=fields::HOST label=|t| t.host_label value=f.host />
@@ -91,14 +96,15 @@ pub fn FallbackFields(form: FormState, saved: RwSignal<Option<Versioned>>) -> im
                             })
                         />
                     </div>
-                    <p class="field-help" hidden=move || !oauth()>{i18n.text(|t| t.fallback.oauth_kept)}</p>
+                    <div hidden=move || !oauth()>
+                        <Prose key="fallback-oauth" />
+                    </div>
                 </div>
                 <TextField
                     field=fields::ENVELOPE_SENDER
                     label=|t| t.fallback.envelope_label
                     value=f.envelope_sender
                     inputmode="email"
-                    help=tr(|t| t.fallback.envelope_help)
                 />
             </div>
         </fieldset>

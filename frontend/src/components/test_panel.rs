@@ -153,7 +153,13 @@ pub fn TestPanel(form: FormState) -> impl IntoView {
     let mode = RwSignal::new(MailTestMode::Send);
     let acting_name = RwSignal::new(String::new());
     let acting_address = RwSignal::new(String::new());
-    let connection = RwSignal::new(MailConnection::Primary);
+    // "Ersatzserver" chosen (a bool: cheaper in the page's wasm than a signal of its own type).
+    #[cfg(feature = "fallback")]
+    let over_fallback = RwSignal::new(false);
+    #[cfg(feature = "fallback")]
+    let connection = move || if over_fallback.get() { MailConnection::Fallback } else { MailConnection::Primary };
+    #[cfg(not(feature = "fallback"))]
+    let connection = || MailConnection::Primary;
 
     let run = RwSignal::new(Run::Idle);
     let elapsed = RwSignal::new(0u64);
@@ -171,7 +177,7 @@ pub fn TestPanel(form: FormState) -> impl IntoView {
         mode: mode.get(),
         acting_name: acting_name.get(),
         acting_address: acting_address.get(),
-        connection: connection.get(),
+        connection: connection(),
     };
 
     let error_of = move |field: &'static str| {
@@ -361,22 +367,23 @@ pub fn TestPanel(form: FormState) -> impl IntoView {
                         </select>
                         <p class="field-help" id="help-test-mode" inner_html=prose("test-mode")></p>
                     </div>
+                    {#[cfg(feature = "fallback")]
+                    view! {
                     <div class="field" hidden=move || !form.fallback.enabled.get()>
                         <label for="test-connection">{i18n.text(|t| t.fallback.test_connection)}</label>
                         <select
                             id="test-connection"
-                            on:change=move |ev| {
-                                connection.set(MailConnection::parse(&event_target_value(&ev)).unwrap_or_default())
-                            }
+                            on:change=move |ev| over_fallback.set(event_target_value(&ev) == "fallback")
                         >
-                            <option value="primary" prop:selected=move || connection.get() == MailConnection::Primary>
+                            <option value="primary" prop:selected=move || !over_fallback.get()>
                                 {i18n.text(|t| t.fallback.test_primary)}
                             </option>
-                            <option value="fallback" prop:selected=move || connection.get() == MailConnection::Fallback>
+                            <option value="fallback" prop:selected=move || over_fallback.get()>
                                 {i18n.text(|t| t.fallback.test_fallback)}
                             </option>
                         </select>
                     </div>
+                    }}
                 </div>
                 <fieldset class="subgroup">
                     <legend>{i18n.text(|t| t.test.acting_legend)}</legend>

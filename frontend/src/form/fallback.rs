@@ -47,6 +47,7 @@ pub mod fields {
 
     /// The fallback's field for a field of the primary connection: a test mail over the
     /// fallback names the connection's fields as the primary's (`host` is the fallback's host).
+    #[cfg_attr(not(feature = "fallback"), allow(dead_code))]
     pub fn of_primary(field: &str) -> Option<&'static str> {
         PAIRS.iter().find(|p| p.0 == field).map(|p| p.1)
     }
@@ -161,6 +162,7 @@ impl FallbackDraft {
     }
 
     /// The value of one of the fallback's fields as text; `None` for other fields.
+    #[cfg_attr(not(feature = "fallback"), allow(dead_code))]
     pub fn field_value(&self, field: &str) -> Option<String> {
         Some(match field {
             fields::ENABLED => self.enabled.to_string(),
@@ -177,6 +179,7 @@ impl FallbackDraft {
 
     /// Whether the server insists on the password being typed again: host, port, encryption
     /// or username differ from the saved fallback's (the server's rule).
+    #[cfg_attr(not(feature = "fallback"), allow(dead_code))]
     fn connection_changed(&self, saved: &FallbackView) -> bool {
         self.host.trim() != saved.host
             || self.port.trim() != saved.port.to_string()
@@ -187,6 +190,7 @@ impl FallbackDraft {
     /// The fallback's problems (none while switched off), in page order, as the server
     /// checks them. `primary` is the primary's host and port as typed, `saved` the settings
     /// the server holds (they decide whether a password must be typed).
+    #[cfg_attr(not(feature = "fallback"), allow(dead_code))]
     pub fn issues(&self, primary: (&str, &str), saved: Option<&MailSettings>, out: &mut Vec<Issue>) {
         if !self.enabled {
             return;
@@ -209,6 +213,7 @@ impl FallbackDraft {
         add(fields::ENVELOPE_SENDER, check_mailbox(self.envelope_sender.trim(), false));
     }
 
+    #[cfg_attr(not(feature = "fallback"), allow(dead_code))]
     fn password_issue(&self, saved: Option<&FallbackView>) -> Option<&'static str> {
         if !self.auth_password.is_empty() {
             return None;

@@ -1,48 +1,48 @@
 //! Texts of the fallback server ("Ersatzserver"): its section, the test panel's choice of
 //! connection, and its fields' names in lists (errors not beside a field, the history).
-//! Inputs it shares with the primary connection use the primary's labels and error texts.
+//! Inputs it shares with the primary connection use the primary's labels and error texts;
+//! its long texts are in index.html (`fallback-*`, `fallback_envelope_sender`, `e-same_as_primary`).
 
 use super::Lang;
 use crate::form::fallback::fields;
 
+#[cfg_attr(not(feature = "fallback"), allow(dead_code))]
 pub struct FallbackTexts {
     pub title: &'static str,
-    pub intro: &'static str,
+    #[cfg(feature = "fallback")]
     pub enabled_label: &'static str,
-    pub oauth_kept: &'static str,
     pub envelope_label: &'static str,
-    pub envelope_help: &'static str,
+    #[cfg(feature = "fallback")]
     pub test_connection: &'static str,
+    #[cfg(feature = "fallback")]
     pub test_primary: &'static str,
+    #[cfg(feature = "fallback")]
     pub test_fallback: &'static str,
 }
 
 pub static DE: FallbackTexts = FallbackTexts {
     title: "Ersatzserver",
-    intro: "Ein zweiter SMTP-Server für die Zeit, in der der Server oben ausfällt (nicht erreichbar, \
-        Anmeldung abgelehnt, Drosselung, Tageskontingent). Antwortet der Server oben wieder, wird wieder \
-        über ihn gesendet.",
+    #[cfg(feature = "fallback")]
     enabled_label: "Ersatzserver verwenden",
-    oauth_kept: "Meldet sich mit OAuth 2.0 an, wie über die API eingerichtet; das bleibt beim Speichern so.",
     envelope_label: "Absender im Umschlag (MAIL FROM)",
-    envelope_help: "Nur nötig, wenn der Ersatzserver nur eigene Absender annimmt. Leer: die Adresse des \
-        Standardabsenders. Der sichtbare Absender (From) bleibt, wie oben eingestellt.",
+    #[cfg(feature = "fallback")]
     test_connection: "Server",
+    #[cfg(feature = "fallback")]
     test_primary: "Primärserver",
+    #[cfg(feature = "fallback")]
     test_fallback: "Ersatzserver",
 };
 
 pub static EN: FallbackTexts = FallbackTexts {
     title: "Fallback server",
-    intro: "A second SMTP server for when the server above fails (unreachable, sign-in refused, \
-        throttling, daily quota). Once the server above answers again, mail goes through it again.",
+    #[cfg(feature = "fallback")]
     enabled_label: "Use a fallback server",
-    oauth_kept: "Signs in with OAuth 2.0 as set up over the API; saving keeps it.",
     envelope_label: "Envelope sender (MAIL FROM)",
-    envelope_help: "Only needed when the fallback server accepts its own senders only. Empty: the default \
-        sender's address. The visible sender (From) stays as set above.",
+    #[cfg(feature = "fallback")]
     test_connection: "Server",
+    #[cfg(feature = "fallback")]
     test_primary: "Primary server",
+    #[cfg(feature = "fallback")]
     test_fallback: "Fallback server",
 };
 
@@ -57,18 +57,5 @@ impl Lang {
             None => return None,
         };
         Some(format!("{}: {label}", t.fallback.title))
-    }
-
-    /// Error texts of the fallback's own codes.
-    pub(super) fn fallback_error(self, code: &str) -> Option<&'static str> {
-        Some(match (code, self) {
-            ("same_as_primary", Lang::De) => {
-                "Das ist der Server oben (gleicher Name und Port). Der Ersatzserver muss ein anderer sein."
-            }
-            ("same_as_primary", Lang::En) => {
-                "That is the server above (same name and port): the fallback must be another one."
-            }
-            _ => return None,
-        })
     }
 }

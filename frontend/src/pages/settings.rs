@@ -6,7 +6,9 @@ use leptos::task::spawn_local;
 use postamt_wire::AuthMethod;
 
 use crate::api::{self, ApiError, Versioned};
-use crate::components::fallback::{encryption_options, on_encryption, FallbackFields};
+#[cfg(feature = "fallback")]
+use crate::components::fallback::FallbackFields;
+use crate::components::fallback::{encryption_options, on_encryption};
 use crate::components::fields::{prose, tr, CheckboxField, Prose, SelectField, TextAreaField, TextField};
 use crate::components::history::History;
 use crate::components::limits::{fetch_usage, LimitsFields};
@@ -406,7 +408,8 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
                 <LimitsFields form=form usage=usage />
             </fieldset>
 
-            <FallbackFields form=form saved=saved />
+            {#[cfg(feature = "fallback")]
+            view! { <FallbackFields form=form saved=saved /> }}
 
             <div class="actions">
                 <div class="action-buttons">

@@ -1,11 +1,14 @@
 //! The fallback server's inputs, one signal each (see `form::fallback`).
 
 use leptos::prelude::*;
+#[cfg(feature = "fallback")]
 use postamt_wire::{Encryption, OAuth2Input, TlsSettings};
 
+#[cfg(feature = "fallback")]
 use crate::form::fallback::fields;
 use crate::form::FallbackDraft;
 
+#[cfg(feature = "fallback")]
 #[derive(Clone, Copy)]
 pub struct FallbackState {
     pub enabled: RwSignal<bool>,
@@ -16,11 +19,12 @@ pub struct FallbackState {
     pub auth_username: RwSignal<String>,
     pub auth_password: RwSignal<String>,
     pub envelope_sender: RwSignal<String>,
-    /// Carried through from the saved fallback (no inputs).
-    pub oauth: RwSignal<Option<OAuth2Input>>,
-    pub tls: RwSignal<TlsSettings>,
+    /// The saved OAuth sign-in and TLS settings, carried through (no inputs; they change
+    /// only when saved settings are loaded, so they need no signal).
+    pub carried: StoredValue<(Option<OAuth2Input>, TlsSettings)>,
 }
 
+#[cfg(feature = "fallback")]
 impl FallbackState {
     pub fn new(d: &FallbackDraft) -> Self {
         let s = FallbackState {
@@ -32,8 +36,7 @@ impl FallbackState {
             auth_username: RwSignal::new(String::new()),
             auth_password: RwSignal::new(String::new()),
             envelope_sender: RwSignal::new(String::new()),
-            oauth: RwSignal::new(None),
-            tls: RwSignal::new(TlsSettings::default()),
+            carried: StoredValue::new((None, TlsSettings::default())),
         };
         s.load(d);
         s
@@ -48,11 +51,15 @@ impl FallbackState {
         self.auth_username.set(d.auth_username.clone());
         self.auth_password.set(d.auth_password.clone());
         self.envelope_sender.set(d.envelope_sender.clone());
-        self.oauth.set(d.oauth.clone());
-        self.tls.set(d.tls.clone());
+        self.carried.set_value((d.oauth.clone(), d.tls.clone()));
     }
 
-    /// Tracked.
+    /// Whether the saved fallback signs in with OAuth 2.0.
+    pub fn oauth(&self) -> bool {
+        self.carried.with_value(|c| c.0.is_some())
+    }
+
+    /// Tracked (but for the carried settings).
     pub fn draft(&self) -> FallbackDraft {
         FallbackDraft {
             enabled: self.enabled.get(),
@@ -63,8 +70,8 @@ impl FallbackState {
             auth_username: self.auth_username.get(),
             auth_password: self.auth_password.get(),
             envelope_sender: self.envelope_sender.get(),
-            oauth: self.oauth.get(),
-            tls: self.tls.get(),
+            oauth: self.carried.with_value(|c| c.0.clone()),
+            tls: self.carried.with_value(|c| c.1.clone()),
         }
     }
 
@@ -82,5 +89,28 @@ impl FallbackState {
             fields::ENVELOPE_SENDER => self.envelope_sender.get(),
             _ => return None,
         })
+    }
+}
+
+/// Without the fallback's inputs (see Cargo.toml) the saved fallback is only carried
+/// through: no signals (less code in the page's wasm).
+#[cfg(not(feature = "fallback"))]
+#[derive(Clone, Copy)]
+pub struct FallbackState {
+    saved: StoredValue<FallbackDraft>,
+}
+
+#[cfg(not(feature = "fallback"))]
+impl FallbackState {
+    pub fn new(d: &FallbackDraft) -> Self {
+        FallbackState { saved: StoredValue::new(d.clone()) }
+    }
+
+    pub fn load(&self, d: &FallbackDraft) {
+        self.saved.set_value(d.clone());
+    }
+
+    pub fn draft(&self) -> FallbackDraft {
+        self.saved.get_value()
     }
 }
