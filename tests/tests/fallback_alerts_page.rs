@@ -4,6 +4,11 @@
 //! loaded back; a test alert arriving signed at a real receiver; an incident in the list.
 //!
 //! With `POSTAMT_SCREENSHOTS=<dir>` it saves screenshots of both sections there.
+//!
+//! Both are not in the page's default build yet (its size budget, see frontend/Cargo.toml),
+//! so the test is ignored by default. Run it with the page built with them:
+//! `POSTAMT_PAGE_FEATURES=fallback,alerts scripts/build-frontend --force`, then
+//! `cargo nextest run -p postamt-e2e -E 'binary(fallback_alerts_page)' --run-ignored all`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -30,6 +35,7 @@ fn screenshot(browser: &Browser, css: &str, name: &str) {
 }
 
 #[test]
+#[ignore = "needs the page built with POSTAMT_PAGE_FEATURES=fallback,alerts (see the module docs)"]
 fn admin_configures_a_fallback_server_and_alerts_in_the_page() {
     // The primary refuses every recipient (a failed attempt for the failures alert); the
     // fallback wants a password.
@@ -180,4 +186,49 @@ fn admin_configures_a_fallback_server_and_alerts_in_the_page() {
     assert!(browser.text("#incidents").contains("Fehlgeschlagene Zustellversuche"));
     screenshot(&browser, "#alerts", "alerts-de");
     screenshot(&browser, "#alert-test-result", "alerts-test-de");
+}
+
+/// The page's default build (without the fallback's inputs): saving from the page sends a
+/// fallback saved over the API back unchanged, OAuth 2.0 sign-in and TLS settings included.
+#[test]
+fn saving_from_the_page_keeps_a_fallback_saved_over_the_api() {
+    let dist = frontend_dist();
+    let dir = tempfile::Builder::new().prefix("postamt-e2e-").tempdir().expect("temp dir");
+    let admin = format!("admin-{}", postamt_e2e::unique());
+    let server = Launch::new(dir.path()).admin_password(&admin).static_dir(&dist).start();
+    let api = server.api();
+    let session = api.sign_in(&admin);
+    let mut body = serde_json::to_value(postamt_e2e::settings_input("smtp.example.org", None)).unwrap();
+    body["fallback"] = json!({
+        "host": "smtp.office365.com", "port": 587, "encryption": "starttls",
+        "auth": {"enabled": true, "method": "oauth2", "username": "noreply@contoso.example",
+                 "oauth2": {"provider": "microsoft", "flow": "client_credentials",
+                            "tenant": "contoso.onmicrosoft.com", "client_id": "app",
+                            "client_secret": "client-secret-value"}},
+        "tls": {"trusted_ca_pem": null, "accept_invalid_certificates": true},
+        "envelope_sender": "bounces@contoso.example"
+    });
+    api.put_json("/api/v1/mail-settings", Auth::Session(&session), None, &body).expect(200);
+
+    let browser = Browser::start("de-DE");
+    browser.goto(&format!("{}/", server.url));
+    browser.wait_visible("#login-password");
+    browser.fill("#login-password", &admin);
+    browser.click("#login-submit");
+    browser.wait_visible("#host");
+    browser.wait_value("#sender_name", "TEAMBOX");
+    browser.fill("#sender_name", "TEAMBOX 2");
+    browser.click("#save");
+    browser.wait_visible(OK_STATUS);
+
+    let saved: MailSettings = api.get("/api/v1/mail-settings", Auth::Session(&session)).expect(200).json();
+    assert_eq!(saved.sender_name, "TEAMBOX 2");
+    let f = saved.fallback.expect("the fallback was kept");
+    assert_eq!((f.host.as_str(), f.auth.method), ("smtp.office365.com", postamt_wire::AuthMethod::Oauth2));
+    assert!(f
+        .auth
+        .oauth2
+        .is_some_and(|o| o.client_secret_set && o.tenant.as_deref() == Some("contoso.onmicrosoft.com")));
+    assert!(f.tls.accept_invalid_certificates);
+    assert_eq!(f.envelope_sender.as_deref(), Some("bounces@contoso.example"));
 }
