@@ -13,6 +13,8 @@ use postamt_wire::{
     OAuthAuthorization, OAuthAuthorizeRequest, Problem, SenderPreviewRequest, SendingUsage, SessionCreate, SessionInfo,
     SettingsHistory, CSRF_HEADER,
 };
+#[cfg(feature = "alerts")]
+use postamt_wire::{AlertList, AlertSettings, AlertSettingsInput, AlertTestResult};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Headers, Request, RequestCache, RequestCredentials, RequestInit, Response};
@@ -182,6 +184,32 @@ pub async fn mail_errors_list(limit: u32) -> ApiResult<MailErrors> {
     send(Method::Get, &format!("mail-log/errors?limit={limit}"), None, None, Probe::No).await?.json()
 }
 
+/// The alert settings with the `ETag` to send back as `If-Match` (version 0 before anything
+/// was saved).
+#[cfg(feature = "alerts")]
+pub async fn alert_settings_get() -> ApiResult<(AlertSettings, String)> {
+    send(Method::Get, "alert-settings", None, None, Probe::No).await?.alert_settings()
+}
+
+/// Saves the alert settings; a stale `if_match` gets 412 and changes nothing.
+#[cfg(feature = "alerts")]
+pub async fn alert_settings_put(input: &AlertSettingsInput, if_match: &str) -> ApiResult<(AlertSettings, String)> {
+    let body = encode(input)?;
+    send(Method::Put, "alert-settings", Some(body), Some(if_match), Probe::No).await?.alert_settings()
+}
+
+/// The newest incidents.
+#[cfg(feature = "alerts")]
+pub async fn alerts_list() -> ApiResult<AlertList> {
+    send(Method::Get, "alerts?limit=50", None, None, Probe::No).await?.json()
+}
+
+/// A test notification on every saved channel (409 without one).
+#[cfg(feature = "alerts")]
+pub async fn alerts_test() -> ApiResult<AlertTestResult> {
+    send(Method::Post, "alerts/test", None, None, Probe::No).await?.json()
+}
+
 /// Format of the mail-log download.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
@@ -267,6 +295,13 @@ impl Reply {
     fn json<T: FromJs>(&self) -> ApiResult<T> {
         json::parse(&self.body)
             .ok_or_else(|| ApiError::Unexpected { status: self.status, detail: "undecodable answer".to_owned() })
+    }
+
+    #[cfg(feature = "alerts")]
+    fn alert_settings(&self) -> ApiResult<(AlertSettings, String)> {
+        let settings: AlertSettings = self.json()?;
+        let etag = self.etag.clone().unwrap_or_else(|| format!("\"{}\"", settings.version));
+        Ok((settings, etag))
     }
 
     fn versioned(&self) -> ApiResult<Versioned> {

@@ -1,6 +1,7 @@
 //! The application shell: finds out whether the admin is signed in, then shows the sign-in view
-//! or the header with the tabs ("E-Mail" settings, error log). The open tab is kept in the URL's
-//! fragment (`#email`, `#errors`), so reloading and the browser's back button keep it.
+//! or the header with the tabs ("E-Mail" settings, error log, alerts). The open tab is kept in
+//! the URL's fragment (`#email`, `#errors`, `#alerts`), so reloading and the browser's back
+//! button keep it.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -8,6 +9,8 @@ use leptos::task::spawn_local;
 use crate::api::{self, ApiError};
 use crate::components::header::Header;
 use crate::i18n::I18n;
+#[cfg(feature = "alerts")]
+use crate::pages::alerts::AlertsPage;
 use crate::pages::error_log::ErrorLogPage;
 use crate::pages::login::LoginPage;
 use crate::pages::settings::SettingsPage;
@@ -17,6 +20,8 @@ use crate::pages::settings::SettingsPage;
 pub enum Tab {
     Settings,
     Errors,
+    #[cfg(feature = "alerts")]
+    Alerts,
 }
 
 impl Tab {
@@ -25,12 +30,16 @@ impl Tab {
         match self {
             Tab::Settings => "#email",
             Tab::Errors => "#errors",
+            #[cfg(feature = "alerts")]
+            Tab::Alerts => "#alerts",
         }
     }
 
     fn from_hash(hash: &str) -> Tab {
         match hash {
             "#errors" => Tab::Errors,
+            #[cfg(feature = "alerts")]
+            "#alerts" => Tab::Alerts,
             _ => Tab::Settings,
         }
     }
@@ -118,6 +127,8 @@ pub fn App() -> impl IntoView {
                     match tab.get() {
                         Tab::Settings => view! { <SettingsPage /> }.into_any(),
                         Tab::Errors => view! { <ErrorLogPage /> }.into_any(),
+                        #[cfg(feature = "alerts")]
+                        Tab::Alerts => view! { <AlertsPage /> }.into_any(),
                     }
                 }
             }}

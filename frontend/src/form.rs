@@ -2,9 +2,15 @@
 //! they become the request body. No UI and no browser here.
 
 use postamt_wire::{
-    AuthInput, AuthMethod, Encryption, FallbackAuthInput, FallbackInput, FallbackView, MailSettings, MailSettingsInput,
-    OAuth2Input, OAuthFlow, OAuthProvider, SendingLimits, TlsSettings, TIMEOUT_SECONDS_DEFAULT,
+    AuthInput, AuthMethod, Encryption, MailSettings, MailSettingsInput, OAuth2Input, OAuthFlow, OAuthProvider,
+    SendingLimits, TlsSettings, TIMEOUT_SECONDS_DEFAULT,
 };
+
+#[cfg(feature = "alerts")]
+pub mod alerts;
+pub mod fallback;
+
+pub use fallback::FallbackDraft;
 
 /// Every field of the form exactly as typed (numbers stay text until validated, so a half-typed
 /// value is never lost or silently changed).
@@ -28,27 +34,8 @@ pub struct Draft {
     pub timeout_seconds: String,
     /// The sending limits as typed, in the order of [`fields::LIMITS`]; empty: no limit.
     pub limits: [String; 5],
-    /// The fallback server as saved, sent back unchanged (its password omitted, so the
-    /// stored one is kept).
-    pub fallback: Option<FallbackInput>,
-}
-
-/// The saved fallback server as a request part: unchanged, secrets left out (kept).
-fn fallback_input(f: &FallbackView) -> FallbackInput {
-    FallbackInput {
-        host: Some(f.host.clone()),
-        port: Some(i64::from(f.port)),
-        encryption: Some(f.encryption),
-        auth: FallbackAuthInput {
-            enabled: f.auth.enabled,
-            method: f.auth.method,
-            username: f.auth.username.clone(),
-            password: None,
-            oauth2: None,
-        },
-        tls: f.tls.clone(),
-        envelope_sender: f.envelope_sender.clone(),
-    }
+    /// The fallback server ("Ersatzserver").
+    pub fallback: FallbackDraft,
 }
 
 /// The OAuth 2.0 part of the form (kept while the method is "password", so switching back and
@@ -207,6 +194,12 @@ pub mod fields {
         LIMITS.iter().position(|f| *f == field)
     }
 
+    /// Whether the page has an input for `field` (else its errors and warnings are listed by
+    /// the buttons).
+    pub fn on_page(field: &str) -> bool {
+        ALL.contains(&field) || (cfg!(feature = "fallback") && super::fallback::fields::ALL.contains(&field))
+    }
+
     /// The element id of a field's input: dots become underscores (`auth.password` → `auth_password`).
     pub fn dom_id(field: &str) -> String {
         field.replace('.', "_")
@@ -234,7 +227,7 @@ impl Draft {
             reply_to_individual_sender: false,
             timeout_seconds: TIMEOUT_SECONDS_DEFAULT.to_string(),
             limits: Default::default(),
-            fallback: None,
+            fallback: FallbackDraft::default(),
         }
     }
 
@@ -269,7 +262,7 @@ impl Draft {
             reply_to_individual_sender: s.reply_to_individual_sender,
             timeout_seconds: s.timeout_seconds.to_string(),
             limits: limit_texts(&s.limits),
-            fallback: s.fallback.as_ref().map(fallback_input),
+            fallback: FallbackDraft::from_saved(s.fallback.as_ref()),
         }
     }
 
@@ -307,6 +300,13 @@ impl Draft {
             fields::FORCE_DEFAULT_SENDER => flag(self.force_default_sender),
             fields::REPLY_TO_INDIVIDUAL_SENDER => flag(self.reply_to_individual_sender),
             fields::TIMEOUT_SECONDS => self.timeout_seconds.clone(),
+            // The fallback's fields are on the page only with its inputs (see Cargo.toml).
+            #[cfg(feature = "fallback")]
+            _ => fields::limit_index(field)
+                .map(|i| self.limits[i].clone())
+                .or_else(|| self.fallback.field_value(field))
+                .unwrap_or_default(),
+            #[cfg(not(feature = "fallback"))]
             _ => fields::limit_index(field).map(|i| self.limits[i].clone()).unwrap_or_default(),
         }
     }
@@ -389,7 +389,7 @@ impl Draft {
             reply_to_individual_sender: self.reply_to_individual_sender,
             timeout_seconds: number(&self.timeout_seconds),
             limits: limits_input(&self.limits),
-            fallback: self.fallback.clone(),
+            fallback: self.fallback.to_input(),
         }
     }
 }

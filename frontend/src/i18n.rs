@@ -6,12 +6,18 @@
 
 use leptos::prelude::*;
 
+#[cfg(feature = "alerts")]
+mod alerts;
 mod error_log;
+mod fallback;
 mod limits;
 mod oauth;
 mod test_mail;
 
+#[cfg(feature = "alerts")]
+pub use alerts::AlertTexts;
 pub use error_log::LogTexts;
+pub use fallback::FallbackTexts;
 pub use limits::LimitTexts;
 pub use oauth::OAuthTexts;
 pub use test_mail::TestTexts;
@@ -220,6 +226,11 @@ pub struct Texts {
     pub oauth: &'static OAuthTexts,
     /// Sending limits.
     pub limits: &'static LimitTexts,
+    /// The fallback server.
+    pub fallback: &'static FallbackTexts,
+    /// The alerts tab.
+    #[cfg(feature = "alerts")]
+    pub alerts: &'static AlertTexts,
 }
 
 pub static DE: Texts = Texts {
@@ -313,6 +324,9 @@ pub static DE: Texts = Texts {
     log: &error_log::DE,
     oauth: &oauth::DE,
     limits: &limits::DE,
+    fallback: &fallback::DE,
+    #[cfg(feature = "alerts")]
+    alerts: &alerts::DE,
 };
 
 pub static EN: Texts = Texts {
@@ -406,6 +420,9 @@ pub static EN: Texts = Texts {
     log: &error_log::EN,
     oauth: &oauth::EN,
     limits: &limits::EN,
+    fallback: &fallback::EN,
+    #[cfg(feature = "alerts")]
+    alerts: &alerts::EN,
 };
 
 impl Lang {
@@ -413,6 +430,12 @@ impl Lang {
     /// `message` is the server's English text (if any), shown for a code the page does not know.
     pub fn field_error(self, field: &str, code: &str, message: Option<&str>) -> String {
         use crate::form::fields;
+        // The fallback's fields read as the primary's (`fallback.port` as `port`).
+        let field = crate::form::fallback::fields::primary_of(field).unwrap_or(field);
+        #[cfg(feature = "alerts")]
+        if let Some(text) = self.alerts_error(field, code) {
+            return text.to_owned();
+        }
         let de = self == Lang::De;
         if let (Some(i), "out_of_range") = (fields::limit_index(field), code) {
             let max = crate::validate::limit_max(i);
@@ -545,7 +568,7 @@ impl Lang {
             fields::TIMEOUT_SECONDS => t.timeout_label,
             other => match fields::limit_index(other) {
                 Some(i) => t.limits.labels[i],
-                None => return other.to_owned(),
+                None => return self.fallback_label(other).unwrap_or_else(|| other.to_owned()),
             },
         };
         label.to_owned()

@@ -371,6 +371,9 @@ to_js_struct! {
     SenderPreviewRequest { settings, acting_user }
 }
 
+/// The alerts.
+#[cfg(feature = "alerts")]
+mod alerts;
 /// The fallback server.
 mod fallback;
 /// The sending limits and their use.

@@ -1,7 +1,9 @@
 //! The test panel as plain data: what its inputs hold, how they are checked, and how they and
 //! the settings form become the test request. No UI and no browser here.
 
-use postamt_wire::{ActingUser, MailTestMode, MailTestRequest, TIMEOUT_SECONDS_DEFAULT, TIMEOUT_SECONDS_MAX};
+use postamt_wire::{
+    ActingUser, MailConnection, MailTestMode, MailTestRequest, TIMEOUT_SECONDS_DEFAULT, TIMEOUT_SECONDS_MAX,
+};
 
 use crate::form::{fields, Draft};
 use crate::validate::{check_mailbox, codes, Issue};
@@ -37,6 +39,8 @@ pub struct TestInputs {
     pub mode: MailTestMode,
     pub acting_name: String,
     pub acting_address: String,
+    /// "Primärserver / Ersatzserver": which connection to test.
+    pub connection: MailConnection,
 }
 
 impl TestInputs {
@@ -59,15 +63,25 @@ impl TestInputs {
     }
 
     /// The request: the form's current values built exactly as saving builds them (so the
-    /// password goes along only when one was typed), the recipient, the mode and the acting
-    /// user when an address was given.
+    /// password goes along only when one was typed), the recipient, the mode, the acting
+    /// user when an address was given, and the connection (the primary while the form has no
+    /// fallback server switched on).
     pub fn request(&self, draft: &Draft) -> MailTestRequest {
         MailTestRequest {
             settings: Some(draft.to_input()),
             recipient: self.recipient.trim().to_owned(),
             mode: self.mode,
             acting_user: acting_user(&self.acting_name, &self.acting_address),
-            connection: postamt_wire::MailConnection::Primary,
+            connection: self.connection(draft),
+        }
+    }
+
+    /// The connection tested: the fallback only while the form has one switched on.
+    pub fn connection(&self, draft: &Draft) -> MailConnection {
+        if draft.fallback.enabled {
+            self.connection
+        } else {
+            MailConnection::Primary
         }
     }
 }
@@ -116,6 +130,7 @@ mod tests {
             mode: MailTestMode::Probe,
             acting_name: String::new(),
             acting_address: String::new(),
+            connection: MailConnection::Primary,
         }
     }
 
@@ -133,6 +148,25 @@ mod tests {
         assert_eq!(r.acting_user, None);
         d.auth_password = "typed".into();
         assert_eq!(inputs().request(&d).settings.and_then(|s| s.auth.password).as_deref(), Some("typed"));
+    }
+
+    #[test]
+    fn the_fallback_is_tested_only_while_switched_on() {
+        let mut d = Draft::new_defaults();
+        d.host = "smtp.example.org".into();
+        let mut i = inputs();
+        i.connection = MailConnection::Fallback;
+        assert_eq!(i.request(&d).connection, MailConnection::Primary);
+        d.fallback.enabled = true;
+        d.fallback.host = "smtp.backup.example.org".into();
+        let r = i.request(&d);
+        assert_eq!(r.connection, MailConnection::Fallback);
+        assert_eq!(
+            r.settings.and_then(|s| s.fallback).and_then(|f| f.host).as_deref(),
+            Some("smtp.backup.example.org")
+        );
+        i.connection = MailConnection::Primary;
+        assert_eq!(i.request(&d).connection, MailConnection::Primary);
     }
 
     #[test]

@@ -25,6 +25,12 @@ pub mod codes {
     pub const INVALID_PEM: &str = "invalid_pem";
     pub const SECRET_REQUIRED_AGAIN: &str = "secret_required_again";
     pub const INVALID_TENANT: &str = "invalid_tenant";
+    #[cfg_attr(not(feature = "fallback"), allow(dead_code))]
+    pub const SAME_AS_PRIMARY: &str = "same_as_primary";
+    #[cfg(feature = "alerts")]
+    pub const INVALID_URL: &str = "invalid_url";
+    #[cfg(feature = "alerts")]
+    pub const INVALID_LENGTH: &str = "invalid_length";
 }
 
 /// One problem with one field.
@@ -67,6 +73,9 @@ pub fn validate(d: &Draft, saved: Option<&MailSettings>) -> Vec<Issue> {
     for (i, field) in fields::LIMITS.into_iter().enumerate() {
         add(field, check_integer(&d.limits[i], 1, limit_max(i).into(), false));
     }
+    // Without the fallback's inputs (see Cargo.toml) the server checks the saved fallback.
+    #[cfg(feature = "fallback")]
+    d.fallback.issues((&d.host, &d.port), saved, &mut issues);
     issues
 }
 
@@ -84,7 +93,7 @@ fn has_line_break(s: &str) -> bool {
     s.contains(['\r', '\n'])
 }
 
-fn check_integer(raw: &str, min: i64, max: i64, required: bool) -> Option<&'static str> {
+pub(crate) fn check_integer(raw: &str, min: i64, max: i64, required: bool) -> Option<&'static str> {
     let raw = raw.trim();
     if raw.is_empty() {
         return required.then_some(codes::REQUIRED);
@@ -110,7 +119,7 @@ fn check_name(name: &str) -> Option<&'static str> {
     }
 }
 
-fn check_username(username: &str) -> Option<&'static str> {
+pub(crate) fn check_username(username: &str) -> Option<&'static str> {
     if username.is_empty() {
         Some(codes::REQUIRED)
     } else if has_line_break(username) {
@@ -162,7 +171,7 @@ fn check_oauth(d: &Draft, saved: Option<&MailSettings>, add: &mut impl FnMut(&'s
     add(fields::OAUTH_SCOPE, required(o.provider == OAuthProvider::Generic, &o.scope));
 }
 
-fn check_pem(pem: &str) -> Option<&'static str> {
+pub(crate) fn check_pem(pem: &str) -> Option<&'static str> {
     if pem.is_empty() {
         return None;
     }

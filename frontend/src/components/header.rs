@@ -1,4 +1,5 @@
-//! The app header: name, section tabs ("E-Mail" settings, error log), language switch, sign-out.
+//! The app header: name, section tabs ("E-Mail" settings, error log, alerts), language switch,
+//! sign-out.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -80,6 +81,8 @@ pub fn Header(signed_in: Signal<bool>, on_signed_out: Callback<()>, tab: RwSigna
                     <nav class="tabs" aria-label=i18n.text(|t| t.nav_label)>
                         {tab_link(Tab::Settings, "tab-settings", |t| t.tab_email)}
                         {tab_link(Tab::Errors, "tab-errors", |t| t.tab_errors)}
+                        {#[cfg(feature = "alerts")]
+                        tab_link(Tab::Alerts, "tab-alerts", |t| t.alerts.tab)}
                     </nav>
                 </Show>
                 <div class="topbar-tools">

@@ -1,5 +1,6 @@
 //! Pieces the views are built from.
 
+pub mod fallback;
 pub mod fields;
 pub mod header;
 pub mod history;

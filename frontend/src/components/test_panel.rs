@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use postamt_wire::{FieldError, MailTestMode, MailTestResult};
+use postamt_wire::{FieldError, MailConnection, MailTestMode, MailTestResult};
 use web_sys::AbortController;
 
 use crate::api::{self, ApiError};
@@ -15,6 +15,7 @@ use crate::components::status::error_text;
 use crate::components::test_result::TestResultView;
 use crate::dom;
 use crate::fault::TestFault;
+use crate::form::fallback::fields as fallback_fields;
 use crate::form::{fields, Draft};
 use crate::i18n::{I18n, Lang, TestTexts};
 use crate::mail_test::{self, input_id, parse_mode, test_fields, TestInputs};
@@ -152,6 +153,13 @@ pub fn TestPanel(form: FormState) -> impl IntoView {
     let mode = RwSignal::new(MailTestMode::Send);
     let acting_name = RwSignal::new(String::new());
     let acting_address = RwSignal::new(String::new());
+    // "Ersatzserver" chosen (a bool: cheaper in the page's wasm than a signal of its own type).
+    #[cfg(feature = "fallback")]
+    let over_fallback = RwSignal::new(false);
+    #[cfg(feature = "fallback")]
+    let connection = move || if over_fallback.get() { MailConnection::Fallback } else { MailConnection::Primary };
+    #[cfg(not(feature = "fallback"))]
+    let connection = || MailConnection::Primary;
 
     let run = RwSignal::new(Run::Idle);
     let elapsed = RwSignal::new(0u64);
@@ -169,6 +177,7 @@ pub fn TestPanel(form: FormState) -> impl IntoView {
         mode: mode.get(),
         acting_name: acting_name.get(),
         acting_address: acting_address.get(),
+        connection: connection(),
     };
 
     let error_of = move |field: &'static str| {
@@ -210,14 +219,14 @@ pub fn TestPanel(form: FormState) -> impl IntoView {
         }
     });
 
-    let finish = move |result: Result<MailTestResult, ApiError>, draft: Draft| match result {
+    let finish = move |result: Result<MailTestResult, ApiError>, draft: Draft, over: MailConnection| match result {
         Ok(result) => {
-            fault.set(result.failure.as_ref());
+            fault.set(result.failure.as_ref(), over == MailConnection::Fallback);
             let at = untrack(|| fault.shown_at());
             run.set(Run::Done(Box::new(result)));
             // Once drawn: bring the field at fault into view, else the result.
             request_animation_frame(move || {
-                if !at.is_some_and(|field| dom::reveal(&input_id(field.as_str()))) {
+                if !at.is_some_and(|field| dom::reveal(&input_id(field))) {
                     dom::reveal("test-result");
                 }
             });
@@ -227,11 +236,12 @@ pub fn TestPanel(form: FormState) -> impl IntoView {
                 problem.errors.into_iter().partition(|e| test_fields::ALL.contains(&e.field.as_str()));
             let order: Vec<&str> = fields::ALL
                 .into_iter()
+                .chain(fallback_fields::ALL)
                 .filter(|f| settings.iter().any(|e| e.field == *f))
                 .chain(test_fields::ALL.into_iter().filter(|f| own.iter().any(|e| e.field == *f)))
                 .collect();
             if !settings.is_empty() {
-                feedback.set_server_errors(draft, settings);
+                feedback.set_server_errors(|f| draft.field_value(f), settings);
             }
             server_errors.set(own);
             run.set(Run::Rejected);
@@ -273,6 +283,7 @@ pub fn TestPanel(form: FormState) -> impl IntoView {
         let signal = abort.signal();
         controller.set_value(Some(abort));
         let request = panel.request(&draft);
+        let over = request.connection;
         let wait_ms = mail_test::wait_ms(&draft);
         let mine = generation.get_value() + 1;
         generation.set_value(mine);
@@ -296,7 +307,7 @@ pub fn TestPanel(form: FormState) -> impl IntoView {
                 return;
             }
             stop();
-            finish(result, draft);
+            finish(result, draft, over);
         });
     };
 
@@ -356,6 +367,23 @@ pub fn TestPanel(form: FormState) -> impl IntoView {
                         </select>
                         <p class="field-help" id="help-test-mode" inner_html=prose("test-mode")></p>
                     </div>
+                    {#[cfg(feature = "fallback")]
+                    view! {
+                    <div class="field" hidden=move || !form.fallback.enabled.get()>
+                        <label for="test-connection">{i18n.text(|t| t.fallback.test_connection)}</label>
+                        <select
+                            id="test-connection"
+                            on:change=move |ev| over_fallback.set(event_target_value(&ev) == "fallback")
+                        >
+                            <option value="primary" prop:selected=move || !over_fallback.get()>
+                                {i18n.text(|t| t.fallback.test_primary)}
+                            </option>
+                            <option value="fallback" prop:selected=move || over_fallback.get()>
+                                {i18n.text(|t| t.fallback.test_fallback)}
+                            </option>
+                        </select>
+                    </div>
+                    }}
                 </div>
                 <fieldset class="subgroup">
                     <legend>{i18n.text(|t| t.test.acting_legend)}</legend>

@@ -86,12 +86,12 @@ fn FailureView(failure: Failure) -> impl IntoView {
         match fault.shown_at() {
             Some(field) => view! {
                 <p class="hint-ref">
-                    {lang.hint_at_field(&lang.fault_field_label(field.as_str()))} " "
+                    {lang.hint_at_field(&lang.fault_field_label(field))} " "
                     <button
                         type="button"
                         class="button-link"
                         on:click=move |_| {
-                            dom::reveal(&input_id(field.as_str()));
+                            dom::reveal(&input_id(field));
                         }
                     >
                         {lang.texts().test.go_to_field}

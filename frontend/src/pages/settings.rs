@@ -3,9 +3,12 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use postamt_wire::{AuthMethod, Encryption};
+use postamt_wire::AuthMethod;
 
 use crate::api::{self, ApiError, Versioned};
+#[cfg(feature = "fallback")]
+use crate::components::fallback::FallbackFields;
+use crate::components::fallback::{encryption_options, on_encryption};
 use crate::components::fields::{prose, tr, CheckboxField, Prose, SelectField, TextAreaField, TextField};
 use crate::components::history::History;
 use crate::components::limits::{fetch_usage, LimitsFields};
@@ -15,6 +18,7 @@ use crate::components::status::{error_text, Status, StatusLine};
 use crate::components::test_panel::TestPanel;
 use crate::dom::focus_first;
 use crate::fault::TestFault;
+use crate::form::fallback::fields as fallback_fields;
 use crate::form::{fields, Draft};
 use crate::i18n::{I18n, Text};
 use crate::state::{Feedback, FormState};
@@ -142,9 +146,12 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
                     status.set(Some(Status::Saved(version)));
                 }
                 Err(ApiError::Api { problem, .. }) if problem.status == 422 && !problem.errors.is_empty() => {
-                    let order: Vec<&str> =
-                        fields::ALL.into_iter().filter(|f| problem.errors.iter().any(|e| e.field == *f)).collect();
-                    feedback.set_server_errors(draft, problem.errors);
+                    let order: Vec<&str> = fields::ALL
+                        .into_iter()
+                        .chain(fallback_fields::ALL)
+                        .filter(|f| problem.errors.iter().any(|e| e.field == *f))
+                        .collect();
+                    feedback.set_server_errors(|f| draft.field_value(f), problem.errors);
                     status.set(Some(Status::ServerRejected));
                     focus_first(order);
                 }
@@ -198,15 +205,7 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
     };
 
     // Changing the encryption suggests its usual port, unless a port of one's own was entered.
-    let on_encryption = Callback::new(move |value: String| {
-        let Some(new) = Encryption::parse(&value) else { return };
-        let old = form.encryption.get_untracked();
-        let port = form.port.get_untracked();
-        if port.trim().is_empty() || port.trim() == old.default_port().to_string() {
-            form.port.set(new.default_port().to_string());
-        }
-        form.encryption.set(new);
-    });
+    let on_encryption = on_encryption(form.port, form.encryption);
     // Choosing OAuth 2.0 fills in the provider's server where nothing of one's own was typed.
     let on_method = Callback::new(move |value: String| {
         let Some(method) = AuthMethod::parse(&value) else { return };
@@ -270,11 +269,7 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
                     <SelectField
                         field=fields::ENCRYPTION
                         label=|t| t.encryption_label
-                        options=vec![
-                            ("none", tr(|t| t.encryption_none)),
-                            ("starttls", tr(|t| t.encryption_starttls)),
-                            ("tls", tr(|t| t.encryption_tls)),
-                        ]
+                        options=encryption_options()
                         value=Signal::derive(move || form.encryption.get().as_str().to_owned())
                         on_change=on_encryption
                     />
@@ -412,6 +407,9 @@ fn SettingsForm(saved: RwSignal<Option<Versioned>>) -> impl IntoView {
                 <legend>{i18n.text(|t| t.limits.title)}</legend>
                 <LimitsFields form=form usage=usage />
             </fieldset>
+
+            {#[cfg(feature = "fallback")]
+            view! { <FallbackFields form=form saved=saved /> }}
 
             <div class="actions">
                 <div class="action-buttons">
