@@ -111,20 +111,8 @@ pub fn parse_fallback(
     primary: Option<(&str, u16)>,
 ) -> Option<Option<FallbackDraft>> {
     let Some(input) = input else { return Some(None) };
-    let host = match input.host.as_deref() {
-        None => v.check("fallback.host", Err(FieldProblem::new("required", "is required"))),
-        Some(s) => v.check("fallback.host", SmtpHost::try_from(s)),
-    };
-    let port = match input.port {
-        None => v.check("fallback.port", Err(FieldProblem::new("required", "is required"))),
-        Some(p) => v.check(
-            "fallback.port",
-            u16::try_from(p)
-                .ok()
-                .filter(|p| *p != 0)
-                .ok_or_else(|| FieldProblem::new("out_of_range", "must be between 1 and 65535")),
-        ),
-    };
+    let host = super::required(v, "fallback.host", input.host.as_deref(), |s| SmtpHost::try_from(s));
+    let port = super::required_port(v, "fallback.port", input.port);
     let encryption =
         v.check("fallback.encryption", input.encryption.ok_or_else(|| FieldProblem::new("required", "is required")));
     if let (Some(h), Some(p), Some((ph, pp))) = (host.as_ref(), port, primary) {

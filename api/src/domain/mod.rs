@@ -65,6 +65,33 @@ impl Violations {
     }
 }
 
+/// A required text field parsed by `parse`; its error recorded under `field`.
+pub fn required<T>(
+    v: &mut Violations,
+    field: &str,
+    raw: Option<&str>,
+    parse: impl FnOnce(&str) -> Result<T, FieldProblem>,
+) -> Option<T> {
+    match raw {
+        None => v.check(field, Err(FieldProblem::new("required", "is required"))),
+        Some(s) => v.check(field, parse(s)),
+    }
+}
+
+/// A required TCP port, 1 to 65535 (the primary's and the fallback's).
+pub fn required_port(v: &mut Violations, field: &str, raw: Option<i64>) -> Option<u16> {
+    match raw {
+        None => v.check(field, Err(FieldProblem::new("required", "is required"))),
+        Some(p) => v.check(
+            field,
+            u16::try_from(p)
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| FieldProblem::new("out_of_range", "must be between 1 and 65535")),
+        ),
+    }
+}
+
 /// Why a single value is invalid; the caller knows the field's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldProblem {

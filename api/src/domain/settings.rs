@@ -3,7 +3,7 @@
 use super::fallback::{parse_fallback, FallbackDraft, StoredFallback};
 use super::oauth::{parse_oauth, Binding, OAuthDraft, StoredOAuth};
 use super::password::{PasswordInput, StoredLogin};
-use super::{CaCertificatePem, EmailAddress, FieldProblem, SingleLine, SmtpHost, Violations};
+use super::{required, required_port, CaCertificatePem, EmailAddress, FieldProblem, SingleLine, SmtpHost, Violations};
 use crate::error::ApiError;
 use chrono::{DateTime, Utc};
 use postamt_wire::{
@@ -156,16 +156,7 @@ impl SettingsDraft {
     pub fn parse(input: MailSettingsInput, stored: Option<&StoredSettings>) -> Result<Self, ApiError> {
         let mut v = Violations::default();
         let host = required(&mut v, "host", input.host.as_deref(), |s| SmtpHost::try_from(s));
-        let port = match input.port {
-            None => v.check("port", Err(FieldProblem::new("required", "is required"))),
-            Some(p) => v.check(
-                "port",
-                u16::try_from(p)
-                    .ok()
-                    .filter(|p| *p != 0)
-                    .ok_or_else(|| FieldProblem::new("out_of_range", "must be between 1 and 65535")),
-            ),
-        };
+        let port = required_port(&mut v, "port", input.port);
         let encryption =
             v.check("encryption", input.encryption.ok_or_else(|| FieldProblem::new("required", "is required")));
         let sender_name =
@@ -331,18 +322,6 @@ impl SettingsDraft {
             updated_at,
             updated_by: updated_by.to_owned(),
         }
-    }
-}
-
-fn required<T>(
-    v: &mut Violations,
-    field: &str,
-    raw: Option<&str>,
-    parse: impl FnOnce(&str) -> Result<T, FieldProblem>,
-) -> Option<T> {
-    match raw {
-        None => v.check(field, Err(FieldProblem::new("required", "is required"))),
-        Some(s) => v.check(field, parse(s)),
     }
 }
 
